@@ -1,0 +1,29 @@
+// `npm start`: everything in one process — embedded PostgreSQL when DATABASE_URL is unset,
+// migrations, demo data on an empty database, the web server and the workers.
+import { bootstrap, onShutdown } from '../bootstrap.js';
+import { createContext } from '../context.js';
+import { migrateDatabase } from '../db/migrate.js';
+import { startWeb } from '../web.js';
+import { startMailWorker } from '../../workers/mail.worker.js';
+import { databaseIsEmpty, seedDemoData } from '../../seeds/demo.seed.js';
+import { printDemoLogins, printUrls } from './print-welcome.js';
+
+const started = Date.now();
+const runtime = await bootstrap({ allowEmbedded: true });
+const ctx = await createContext(runtime.config, runtime.logger, runtime.databaseUrl);
+await migrateDatabase(ctx.knex);
+if (await databaseIsEmpty(ctx.knex)) {
+  runtime.logger.info('empty database: seeding demo data');
+  printDemoLogins(await seedDemoData(ctx.knex));
+}
+const worker = await startMailWorker(ctx);
+const web = await startWeb(ctx);
+printUrls(runtime.config);
+runtime.logger.info({ ms: Date.now() - started, queueBackend: ctx.queueBackend.kind }, 'ready');
+
+onShutdown(runtime.logger, async () => {
+  await web.close();
+  await worker.close();
+  await ctx.close();
+  await runtime.stop();
+});

@@ -1,0 +1,57 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { createClient } from 'redis';
+import type { Config } from './config/index.js';
+import { bindModels, createKnex } from './db/knex.js';
+import { MAIL_QUEUE, type MailJobData } from './queues/mail.queue.js';
+import { createQueueBackend, type JobQueue, type QueueBackend } from './queues/queue-backend.js';
+import { createShopResolver } from './services/shop.service.js';
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+/** The long-lived parts a web or worker process shares: one of each per process. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  databaseUrl: string;
+  knex: Knex;
+  /** Sessions and rate limits, when REDIS_URL is set. */
+  redis: RedisClient | null;
+  queueBackend: QueueBackend;
+  queues: { mail: JobQueue<MailJobData> };
+  resolveShop: ReturnType<typeof createShopResolver>;
+  close(): Promise<void>;
+}
+
+export async function createContext(config: Config, logger: Logger, databaseUrl: string): Promise<AppContext> {
+  const knex = createKnex(databaseUrl);
+  bindModels(knex);
+
+  let redis: RedisClient | null = null;
+  if (config.redisUrl) {
+    // Commands fail at once while Redis is away instead of queueing up behind a dead socket.
+    redis = createClient({ url: config.redisUrl, disableOfflineQueue: true });
+    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
+    await redis.connect();
+  }
+
+  const queueBackend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, prefix: config.queuePrefix });
+  const queues = { mail: queueBackend.createQueue<MailJobData>(MAIL_QUEUE) };
+  queues.mail.on('error', (err: Error) => logger.warn({ err: err.message, queue: MAIL_QUEUE }, 'queue connection problem'));
+
+  return {
+    config,
+    logger,
+    databaseUrl,
+    knex,
+    redis,
+    queueBackend,
+    queues,
+    resolveShop: createShopResolver(knex),
+    async close() {
+      await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
+      if (redis?.isOpen) await redis.quit().catch(() => redis?.destroy());
+      await knex.destroy();
+    },
+  };
+}

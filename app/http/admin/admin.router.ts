@@ -1,0 +1,44 @@
+import { Router, type RequestHandler } from 'express';
+import type { AppContext } from '../../context.js';
+import { createPassport, STAFF_STRATEGY } from '../../auth/passport.js';
+import { createLoginThrottle } from '../middleware/login-throttle.js';
+import { loadStaff } from '../middleware/principals.js';
+import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
+import { render } from '../render.js';
+import { customersRouter } from './customers.router.js';
+import { outboxRouter } from './outbox.router.js';
+
+const requireStaff: RequestHandler = (req, res, next) => {
+  if (req.staff) return next();
+  redirect(req, res, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`);
+};
+
+/** Everything on ADMIN_HOST. Routes not listed here answer 404 (fail closed). */
+export function adminRouter(ctx: AppContext): Router {
+  const passport = createPassport(ctx);
+  const router = Router();
+  router.use(passport.initialize(), passport.session(), loadStaff(ctx));
+
+  router.get('/', (_req, res) => res.redirect(303, '/admin/customers'));
+  router.get('/admin', (_req, res) => res.redirect(303, '/admin/customers'));
+
+  router.get('/admin/login', (req, res) => {
+    if (req.staff) return res.redirect(303, '/admin/customers');
+    render(req, res, 'pages/admin/login', { email: '', errors: {} });
+  });
+  router.post(
+    '/admin/login',
+    loginHandler(passport, createLoginThrottle(ctx, 'admin'), {
+      strategy: STAFF_STRATEGY,
+      template: 'pages/admin/login',
+      successUrl: '/admin/customers',
+      refusalMessage: () => 'The e-mail or password is not correct.',
+    }),
+  );
+  router.post('/admin/logout', logoutHandler('/admin/login'));
+
+  router.use('/admin', requireStaff);
+  router.use('/admin/customers', customersRouter(ctx));
+  router.use('/admin/outbox', outboxRouter(ctx));
+  return router;
+}

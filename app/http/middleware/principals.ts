@@ -1,0 +1,40 @@
+import type { RequestHandler } from 'express';
+import type { AppContext } from '../../context.js';
+import { sessionVersionOf } from '../../auth/passport.js';
+import { loadStaffPrincipal } from '../../services/staff.service.js';
+import type { CustomerPrincipal } from '../types.js';
+
+/**
+ * Turns the session's user into the principal for this request, and ends the session when the
+ * account changed underneath it (disabled, password or role changed: the version moved on).
+ */
+export function loadStaff(ctx: AppContext): RequestHandler {
+  return async (req, res, next) => {
+    if (req.user?.kind !== 'staff') return next();
+    const staff = await loadStaffPrincipal(ctx.knex, req.user.id);
+    if (!staff || staff.sessionVersion !== sessionVersionOf(req.user)) return endSession(req, next);
+    req.staff = staff;
+    res.locals.staff = staff;
+    next();
+  };
+}
+
+export function loadCustomer(ctx: AppContext): RequestHandler {
+  return async (req, res, next) => {
+    if (req.user?.kind !== 'customer' || !req.shop) return next();
+    const row = await ctx.knex('customers')
+      .join('customerShops', 'customerShops.customerId', 'customers.id')
+      .where({ 'customers.id': req.user.id, 'customerShops.shopId': req.shop.id, 'customerShops.status': 'active' })
+      .whereNot('customers.state', 'disabled')
+      .first('customers.id', 'customers.email', 'customers.firstName', 'customers.lastName', 'customers.customerType', 'customers.taxExempt', 'customers.sessionVersion');
+    if (!row || row.sessionVersion !== sessionVersionOf(req.user)) return endSession(req, next);
+    const customer: CustomerPrincipal = { kind: 'customer', shopId: req.shop.id, ...row };
+    req.customer = customer;
+    res.locals.customer = customer;
+    next();
+  };
+}
+
+function endSession(req: Parameters<RequestHandler>[0], next: (err?: unknown) => void): void {
+  req.session.regenerate((err) => next(err));
+}

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+
+const MAIL_VIEWS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views/mail');
+const eta = new Eta({ views: MAIL_VIEWS, autoEscape: true, cache: true });
+
+export type MailTemplate = 'welcome' | 'registration-pending';
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * Each template is a pair `NAME.text.eta` / `NAME.html.eta`; the first line of the text version is
+ * `Subject: …`, so subject and body are written and reviewed together.
+ */
+export function renderMail(template: MailTemplate, data: Record<string, unknown>): RenderedMail {
+  const textWithSubject = eta.render(`./${template}.text`, data);
+  const [firstLine = '', ...rest] = textWithSubject.split('\n');
+  if (!firstLine.startsWith('Subject: ')) throw new Error(`views/mail/${template}.text.eta must start with "Subject: "`);
+  return {
+    subject: firstLine.slice('Subject: '.length).trim(),
+    text: rest.join('\n').trim() + '\n',
+    html: eta.render(`./${template}.html`, data),
+  };
+}

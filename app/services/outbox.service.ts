@@ -1,0 +1,110 @@
+import type { Knex } from 'knex';
+import { renderMail, type MailTemplate } from '../mail/mail-templates.js';
+import type { MailTransport } from '../mail/mail-transport.js';
+import { MailOutbox } from '../models/mail-outbox.model.js';
+import type { ShopScope } from '../models/staff-user.model.js';
+
+export interface MailToQueue {
+  shopId: number | null;
+  customerId: number | null;
+  to: string;
+  template: MailTemplate;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Writes the e-mail into the outbox inside the caller's transaction, so the mail exists exactly
+ * when the change that causes it is committed. Delivery happens later, in the worker.
+ */
+export async function queueMail(trx: Knex.Transaction, mail: MailToQueue): Promise<number> {
+  const rendered = renderMail(mail.template, mail.data);
+  const [row] = await trx('mailOutbox')
+    .insert({
+      shopId: mail.shopId,
+      customerId: mail.customerId,
+      template: mail.template,
+      toAddress: mail.to,
+      subject: rendered.subject,
+      textBody: rendered.text,
+      htmlBody: rendered.html,
+    })
+    .returning('id');
+  return (row as { id: number }).id;
+}
+
+const CLAIM_SECONDS = 120;
+
+export type DeliveryOutcome = 'sent' | 'skipped';
+
+/**
+ * Sends one outbox row at most once: the row is claimed with a conditional update (a second relay
+ * of the same row finds nothing to claim), and a claim that outlives a crashed worker expires.
+ */
+export async function deliverOutboxMail(
+  knex: Knex,
+  transport: MailTransport,
+  from: string,
+  outboxId: number,
+  isLastAttempt: boolean,
+): Promise<DeliveryOutcome> {
+  const [claimed] = (await knex('mailOutbox')
+    .where({ id: outboxId })
+    .andWhere((q) => q.where('status', 'pending').orWhere((q2) => q2.where('status', 'sending').andWhere('claimedUntil', '<', knex.fn.now())))
+    .update({ status: 'sending', claimedUntil: knex.raw(`now() + interval '${CLAIM_SECONDS} seconds'`), attempts: knex.raw('attempts + 1') })
+    .returning('*')) as MailOutbox[];
+  if (!claimed) return 'skipped';
+
+  const messageId = `<outbox-${claimed.id}.${claimed.createdAt.getTime()}@customer-portal>`;
+  try {
+    await transport.send({ from, to: claimed.toAddress, subject: claimed.subject, text: claimed.textBody, html: claimed.htmlBody, messageId });
+  } catch (error) {
+    await knex('mailOutbox')
+      .where({ id: outboxId })
+      .update({ status: isLastAttempt ? 'failed' : 'pending', claimedUntil: null, lastError: String((error as Error).message ?? error).slice(0, 500) });
+    throw error;
+  }
+  await knex('mailOutbox').where({ id: outboxId }).update({ status: 'sent', sentAt: knex.fn.now(), claimedUntil: null, messageId, lastError: null });
+  return 'sent';
+}
+
+/** Rows still waiting after a grace period: their enqueue was lost (queue down) or never happened. */
+export async function findStrandedOutboxIds(knex: Knex, graceSeconds: number, limit = 500): Promise<number[]> {
+  const rows = await knex('mailOutbox')
+    .select('id')
+    .whereIn('status', ['pending', 'sending'])
+    .andWhere('createdAt', '<', knex.raw(`now() - make_interval(secs => ?)`, [graceSeconds]))
+    .andWhere((q) => q.whereNull('claimedUntil').orWhere('claimedUntil', '<', knex.fn.now()))
+    .orderBy('createdAt')
+    .limit(limit);
+  return rows.map((row: { id: number }) => row.id);
+}
+
+export async function markOutboxFailed(knex: Knex, outboxId: number, reason: string): Promise<void> {
+  await knex('mailOutbox').where({ id: outboxId }).whereNot('status', 'sent').update({ status: 'failed', claimedUntil: null, lastError: reason.slice(0, 500) });
+}
+
+export async function retryOutboxMail(knex: Knex, scope: ShopScope, outboxId: number): Promise<boolean> {
+  const updated = await scopedOutbox(knex, scope).where('mailOutbox.id', outboxId).where('status', 'failed').update({ status: 'pending', lastError: null });
+  return updated > 0;
+}
+
+export async function listOutbox(knex: Knex, scope: ShopScope, options: { limit: number; beforeId?: number }): Promise<MailOutbox[]> {
+  const query = scopedOutbox(knex, scope)
+    .leftJoin('shops', 'shops.id', 'mailOutbox.shopId')
+    .select('mailOutbox.id', 'mailOutbox.toAddress', 'mailOutbox.subject', 'mailOutbox.template', 'mailOutbox.status', 'mailOutbox.attempts', 'mailOutbox.lastError', 'mailOutbox.createdAt', 'mailOutbox.sentAt', 'shops.name as shopName')
+    .orderBy('mailOutbox.id', 'desc')
+    .limit(options.limit);
+  if (options.beforeId) query.where('mailOutbox.id', '<', options.beforeId);
+  return query;
+}
+
+export async function findOutboxMail(knex: Knex, scope: ShopScope, outboxId: number): Promise<MailOutbox | undefined> {
+  return scopedOutbox(knex, scope).where('mailOutbox.id', outboxId).first('mailOutbox.*');
+}
+
+/** Staff limited to some shops see those shops' mail only; platform mail (no shop) needs all shops. */
+function scopedOutbox(knex: Knex, scope: ShopScope) {
+  const query = knex('mailOutbox');
+  if (scope !== 'all') query.whereIn('mailOutbox.shopId', scope);
+  return query;
+}

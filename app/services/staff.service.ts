@@ -1,0 +1,61 @@
+import type { Knex } from 'knex';
+import { decoyPasswordHash, hashPassword, needsRehash, verifyPassword } from '../auth/password.js';
+import type { ShopScope, StaffRole, StaffUser } from '../models/staff-user.model.js';
+
+export interface StaffPrincipal {
+  id: number;
+  email: string;
+  name: string;
+  role: StaffRole;
+  scope: ShopScope;
+  sessionVersion: number;
+}
+
+export async function authenticateStaff(knex: Knex, email: string, password: string): Promise<StaffUser | null> {
+  const staff = (await knex('staffUsers').where('email', email).first()) as StaffUser | undefined;
+  if (!staff) {
+    await verifyPassword(await decoyPasswordHash(), password);
+    return null;
+  }
+  if (!(await verifyPassword(staff.passwordHash, password)) || staff.disabledAt) return null;
+  const updates: Record<string, unknown> = { lastLoginAt: knex.fn.now() };
+  if (needsRehash(staff.passwordHash)) updates.passwordHash = await hashPassword(password);
+  await knex('staffUsers').where({ id: staff.id }).update(updates);
+  return staff;
+}
+
+/** Loads what a request needs to know about the signed-in staff member, including their shop scope. */
+export async function loadStaffPrincipal(knex: Knex, staffId: number): Promise<StaffPrincipal | null> {
+  const staff = (await knex('staffUsers').where({ id: staffId }).whereNull('disabledAt').first()) as StaffUser | undefined;
+  if (!staff) return null;
+  let scope: ShopScope = 'all';
+  if (staff.role !== 'owner' && !staff.allShops) {
+    const rows = await knex('staffShopScopes').where({ staffUserId: staff.id }).select('shopId');
+    scope = rows.map((row: { shopId: number }) => row.shopId);
+  }
+  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, sessionVersion: staff.sessionVersion };
+}
+
+export interface NewStaff {
+  email: string;
+  password: string;
+  name?: string;
+  role: StaffRole;
+  shopCodes?: string[];
+}
+
+export async function createStaff(knex: Knex, input: NewStaff): Promise<number> {
+  const passwordHash = await hashPassword(input.password);
+  return knex.transaction(async (trx) => {
+    const [row] = await trx('staffUsers')
+      .insert({ email: input.email, name: input.name ?? '', passwordHash, role: input.role, allShops: input.role === 'owner' })
+      .returning('id');
+    if (input.shopCodes?.length) {
+      const shops = await trx('shops').whereIn('code', input.shopCodes).select('id', 'code');
+      const missing = input.shopCodes.filter((code) => !shops.some((shop: { code: string }) => shop.code === code));
+      if (missing.length) throw new Error(`Unknown shop code(s): ${missing.join(', ')}`);
+      await trx('staffShopScopes').insert(shops.map((shop: { id: number }) => ({ staffUserId: row.id, shopId: shop.id })));
+    }
+    return row.id as number;
+  });
+}

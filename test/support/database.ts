@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { createKnex } from '../../app/db/knex.js';
+import { TEST_DATABASE_URL, databaseUrl } from './env.js';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own, cloned from the run's template. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `cp_t_${inject('runId')}_${randomBytes(4).toString('hex')}`;
+  const admin = createKnex(TEST_DATABASE_URL);
+  try {
+    await admin.raw(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
+  } finally {
+    await admin.destroy();
+  }
+  return {
+    name,
+    url: databaseUrl(name),
+    async drop() {
+      const again = createKnex(TEST_DATABASE_URL);
+      try {
+        await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await again.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { Knex } from 'knex';
+import { hashPassword } from '../../app/auth/password.js';
+import type { StaffRole } from '../../app/models/staff-user.model.js';
+
+export const PASSWORD = 'correct horse battery staple';
+let passwordHash: Promise<string> | undefined;
+/** Hashing is slow on purpose; factories share one hash of PASSWORD. */
+const sharedHash = () => (passwordHash ??= hashPassword(PASSWORD));
+
+let sequence = 0;
+const next = () => `${process.pid}${++sequence}`;
+
+export async function makeShop(knex: Knex, overrides: { code?: string; name?: string; hostname?: string; settings?: object; parentId?: number } = {}) {
+  const code = overrides.code ?? `shop${next()}`;
+  const [shop] = await knex('shops')
+    .insert({ code, name: overrides.name ?? `Shop ${code}`, settings: JSON.stringify(overrides.settings ?? {}), parentId: overrides.parentId ?? null })
+    .returning('*');
+  await knex('shopDomains').insert({ shopId: shop.id, hostname: overrides.hostname ?? `${code}.localhost`, isPrimary: true });
+  return shop as { id: number; code: string; name: string };
+}
+
+export async function makeStaff(knex: Knex, overrides: { email?: string; role?: StaffRole; shopIds?: number[] } = {}) {
+  const role = overrides.role ?? 'owner';
+  const [staff] = await knex('staffUsers')
+    .insert({ email: overrides.email ?? `staff${next()}@example.test`, passwordHash: await sharedHash(), role, allShops: role === 'owner' })
+    .returning('*');
+  if (overrides.shopIds?.length) await knex('staffShopScopes').insert(overrides.shopIds.map((shopId) => ({ staffUserId: staff.id, shopId })));
+  return staff as { id: number; email: string };
+}
+
+export interface CustomerOverrides {
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  state?: 'guest' | 'invited' | 'active' | 'disabled';
+  companyName1?: string;
+  phone?: string;
+  createdAt?: Date;
+}
+
+export async function makeCustomer(knex: Knex, shopIds: number[], overrides: CustomerOverrides = {}, status: 'active' | 'pending_approval' | 'disabled' = 'active') {
+  const n = next();
+  const [customer] = await knex('customers')
+    .insert({
+      email: overrides.email ?? `customer${n}@example.test`,
+      passwordHash: overrides.state === 'guest' ? null : await sharedHash(),
+      state: overrides.state ?? 'active',
+      firstName: overrides.firstName ?? 'Test',
+      lastName: overrides.lastName ?? `Customer${n}`,
+      companyName1: overrides.companyName1 ?? '',
+      phone: overrides.phone ?? '',
+      ...(overrides.createdAt ? { createdAt: overrides.createdAt } : {}),
+    })
+    .returning('*');
+  if (shopIds.length) await knex('customerShops').insert(shopIds.map((shopId) => ({ customerId: customer.id, shopId, status })));
+  return customer as { id: number; email: string; firstName: string; lastName: string };
+}
+
+export async function makeOrder(knex: Knex, customerId: number, shopId: number, total: number, placedAt = new Date()) {
+  const [order] = await knex('orders')
+    .insert({ shopId, customerId, number: `T-${next()}`, currency: 'EUR', subtotal: total, total, placedAt })
+    .returning('*');
+  return order as { id: number };
+}

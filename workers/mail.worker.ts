@@ -1,0 +1,44 @@
+import type { Job } from 'bullmq';
+import type { AppContext } from '../app/context.js';
+import { createMailTransport } from '../app/mail/mail-transport.js';
+import { DELIVER_MAIL, MAIL_QUEUE, type MailJobData } from '../app/queues/mail.queue.js';
+import type { JobWorker } from '../app/queues/queue-backend.js';
+import { deliverMailProcessor } from './processors/deliver-mail.processor.js';
+import { startOutboxSweeper } from './processors/sweep-outbox.processor.js';
+
+export interface RunningWorker {
+  worker: JobWorker<MailJobData>;
+  close(): Promise<void>;
+}
+
+export async function startMailWorker(ctx: AppContext, options: { concurrency?: number; sweepEveryMs?: number } = {}): Promise<RunningWorker> {
+  const transport = createMailTransport({ smtpUrl: ctx.config.smtpUrl, dataDir: ctx.config.dataDir });
+  const deliver = deliverMailProcessor({ knex: ctx.knex, transport, from: ctx.config.mailFrom });
+  const sweeper = startOutboxSweeper({
+    knex: ctx.knex,
+    queue: ctx.queues.mail,
+    everyMs: options.sweepEveryMs ?? 15_000,
+    onError: (err) => ctx.logger.warn({ err: err.message }, 'outbox sweep failed; will try again'),
+  });
+
+  const worker = ctx.queueBackend.createWorker<MailJobData>(
+    MAIL_QUEUE,
+    async (job: Job<MailJobData>) => {
+      if (job.name === DELIVER_MAIL) return deliver(job);
+      throw new Error(`Unknown job "${job.name}" on the ${MAIL_QUEUE} queue`);
+    },
+    { concurrency: options.concurrency ?? 4 },
+  );
+  worker.on('failed', (job, err) => ctx.logger.warn({ queue: MAIL_QUEUE, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+  worker.on('error', (err) => ctx.logger.warn({ queue: MAIL_QUEUE, err: err.message }, 'worker connection problem'));
+
+  return {
+    worker,
+    async close() {
+      sweeper.stop();
+      // Finishes the jobs in hand before returning (graceful shutdown).
+      await worker.close();
+      transport.close();
+    },
+  };
+}
