@@ -27,7 +27,9 @@ export const text = (label: string, max: number) =>
   z
     .string({ error: `${label} is required.` })
     .trim()
-    .max(max, `${label} must be at most ${max} characters.`);
+    .max(max, `${label} must be at most ${max} characters.`)
+    // eslint-disable-next-line no-control-regex -- line breaks and other control characters have no place in a one-line field
+    .regex(/^[^\u0000-\u001f\u007f]*$/, `${label} cannot contain line breaks or control characters.`);
 
 export const requiredText = (label: string, max: number) => text(label, max).min(1, `${label} is required.`);
 
