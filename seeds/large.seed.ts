@@ -1,0 +1,109 @@
+import type { Knex } from 'knex';
+
+export interface LargeSeedReport {
+  customers: number;
+  orders: number;
+  seconds: number;
+}
+
+/**
+ * The benchmark data set: `count` more customers spread over the existing shops, ~5 orders each,
+ * addresses and tags. Rows are generated inside PostgreSQL (INSERT … SELECT over generate_series),
+ * which, like COPY, avoids a round trip per row; the per-customer order figures are then computed
+ * once, set-based, instead of by the orders trigger row by row.
+ */
+export async function seedLargeData(knex: Knex, count: number, log: (message: string) => void = () => {}): Promise<LargeSeedReport> {
+  const started = Date.now();
+  const step = async (label: string, sql: string, bindings: Knex.RawBinding[] = []) => {
+    const t = Date.now();
+    await knex.raw(sql, bindings);
+    log(`${label} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  };
+
+  const shops = (await knex('shops').orderBy('id').pluck('id')) as number[];
+  if (shops.length === 0) throw new Error('Seed the demo data first: the large set is spread over its shops.');
+  const firstId = Number((await knex('customers').max('id as max').first())?.max ?? 0) + 1;
+
+  await knex.raw('ALTER TABLE orders DISABLE TRIGGER orders_customer_stats');
+  try {
+    await step(
+      `${count} customers`,
+      `INSERT INTO customers (email, first_name, last_name, state, customer_type, phone, company_name1, marketing_opt_in, tax_exempt, wholesale, created_at, updated_at, password_changed_at)
+       SELECT 'bench' || g || '@' || (ARRAY['example.test','mail.test','corp.test','shop.test'])[1 + g % 4],
+              (ARRAY['Alice','Bruno','Chloe','Dmitri','Elif','Farah','Giulia','Hannes','Ines','Jonas','Kaito','Lena','Mateo','Nora','Oskar','Priya','Quentin','Rosa','Soren','Tomas','Ugo','Vera','Wiebke','Xavier','Yara','Zoe'])[1 + (g * 7) % 26],
+              (ARRAY['Andersen','Becker','Costa','Dubois','Eriksen','Fischer','Garcia','Hansen','Ivanova','Jansen','Kowalski','Larsen','Mueller','Novak','OBrien','Petrov','Rossi','Schmidt','Tanaka','Umarov','Vogel','Weber','Yilmaz','Zimmermann'])[1 + (g * 13) % 24] || CASE WHEN g % 3 = 0 THEN '' ELSE chr((65 + g % 26)::int) || lpad((g % 997)::text, 3, '0') END,
+              CASE WHEN g % 50 = 0 THEN 'disabled' WHEN g % 17 = 0 THEN 'invited' WHEN g % 23 = 0 THEN 'guest' ELSE 'active' END,
+              CASE WHEN g % 23 = 0 THEN 'GUEST' WHEN g % 5 = 0 THEN 'B2B' WHEN g % 11 = 0 THEN 'B2E' ELSE 'B2C' END,
+              '+49 ' || (100000000 + (g * 7919) % 899999999)::text,
+              CASE WHEN g % 5 = 0 THEN 'Company ' || (g % 5000) ELSE '' END,
+              g % 3 = 0, g % 41 = 0, g % 7 = 0,
+              timestamptz '2021-01-01' + (g % 1800) * interval '1 day' + (g % 86400) * interval '1 second',
+              timestamptz '2021-01-01' + (g % 1800) * interval '1 day',
+              CASE WHEN g % 23 = 0 THEN NULL ELSE timestamptz '2022-01-01' + (g % 1000) * interval '1 day' END
+         FROM generate_series(?::bigint, ?::bigint) g`,
+      [firstId, firstId + count - 1],
+    );
+
+    await step(
+      'shop assignments',
+      `INSERT INTO customer_shops (customer_id, shop_id, status, created_at)
+       SELECT c.id, (?::bigint[])[1 + c.id % ?], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN c.id % 97 = 0 THEN 'pending_approval' ELSE 'active' END, c.created_at
+         FROM customers c WHERE c.id >= ?
+       UNION ALL
+       SELECT c.id, (?::bigint[])[1 + (c.id + 1) % ?], 'active', c.created_at
+         FROM customers c WHERE c.id >= ? AND c.id % 5 = 0`,
+      [shops, shops.length, firstId, shops, shops.length, firstId],
+    );
+
+    await step(
+      'addresses',
+      `INSERT INTO addresses (customer_id, first_name, last_name, line1, city, postcode, country_code, is_default_billing, is_default_shipping)
+       SELECT c.id, c.first_name, c.last_name, 'Harbour Street ' || (c.id % 200 + 1),
+              (ARRAY['Hamburg','Berlin','Vienna','Zurich','Copenhagen','Amsterdam','Lyon','Milan','Madrid','Oslo'])[1 + c.id % 10],
+              lpad((c.id % 99999)::text, 5, '0'),
+              (ARRAY['DE','DE','AT','CH','DK','NL','FR','IT','ES','NO'])[1 + c.id % 10],
+              true, true
+         FROM customers c WHERE c.id >= ?`,
+      [firstId],
+    );
+
+    await step(
+      'tags',
+      `INSERT INTO customer_tags (customer_id, tag)
+       SELECT c.id, t.tag FROM customers c
+         JOIN (VALUES (0, 'vip'), (1, 'newsletter'), (2, 'friend'), (3, 'wholesale-lead'), (4, 'returns'), (5, 'gift-buyer')) AS t(k, tag) ON c.id % 13 = t.k
+        WHERE c.id >= ?`,
+      [firstId],
+    );
+
+    await step(
+      'orders (~5 per customer)',
+      `INSERT INTO orders (shop_id, customer_id, number, status, currency, subtotal, tax, total, placed_at)
+       SELECT cs.shop_id, cs.customer_id, 'B' || cs.customer_id || '-' || cs.shop_id || '-' || n,
+              (ARRAY['completed','completed','completed','shipped','processing','placed','cancelled'])[1 + (cs.customer_id + n) % 7],
+              'EUR', s.amount, s.amount * 19 / 100, s.amount + s.amount * 19 / 100,
+              cs.created_at + ((cs.customer_id * 31 + n * 17) % 700) * interval '1 day'
+         FROM customer_shops cs
+         CROSS JOIN LATERAL generate_series(1, (cs.customer_id % 9)::int) n
+         CROSS JOIN LATERAL (SELECT (500 + (cs.customer_id * 131 + n * 977) % 40000)::bigint AS amount) s
+        WHERE cs.customer_id >= ? AND cs.status <> 'pending_approval'`,
+      [firstId],
+    );
+
+    await step(
+      'order figures per customer and shop',
+      `UPDATE customer_shops cs SET orders_count = s.orders_count, total_spent = s.total_spent, last_order_id = s.last_order_id, last_order_at = s.last_order_at
+         FROM (SELECT customer_id, shop_id, count(*)::int AS orders_count, sum(total)::bigint AS total_spent,
+                      (array_agg(id ORDER BY placed_at DESC, id DESC))[1] AS last_order_id, max(placed_at) AS last_order_at
+                 FROM orders WHERE customer_id >= ? AND status <> 'cancelled' GROUP BY customer_id, shop_id) s
+        WHERE cs.customer_id = s.customer_id AND cs.shop_id = s.shop_id`,
+      [firstId],
+    );
+  } finally {
+    await knex.raw('ALTER TABLE orders ENABLE TRIGGER orders_customer_stats');
+  }
+  await step('analyze', 'ANALYZE');
+
+  const orders = Number((await knex('orders').where('customerId', '>=', firstId).count('* as count').first())?.count ?? 0);
+  return { customers: count, orders, seconds: Math.round((Date.now() - started) / 1000) };
+}
