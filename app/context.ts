@@ -32,7 +32,11 @@ export async function createContext(config: Config, logger: Logger, databaseUrl:
     // Commands fail at once while Redis is away instead of queueing up behind a dead socket.
     redis = createClient({ url: config.redisUrl, disableOfflineQueue: true });
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
-    await redis.connect();
+    // Wait until Redis is ready, or until the first connection error: a process must start while
+    // Redis is away (the client keeps reconnecting; /readyz answers 503 meanwhile) instead of hanging.
+    const client = redis;
+    const firstError = new Promise<void>((resolve) => client.once('error', () => resolve()));
+    await Promise.race([client.connect().then(() => undefined, () => undefined), firstError]);
   }
 
   const queueBackend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, prefix: config.queuePrefix });
@@ -50,7 +54,9 @@ export async function createContext(config: Config, logger: Logger, databaseUrl:
     resolveShop: createShopResolver(knex),
     async close() {
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
-      if (redis?.isOpen) await redis.quit().catch(() => redis?.destroy());
+      // QUIT waits for a connection that may never come back: only a ready client says goodbye.
+      if (redis?.isReady) await redis.quit().catch(() => redis?.destroy());
+      else if (redis?.isOpen) redis.destroy();
       await knex.destroy();
     },
   };

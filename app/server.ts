@@ -71,14 +71,15 @@ export function createApp(ctx: AppContext): WebApp {
     res.status(Object.values(checks).every((ok) => ok) ? 200 : 503).json(checks);
   });
   app.use('/static', express.static(PUBLIC_DIRECTORY, { maxAge: ctx.config.env === 'production' ? '1d' : 0, index: false }));
-  app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
+  // Parsed once the host is known, so a refused body (413, 400) gets the error page of its shop.
+  const formBody = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
 
   // One store per area: express-session writes its cookie settings onto the store it is given.
   const stores = [createSessionStore(ctx), createSessionStore(ctx)] as const;
   const adminStack = express.Router();
-  adminStack.use(sessionMiddleware(ctx, stores[0], 'admin'), csrfProtection, adminRouter(ctx), notFound);
+  adminStack.use(formBody, sessionMiddleware(ctx, stores[0], 'admin'), csrfProtection, adminRouter(ctx), notFound);
   const shopStack = express.Router();
-  shopStack.use(sessionMiddleware(ctx, stores[1], 'shop'), csrfProtection, storefrontRouter(ctx), notFound);
+  shopStack.use(formBody, sessionMiddleware(ctx, stores[1], 'shop'), csrfProtection, storefrontRouter(ctx), notFound);
 
   const byHost: RequestHandler = async (req, res, next) => {
     const hostname = requestHostname(req);

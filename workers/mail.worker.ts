@@ -11,13 +11,21 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export async function startMailWorker(ctx: AppContext, options: { concurrency?: number; sweepEveryMs?: number } = {}): Promise<RunningWorker> {
+export interface MailWorkerOptions {
+  concurrency?: number;
+  sweepEveryMs?: number;
+  /** How long an outbox row may wait before the sweep enqueues it (default STRANDED_AFTER_SECONDS). */
+  strandedAfterSeconds?: number;
+}
+
+export async function startMailWorker(ctx: AppContext, options: MailWorkerOptions = {}): Promise<RunningWorker> {
   const transport = createMailTransport({ smtpUrl: ctx.config.smtpUrl, dataDir: ctx.config.dataDir });
   const deliver = deliverMailProcessor({ knex: ctx.knex, transport, from: ctx.config.mailFrom });
   const sweeper = startOutboxSweeper({
     knex: ctx.knex,
     queue: ctx.queues.mail,
     everyMs: options.sweepEveryMs ?? 15_000,
+    strandedAfterSeconds: options.strandedAfterSeconds,
     onError: (err) => ctx.logger.warn({ err: err.message }, 'outbox sweep failed; will try again'),
   });
 

@@ -13,6 +13,8 @@ interface SessionUser {
   kind: 'staff' | 'customer';
   id: number;
   version: number;
+  /** Customers only: the shop the session was opened on; on any other shop it is anonymous. */
+  shopId?: number;
 }
 
 /**
@@ -36,11 +38,12 @@ export function createPassport(ctx: AppContext) {
   passport.use(
     CUSTOMER_STRATEGY,
     new LocalStrategy(fields, (req: Request, email, password, done) => {
-      if (!req.shop) return done(null, false, { message: 'invalid' });
-      authenticateCustomer(ctx.knex, req.shop, email, password).then(
+      const shop = req.shop;
+      if (!shop) return done(null, false, { message: 'invalid' });
+      authenticateCustomer(ctx.knex, shop, email, password).then(
         (result) =>
           result.ok
-            ? done(null, { kind: 'customer', id: result.customer.id, version: result.customer.sessionVersion } as SessionUser)
+            ? done(null, { kind: 'customer', id: result.customer.id, version: result.customer.sessionVersion, shopId: shop.id } as SessionUser)
             : done(null, false, { message: result.reason }),
         done,
       );
@@ -54,4 +57,8 @@ export function createPassport(ctx: AppContext) {
 
 export function sessionVersionOf(user: Express.User): number {
   return (user as unknown as SessionUser).version;
+}
+
+export function sessionShopOf(user: Express.User): number | undefined {
+  return (user as unknown as SessionUser).shopId;
 }

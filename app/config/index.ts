@@ -48,11 +48,15 @@ const schema = z
     EMBEDDED_POSTGRES_PORT: integer(54329, 1, 65535),
     QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, _ and - only').default('cp'),
   })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32)) {
-      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required in production (at least 32 characters)' });
-    }
-  });
+  .superRefine(
+    (env, ctx) => {
+      if (env.NODE_ENV === 'production' && (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32)) {
+        ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required in production (at least 32 characters)' });
+      }
+    },
+    // Run even when other variables are bad, so one run reports every problem.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export interface Config {
   env: 'development' | 'production' | 'test';

@@ -18,10 +18,13 @@ const deliveryOptions = (outboxId: number): JobsOptions => ({
 });
 
 /**
- * `revive` is for the sweep and the admin's retry: a job that already failed for this row is kept
- * for the jobs page and would swallow the new add, so it is retried instead.
+ * `revive` is for the sweep and the admin's retry, which only ask for rows that still need sending:
+ * a finished job for such a row is kept (failed: for the jobs page; completed: e.g. it found the row
+ * claimed by a worker that then died) and would swallow the new add, so it is retried instead.
  */
 export async function enqueueMailDelivery(queue: JobQueue<MailJobData>, outboxId: number, options: { revive?: boolean } = {}): Promise<void> {
   const job = await queue.add(DELIVER_MAIL, { outboxId }, deliveryOptions(outboxId));
-  if (options.revive && (await job.getState()) === 'failed') await job.retry('failed');
+  if (!options.revive) return;
+  const state = await job.getState();
+  if (state === 'failed' || state === 'completed') await job.retry(state);
 }

@@ -1,5 +1,4 @@
 import { Queue, Worker, createPostgresBackend, withBackend, type IQueueBackend, type JobProgress, type Processor, type WorkerOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import { BULLMQ_SCHEMA } from '../db/migrate.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the connection type differs per backend
@@ -20,15 +19,18 @@ export function createQueueBackend(options: { redisUrl?: string; databaseUrl: st
 }
 
 function redisBackend(redisUrl: string, prefix: string): QueueBackend {
+  // Reconnect within 2 s once Redis is back (BullMQ's own default backs off to 20 s).
+  const retryStrategy = (times: number) => Math.min(times * 50, 2_000);
   return {
     kind: 'redis',
     createQueue<T>(name: string) {
       // Producers fail fast while Redis is down; the outbox sweep enqueues what was missed.
-      const connection = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      // Connection options, not a client: BullMQ closes only the clients it created itself.
+      const connection = { url: redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy };
       return new Queue<T>(name, { connection, prefix }) as unknown as JobQueue<T>;
     },
     createWorker<T>(name: string, processor: Processor<T, unknown, string>, settings: WorkerSettings = {}) {
-      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const connection = { url: redisUrl, maxRetriesPerRequest: null, retryStrategy };
       return new Worker<T>(name, processor, { ...settings, connection, prefix }) as unknown as JobWorker<T>;
     },
   };

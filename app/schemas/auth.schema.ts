@@ -4,7 +4,13 @@ import { emailField, requiredText, text } from './form.js';
 
 // Login fields are only bounded here: whether they match is for the authenticator to say.
 export const loginSchema = z.object({
-  email: z.string({ error: 'E-mail is required.' }).trim().min(1, 'E-mail is required.').max(254, 'E-mail must be at most 254 characters.'),
+  email: z
+    .string({ error: 'E-mail is required.' })
+    .trim()
+    .min(1, 'E-mail is required.')
+    .max(254, 'E-mail must be at most 254 characters.')
+    // PostgreSQL text cannot hold NUL: looking it up would fail with a 500.
+    .refine((value) => !value.includes('\u0000'), 'Enter a valid e-mail address, like name@example.com.'),
   password: z.string({ error: 'Password is required.' }).min(1, 'Password is required.').max(4096, 'Password is too long.'),
 });
 

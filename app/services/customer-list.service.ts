@@ -57,8 +57,9 @@ export async function listCustomers(knex: Knex, scope: ShopScope, query: Custome
   bindings.push(PAGE_SIZE + 1, (query.page - 1) * PAGE_SIZE);
 
   const result = await knex.raw(
-    `SELECT c.id, c.email, c.first_name, c.last_name, c.state, a.city, a.country_code,
-            agg.orders_count, agg.total_spent, agg.last_order_at, agg.last_order_id
+    // knex.raw rows skip the snake_case → camelCase mapping: alias every column to its CustomerListRow name.
+    `SELECT c.id, c.email, c.first_name AS "firstName", c.last_name AS "lastName", c.state, a.city, a.country_code AS "countryCode",
+            agg.orders_count AS "ordersCount", agg.total_spent AS "totalSpent", agg.last_order_at AS "lastOrderAt", agg.last_order_id AS "lastOrderId"
        FROM customers c
        JOIN (SELECT customer_id,
                     sum(orders_count)::int AS orders_count,

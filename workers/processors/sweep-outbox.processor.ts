@@ -11,13 +11,20 @@ export const STRANDED_AFTER_SECONDS = 10;
  * enqueue). It runs on a timer in every worker process rather than as a repeatable job, because a
  * Redis that comes back empty would have forgotten the schedule; duplicates collapse on the job id.
  */
-export function startOutboxSweeper(deps: { knex: Knex; queue: JobQueue<MailJobData>; everyMs: number; onError(err: Error): void }) {
+export function startOutboxSweeper(deps: {
+  knex: Knex;
+  queue: JobQueue<MailJobData>;
+  everyMs: number;
+  /** Grace period before a waiting row counts as stranded; defaults to STRANDED_AFTER_SECONDS. */
+  strandedAfterSeconds?: number;
+  onError(err: Error): void;
+}) {
   let running = false;
   const sweep = async () => {
     if (running) return;
     running = true;
     try {
-      const ids = await findStrandedOutboxIds(deps.knex, STRANDED_AFTER_SECONDS);
+      const ids = await findStrandedOutboxIds(deps.knex, deps.strandedAfterSeconds ?? STRANDED_AFTER_SECONDS);
       for (const id of ids) await enqueueMailDelivery(deps.queue, id, { revive: true });
     } catch (err) {
       deps.onError(err as Error);

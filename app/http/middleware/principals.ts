@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { AppContext } from '../../context.js';
-import { sessionVersionOf } from '../../auth/passport.js';
+import { sessionShopOf, sessionVersionOf } from '../../auth/passport.js';
 import { loadStaffPrincipal } from '../../services/staff.service.js';
 import type { CustomerPrincipal } from '../types.js';
 
@@ -22,6 +22,8 @@ export function loadStaff(ctx: AppContext): RequestHandler {
 export function loadCustomer(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
     if (req.user?.kind !== 'customer' || !req.shop) return next();
+    // The session store is shared by all shops: a session opened on another shop (a copied cookie) ends here.
+    if (sessionShopOf(req.user) !== req.shop.id) return endSession(req, next);
     const row = await ctx.knex('customers')
       .join('customerShops', 'customerShops.customerId', 'customers.id')
       .where({ 'customers.id': req.user.id, 'customerShops.shopId': req.shop.id, 'customerShops.status': 'active' })

@@ -59,7 +59,7 @@ export function storefrontRouter(ctx: AppContext): Router {
       if (result.status === 'pending_approval') {
         return render(req, res, 'pages/storefront/awaiting-approval', { email: input.email });
       }
-      req.logIn({ kind: 'customer', id: result.customerId, version: result.sessionVersion } as Express.User, (err) => {
+      req.logIn({ kind: 'customer', id: result.customerId, version: result.sessionVersion, shopId: shop.id } as Express.User, (err) => {
         if (err) return next(err);
         req.session.createdAt = Date.now();
         flash(req, 'success', `Welcome to ${shop.name}! Your account is ready.`);
