@@ -49,15 +49,6 @@ describe('hosts and tenants', () => {
     expect(refused.text).toContain('The e-mail or password is not correct.');
   });
 
-  it('keeps a session from one shop anonymous on another', async () => {
-    const onNorth = await loginCustomer(t.app, 'north.localhost', northCustomer.email);
-    const cookie = (await onNorth.get('/account')).request.getHeader?.('cookie');
-    const onSouth = agentFor(t.app, 'south.localhost');
-    const answer = await onSouth.get('/account').set('Cookie', String(cookie ?? ''));
-    expect(answer.status).toBe(303);
-    expect(answer.headers.location).toBe('/account/login');
-  });
-
   it('shows staff only the customers of their shops, and 404 for another shop’s customer', async () => {
     const staff = await loginStaff(t.app, northStaff.email);
     const list = await staff.get('/admin/customers');

@@ -36,3 +36,13 @@ export async function loginCustomer(app: Express, host: string, email: string, p
   if (response.status !== 303) throw new Error(`customer login failed with ${response.status}`);
   return agent;
 }
+
+/**
+ * GETs the login page at `path` for its token, then posts the credentials with `headers` on both
+ * requests; returns the POST's response (status, Set-Cookie, page) for the test to inspect.
+ */
+export async function postLogin(agent: Agent, path: '/admin/login' | '/account/login', email: string, password = PASSWORD, headers: Record<string, string> = {}) {
+  const page = await agent.get(path).set(headers);
+  const token = csrfFrom(page.text);
+  return agent.post(path).set(headers).type('form').send({ email, password, _csrf: token });
+}

@@ -62,3 +62,27 @@ export async function makeOrder(knex: Knex, customerId: number, shopId: number, 
     .returning('*');
   return order as { id: number };
 }
+
+export interface AddressOverrides {
+  city?: string;
+  countryCode?: string;
+  line1?: string;
+  postcode?: string;
+  isDefaultBilling?: boolean;
+  isDefaultShipping?: boolean;
+}
+
+export async function makeAddress(knex: Knex, customerId: number, overrides: AddressOverrides = {}) {
+  const [address] = await knex('addresses')
+    .insert({
+      customerId,
+      line1: overrides.line1 ?? '1 Test Street',
+      city: overrides.city ?? 'Berlin',
+      postcode: overrides.postcode ?? '10115',
+      countryCode: overrides.countryCode ?? 'DE',
+      isDefaultBilling: overrides.isDefaultBilling ?? false,
+      isDefaultShipping: overrides.isDefaultShipping ?? false,
+    })
+    .returning('*');
+  return address as { id: number };
+}

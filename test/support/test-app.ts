@@ -7,6 +7,8 @@ import type { Express } from 'express';
 import { loadConfig } from '../../app/config/index.js';
 import { createContext, type AppContext } from '../../app/context.js';
 import { createLogger } from '../../app/lib/logger.js';
+import { MAIL_QUEUE, type MailJobData } from '../../app/queues/mail.queue.js';
+import { createQueueBackend } from '../../app/queues/queue-backend.js';
 import { createApp } from '../../app/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { TEST_REDIS_URL } from './env.js';
@@ -24,6 +26,11 @@ export interface TestAppOptions {
   backend?: 'redis' | 'postgres';
   env?: Record<string, string>;
   redisUrl?: string;
+  /**
+   * Puts the queues on this Redis while sessions and rate limits stay where `backend` puts them, so
+   * a test can take the queue's Redis away and still make web requests.
+   */
+  queueRedisUrl?: string;
 }
 
 /**
@@ -46,6 +53,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   });
   const ctx = await createContext(config, createLogger(config.logLevel), db.url);
+  if (options.queueRedisUrl) {
+    await ctx.queues.mail.close();
+    ctx.queueBackend = createQueueBackend({ redisUrl: options.queueRedisUrl, databaseUrl: db.url, prefix: config.queuePrefix });
+    // Same object that ctx.close() closes.
+    ctx.queues.mail = ctx.queueBackend.createQueue<MailJobData>(MAIL_QUEUE);
+    ctx.queues.mail.on('error', (err: Error) => ctx.logger.warn({ err: err.message, queue: MAIL_QUEUE }, 'queue connection problem'));
+  }
   const web = createApp(ctx);
   return {
     ctx,

@@ -1,0 +1,150 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
+import { launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * Visual review, not a regression test: with SCREENSHOTS_DIR set, saves full-page PNGs of the main
+ * pages on demo data, at desktop and phone width, for a person to look at.
+ *
+ *   SCREENSHOTS_DIR=/tmp/shots npx vitest run test/e2e/screenshots
+ */
+const DIR = process.env.SCREENSHOTS_DIR;
+
+const VIEWPORTS = {
+  desktop: { viewport: { width: 1280, height: 800 } },
+  mobile: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+} as const;
+
+describe.skipIf(!DIR)('screenshots for visual review', () => {
+  let t: TestApp;
+  let server: LiveServer;
+  let browser: Browser;
+  let logins: DemoLogins;
+  let detailId: number;
+  const pages: Page[] = [];
+
+  beforeAll(async () => {
+    await mkdir(DIR!, { recursive: true });
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    logins = await seedDemoData(knex, { customers: 60 });
+    // A customer the dashboard has most to show for: orders, tags and two addresses.
+    const rich = await knex('customers as c')
+      .join('customerTags as t', 't.customerId', 'c.id')
+      .join('orders as o', 'o.customerId', 'c.id')
+      .join('addresses as a', 'a.customerId', 'c.id')
+      .groupBy('c.id')
+      .orderByRaw('count(DISTINCT a.id) DESC, count(DISTINCT t.tag) DESC, count(DISTINCT o.id) DESC, c.id')
+      .first('c.id');
+    detailId = Number(rich.id);
+    // Outbox rows in every state.
+    const [north] = await knex('shops').where({ code: 'north' }).pluck('id');
+    const mail = (status: string, to: string, extra: object = {}) => ({
+      shopId: north,
+      template: 'welcome',
+      toAddress: to,
+      subject: 'Welcome to North Outfitters',
+      textBody: 'Hello,\n\nyour account at North Outfitters is ready. Log in here:\nhttp://north.localhost/account/login\n\nSee you soon,\nNorth Outfitters',
+      htmlBody: '<p>Hello</p>',
+      status,
+      ...extra,
+    });
+    await knex('mailOutbox').insert([
+      mail('sent', 'alice@example.test', { attempts: 1, sentAt: new Date() }),
+      mail('failed', 'bruno.becker.7@example.test', { attempts: 5, lastError: 'connect ECONNREFUSED 127.0.0.1:25 — the SMTP server did not answer after 5 attempts' }),
+      mail('pending', 'chloe.costa.9@example.test'),
+    ]);
+    server = await listen(t.app);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    for (const page of pages) await page.context().close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  async function shoot(page: Page, name: string, variant: string): Promise<void> {
+    await page.screenshot({ path: path.join(DIR!, `${name}-${variant}.png`), fullPage: true });
+  }
+
+  for (const [variant, options] of Object.entries(VIEWPORTS)) {
+    it(`admin pages (${variant})`, async () => {
+      const page = await newPage(browser, options);
+      pages.push(page);
+      const problems = watchForProblems(page);
+      await page.goto(server.url('admin.localhost', '/admin/login'));
+      await shoot(page, '01-admin-login', variant);
+
+      await page.locator('#f-email').fill(logins.owner.email);
+      await page.locator('#f-password').fill('wrong password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.locator('.alert-error').waitFor();
+      await shoot(page, '02-admin-login-error', variant);
+
+      await page.locator('#f-password').fill(logins.owner.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(/\/admin\/customers$/);
+      await shoot(page, '03-customers', variant);
+
+      await page.goto(server.url('admin.localhost', '/admin/customers?q=zz-nobody'));
+      await shoot(page, '04-customers-empty', variant);
+
+      await page.goto(server.url('admin.localhost', `/admin/customers/${detailId}`));
+      await shoot(page, '05-customer-detail', variant);
+
+      await page.goto(server.url('admin.localhost', '/admin/outbox'));
+      await shoot(page, '06-outbox', variant);
+
+      await page.getByRole('link', { name: 'Welcome to North Outfitters' }).first().click();
+      await page.waitForURL(/\/admin\/outbox\/\d+$/);
+      await shoot(page, '07-outbox-message', variant);
+
+      await page.goto(server.url('admin.localhost', '/admin/customers/999999'));
+      await shoot(page, '08-admin-not-found', variant);
+      expect(problems.filter((p) => !p.includes('status of 401') && !p.includes('status of 404'))).toEqual([]);
+    });
+
+    it(`storefront pages (${variant})`, async () => {
+      const page = await newPage(browser, options);
+      pages.push(page);
+      const problems = watchForProblems(page);
+      await page.goto(server.url('north.localhost', '/'));
+      await shoot(page, '11-shop-home', variant);
+
+      await page.goto(server.url('north.localhost', '/account/login'));
+      await shoot(page, '12-shop-login', variant);
+
+      await page.goto(server.url('north.localhost', '/account/register'));
+      await shoot(page, '13-shop-register', variant);
+      await page.locator('#f-firstname').fill('Greta');
+      await page.locator('#f-email').fill('not-an-email');
+      await page.locator('#f-password').fill('short');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.locator('.field-error').first().waitFor();
+      await shoot(page, '14-shop-register-errors', variant);
+
+      await page.goto(server.url('north.localhost', '/account/login'));
+      await page.locator('#f-email').fill(logins.customers.email);
+      await page.locator('#f-password').fill(logins.customers.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(/\/account$/);
+      await shoot(page, '15-shop-account', variant);
+
+      await page.goto(server.url('north.localhost', '/'));
+      await shoot(page, '16-shop-home-logged-in', variant);
+
+      await page.goto(server.url('north.localhost', '/no-such-page'));
+      await shoot(page, '17-shop-not-found', variant);
+
+      await page.goto(server.url('nowhere.localhost', '/'));
+      await shoot(page, '18-unknown-host', variant);
+      expect(problems.filter((p) => !p.includes('status of 422') && !p.includes('status of 404'))).toEqual([]);
+    });
+  }
+});

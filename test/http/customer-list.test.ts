@@ -1,0 +1,425 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginStaff, type Agent } from '../support/agents.js';
+import { makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
+import { escapeHtml, linkWithRel, tableRows } from '../support/html.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+// Column positions in the rendered table (F-LIST-1).
+const NAME = 0, EMAIL = 1, CITY = 2, COUNTRY = 3, ORDERS = 4, LAST_ORDER = 5, TOTAL = 6, STATE = 7;
+
+const emailsOf = (html: string) => tableRows(html).map((row) => row[EMAIL]);
+const day = (iso: string) => new Date(`${iso}T12:00:00Z`);
+
+async function customerWith(knex: Knex, shopIds: number[], overrides: CustomerOverrides) {
+  return makeCustomer(knex, shopIds, overrides);
+}
+
+describe('admin customer list: search (F-LIST-3)', () => {
+  let t: TestApp;
+  let staff: Agent;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    const shop = await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' });
+    const s = [shop.id];
+    await customerWith(knex, s, { email: 'alice@example.test', firstName: 'Alice', lastName: 'Wonder', companyName1: 'Acme GmbH', phone: '+49 30 1234567' });
+    await customerWith(knex, s, { email: 'bob@sample.test', firstName: 'Bob', lastName: "O'Brien", companyName1: 'Widgets & Co', phone: '0171 555 0000' });
+    await customerWith(knex, s, { email: 'carol@example.test', firstName: 'Carol', lastName: '100% Real' });
+    await customerWith(knex, s, { email: 'dave_x@example.test', firstName: 'Dave', lastName: 'Under' });
+    await customerWith(knex, s, { email: 'davexx@example.test', firstName: 'Dave', lastName: 'Xx' });
+    await customerWith(knex, s, { email: 'eve@example.test', firstName: 'Eve', lastName: 'Back\\slash' });
+    const owner = await makeStaff(knex, { role: 'owner' });
+    staff = await loginStaff(t.app, owner.email);
+  });
+  afterAll(() => t.close());
+
+  const search = async (q: string) => {
+    const page = await staff.get('/admin/customers').query({ q });
+    expect(page.status).toBe(200);
+    return page;
+  };
+
+  it.each([
+    ['an e-mail fragment', 'ALICE@EXAMPLE', ['alice@example.test']],
+    ['a first name, in another case', 'bOb', ['bob@sample.test']],
+    ['a last name', 'wonder', ['alice@example.test']],
+    ['first and last name together', 'alice WONDER', ['alice@example.test']],
+    ['a company fragment', 'acme', ['alice@example.test']],
+    ['a company with an ampersand', 'widgets & co', ['bob@sample.test']],
+    ['a phone fragment', '1234', ['alice@example.test']],
+    ['a phone fragment with spaces', '555 00', ['bob@sample.test']],
+    ['a name with an apostrophe', "o'brien", ['bob@sample.test']],
+    ['a domain shared by several', 'sample.TEST', ['bob@sample.test']],
+  ])('matches %s', async (_case, q, expected) => {
+    expect((emailsOf((await search(q)).text)).sort()).toEqual([...expected].sort());
+  });
+
+  it('trims the search and matches everyone for an empty one', async () => {
+    expect(emailsOf((await search('  alice  ')).text)).toEqual(['alice@example.test']);
+    expect(emailsOf((await search('')).text)).toHaveLength(6);
+  });
+
+  it.each([
+    ['%', ['carol@example.test']],
+    ['100%', ['carol@example.test']],
+    ['_', ['dave_x@example.test']],
+    ['e_x', ['dave_x@example.test']],
+    ['\\', ['eve@example.test']],
+    ['k\\s', ['eve@example.test']],
+  ])('treats the LIKE meta-character in %j as a literal', async (q, expected) => {
+    expect(emailsOf((await search(q)).text)).toEqual(expected);
+  });
+
+  it('answers an SQL-looking search with an empty result, shown escaped', async () => {
+    const page = await search("' OR 1=1 --");
+    expect(tableRows(page.text)).toEqual([]);
+    expect(page.text).toContain('No customers found.');
+    expect(page.text).toContain(`Nothing matches “${escapeHtml("' OR 1=1 --")}”`);
+    expect(page.text).toContain(`value="${escapeHtml("' OR 1=1 --")}"`);
+  });
+
+  it('survives other hostile searches', async () => {
+    for (const q of ['"; DROP TABLE customers; --', '$1', '?', '??', ':name', '\u0000', '%%%%', 'a'.repeat(500)]) {
+      const page = await staff.get('/admin/customers').query({ q });
+      expect(page.status, q).toBe(200);
+    }
+    expect(emailsOf((await search('')).text)).toHaveLength(6);
+    expect(emailsOf((await search('ali\u0000ce')).text)).toEqual(['alice@example.test']);
+  });
+
+  it('does not crash on q sent as an array or nested key', async () => {
+    expect((await staff.get('/admin/customers?q=alice&q=bob')).status).toBe(200);
+    expect(emailsOf((await staff.get('/admin/customers?q=alice&q=bob')).text)).toEqual(['alice@example.test']);
+    expect((await staff.get('/admin/customers?q[]=alice')).status).toBe(200);
+  });
+});
+
+describe('admin customer list: sorting and columns (F-LIST-1)', () => {
+  let t: TestApp;
+  let staff: Agent;
+  const c: Record<string, { id: number; email: string }> = {};
+  const lastOrderIds: Record<string, number> = {};
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    const shop = await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' });
+    const s = [shop.id];
+    // Created in this order, so ids ascend c1 < c2 < … < c5; ties must be broken by id.
+    c.c1 = await customerWith(knex, s, { email: 'z-anna@example.test', firstName: 'Anna', lastName: 'Zeller', createdAt: day('2024-01-05') });
+    c.c2 = await customerWith(knex, s, { email: 'a-bob@example.test', firstName: 'bob', lastName: 'adams', state: 'disabled', createdAt: day('2024-02-01') });
+    c.c3 = await customerWith(knex, s, { email: 'M-carla@example.test', firstName: 'Carla', lastName: 'Meyer', state: 'invited', createdAt: day('2023-12-31') });
+    c.c4 = await customerWith(knex, s, { email: 'b-dan@example.test', firstName: 'Dan', lastName: 'Meyer', createdAt: day('2024-03-01') });
+    c.c5 = await customerWith(knex, s, { email: 'c-eve@example.test', firstName: 'Eve', lastName: 'Brown', state: 'guest', createdAt: day('2024-01-05') });
+
+    await makeAddress(knex, c.c1.id, { city: 'Berlin', countryCode: 'DE', isDefaultBilling: true });
+    await makeAddress(knex, c.c1.id, { city: 'Paris', countryCode: 'FR', isDefaultShipping: true });
+    await makeAddress(knex, c.c2.id, { city: 'aachen', countryCode: 'DE', isDefaultBilling: true });
+    await makeAddress(knex, c.c3.id, { city: 'Zurich', countryCode: 'CH', isDefaultBilling: true });
+    // c4 has an address, but not a default billing one: its city and country stay empty.
+    await makeAddress(knex, c.c4.id, { city: 'Hamburg', countryCode: 'DE', isDefaultShipping: true });
+    await makeAddress(knex, c.c5.id, { city: 'Berlin', countryCode: 'AT', isDefaultBilling: true });
+
+    await makeOrder(knex, c.c1.id, shop.id, 1000, day('2025-02-01'));
+    lastOrderIds.c1 = (await makeOrder(knex, c.c1.id, shop.id, 500, day('2025-03-01'))).id;
+    lastOrderIds.c3 = (await makeOrder(knex, c.c3.id, shop.id, 12_345_678, day('2025-01-15'))).id;
+    lastOrderIds.c4 = (await makeOrder(knex, c.c4.id, shop.id, 1500, day('2025-03-10'))).id;
+    await makeOrder(knex, c.c5.id, shop.id, 100, day('2024-10-01'));
+    await makeOrder(knex, c.c5.id, shop.id, 100, day('2024-11-01'));
+    lastOrderIds.c5 = (await makeOrder(knex, c.c5.id, shop.id, 100, day('2024-12-01'))).id;
+    // A cancelled order counts towards nothing (the trigger recomputes on the status change).
+    const cancelled = await makeOrder(knex, c.c5.id, shop.id, 99_900, day('2025-06-01'));
+    await knex('orders').where({ id: cancelled.id }).update({ status: 'cancelled' });
+
+    const owner = await makeStaff(knex, { role: 'owner' });
+    staff = await loginStaff(t.app, owner.email);
+  });
+  afterAll(() => t.close());
+
+  const order = (...keys: string[]) => keys.map((key) => c[key]!.email);
+  const sorted = async (query: string) => {
+    const page = await staff.get(`/admin/customers?${query}`);
+    expect(page.status).toBe(200);
+    return emailsOf(page.text);
+  };
+
+  // Ascending order per column; descending must be exactly the reverse (ties by id, nulls first when ascending).
+  it.each([
+    ['name', ['c2', 'c5', 'c3', 'c4', 'c1']], // adams bob, brown eve, meyer carla, meyer dan, zeller anna
+    ['email', ['c2', 'c4', 'c5', 'c3', 'c1']], // case-insensitive: a-, b-, c-, M-, z-
+    ['city', ['c4', 'c2', 'c1', 'c5', 'c3']], // (none), aachen, Berlin (c1), Berlin (c5), Zurich
+    ['country', ['c4', 'c5', 'c3', 'c1', 'c2']], // (none), AT, CH, DE (c1), DE (c2)
+    ['orders', ['c2', 'c3', 'c4', 'c1', 'c5']], // 0, 1, 1, 2, 3
+    ['last_order', ['c2', 'c5', 'c3', 'c1', 'c4']], // (none), 2024-12-01, 2025-01-15, 2025-03-01, 2025-03-10
+    ['total_spent', ['c2', 'c5', 'c1', 'c4', 'c3']], // 0, 3.00, 15.00, 15.00, 123,456.78
+    ['state', ['c1', 'c4', 'c2', 'c5', 'c3']], // active, active, disabled, guest, invited
+    ['created', ['c3', 'c1', 'c5', 'c2', 'c4']], // 2023-12-31, 2024-01-05 (c1), 2024-01-05 (c5), 2024-02-01, 2024-03-01
+  ])('sorts by %s ascending and descending', async (column, ascending) => {
+    expect(await sorted(`sort=${column}&dir=asc`)).toEqual(order(...ascending));
+    expect(await sorted(`sort=${column}&dir=desc`)).toEqual(order(...[...ascending].reverse()));
+  });
+
+  it('defaults to newest first', async () => {
+    const newestFirst = order('c4', 'c2', 'c5', 'c1', 'c3');
+    expect(await sorted('')).toEqual(newestFirst);
+    expect(await sorted('dir=desc&sort=created')).toEqual(newestFirst);
+  });
+
+  it.each([
+    ['an unknown column', 'sort=password_hash', ['c4', 'c2', 'c5', 'c1', 'c3']],
+    ['SQL as the column', 'sort=' + encodeURIComponent('c.id; DROP TABLE customers; --'), ['c4', 'c2', 'c5', 'c1', 'c3']],
+    ['an unknown direction', 'sort=name&dir=sideways', ['c1', 'c4', 'c3', 'c5', 'c2']],
+    ['SQL as the direction', 'sort=name&dir=' + encodeURIComponent('asc, (select 1)'), ['c1', 'c4', 'c3', 'c5', 'c2']],
+    ['sort[]=x', 'sort[]=x', ['c4', 'c2', 'c5', 'c1', 'c3']],
+    ['sort[]=name&dir[]=asc', 'sort[]=name&dir[]=asc', ['c4', 'c2', 'c5', 'c1', 'c3']],
+    ['sort given twice (the first one wins)', 'sort=email&sort=name&dir=asc', ['c2', 'c4', 'c5', 'c3', 'c1']],
+    ['a page that is not a number', 'page=abc&sort=email&dir=asc', ['c2', 'c4', 'c5', 'c3', 'c1']],
+    ['a negative page', 'page=-3&sort=email&dir=asc', ['c2', 'c4', 'c5', 'c3', 'c1']],
+    ['a shop that is not a number', 'shop=north&sort=email&dir=asc', ['c2', 'c4', 'c5', 'c3', 'c1']],
+  ])('falls back to defaults for %s instead of erroring', async (_case, query, expected) => {
+    expect(await sorted(query)).toEqual(order(...expected));
+  });
+
+  it('marks the active sort column and links its header to the other direction', async () => {
+    const page = await staff.get('/admin/customers?sort=total_spent&dir=asc');
+    expect(page.text).toMatch(/<th scope="col" class="num" aria-sort="ascending">\s*<a class="sort is-active" href="\/admin\/customers\?sort=total_spent&amp;dir=desc"/);
+    expect(page.text).toContain('href="/admin/customers?sort=name&amp;dir=asc"');
+    expect(page.text.match(/aria-sort=/g)).toHaveLength(1);
+  });
+
+  it('shows orders, total spent, last order, city and country from the default billing address, and the state', async () => {
+    const page = await staff.get('/admin/customers?sort=email&dir=asc');
+    const rows = Object.fromEntries(tableRows(page.text).map((row) => [row[EMAIL], row]));
+
+    expect(rows[c.c1!.email]).toEqual(['Anna Zeller', c.c1!.email, 'Berlin', 'DE', '2', '1 Mar 2025', '€15.00', 'Active']);
+    expect(rows[c.c2!.email]).toEqual(['bob adams', c.c2!.email, 'aachen', 'DE', '0', '—', '€0.00', 'Disabled']);
+    expect(rows[c.c3!.email]).toEqual(['Carla Meyer', c.c3!.email, 'Zurich', 'CH', '1', '15 Jan 2025', '€123,456.78', 'Invited']);
+    expect(rows[c.c4!.email]).toEqual(['Dan Meyer', c.c4!.email, '—', '—', '1', '10 Mar 2025', '€15.00', 'Active']);
+    // The cancelled order of 1 Jun 2025 is neither counted nor the last order.
+    expect(rows[c.c5!.email]).toEqual(['Eve Brown', c.c5!.email, 'Berlin', 'AT', '3', '1 Dec 2024', '€3.00', 'Guest']);
+
+    // Links: the name to the customer, the last-order date to that order on the customer page.
+    for (const key of ['c1', 'c3', 'c4', 'c5']) {
+      expect(page.text).toContain(`<a href="/admin/customers/${c[key]!.id}#order-${lastOrderIds[key]}">`);
+    }
+    expect(page.text).toContain(`<a href="/admin/customers/${c.c1!.id}">Anna Zeller</a>`);
+    expect(page.text).toContain('<span class="badge badge-disabled">Disabled</span>');
+    expect(page.text).toContain('<span class="badge badge-guest">Guest</span>');
+    // The cells' positions, for readers of this test: name, e-mail, city, country, orders, last order, total, state.
+    expect([NAME, EMAIL, CITY, COUNTRY, ORDERS, LAST_ORDER, TOTAL, STATE]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('lists a customer whose name is empty with a dash, not an empty link', async () => {
+    const knex = t.ctx.knex;
+    const shopId = (await knex('shops').first('id')).id as number;
+    const nameless = await customerWith(knex, [shopId], { email: 'nameless@example.test', firstName: '', lastName: '' });
+    try {
+      const page = await staff.get('/admin/customers?q=nameless');
+      expect(tableRows(page.text)).toEqual([['—', 'nameless@example.test', '—', '—', '0', '—', '€0.00', 'Active']]);
+    } finally {
+      await knex('customers').where({ id: nameless.id }).delete();
+    }
+  });
+});
+
+describe('admin customer list: paging and htmx', () => {
+  let t: TestApp;
+  let staff: Agent;
+  /** All 30 e-mails, newest first (the default order). */
+  let newestFirst: string[];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    const shop = await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' });
+    const created: string[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const email = `pager${String(i).padStart(2, '0')}@example.test`;
+      const companyName1 = i <= 25 ? 'Exactly One Page Ltd' : 'Overflow Ltd';
+      await customerWith(knex, [shop.id], { email, firstName: 'Page', lastName: `Person ${i}`, companyName1, createdAt: new Date(Date.UTC(2024, 0, i)) });
+      created.push(email);
+    }
+    newestFirst = created.reverse();
+    const owner = await makeStaff(knex, { role: 'owner' });
+    staff = await loginStaff(t.app, owner.email);
+  });
+  afterAll(() => t.close());
+
+  /** A paging link as path and query, checked to stay on the list and keep the given parameters. */
+  function pagingLink(html: string, rel: 'next' | 'prev', keeps: Record<string, string> = {}): string | null {
+    const href = linkWithRel(html, rel);
+    if (href === null) return null;
+    const url = new URL(href, 'http://admin.localhost');
+    expect(url.pathname).toBe('/admin/customers');
+    for (const [key, value] of Object.entries(keeps)) expect(url.searchParams.get(key), key).toBe(value);
+    return `${url.pathname}${url.search}`;
+  }
+
+  it('shows 25 rows on page 1 with a Next link and no Previous link', async () => {
+    const page = await staff.get('/admin/customers');
+    expect(emailsOf(page.text)).toEqual(newestFirst.slice(0, 25));
+    expect(page.text).toContain('Page 1');
+    expect(pagingLink(page.text, 'next')).not.toBeNull();
+    expect(pagingLink(page.text, 'prev')).toBeNull();
+  });
+
+  it('shows the next rows on page 2 with a Previous link and no Next link', async () => {
+    const direct = await staff.get('/admin/customers?page=2');
+    expect(emailsOf(direct.text)).toEqual(newestFirst.slice(25));
+    expect(direct.text).toContain('Page 2');
+    expect(pagingLink(direct.text, 'next')).toBeNull();
+
+    // Following the links gets there and back.
+    const next = pagingLink((await staff.get('/admin/customers')).text, 'next')!;
+    const second = await staff.get(next);
+    expect(emailsOf(second.text)).toEqual(newestFirst.slice(25));
+    const prev = pagingLink(second.text, 'prev');
+    expect(prev).not.toBeNull();
+    expect(emailsOf((await staff.get(prev!)).text)).toEqual(newestFirst.slice(0, 25));
+  });
+
+  it('keeps search and sort in the paging links, and pages through the sorted result', async () => {
+    const keeps = { q: 'pager', sort: 'email', dir: 'asc' };
+    const first = await staff.get('/admin/customers?q=pager&sort=email&dir=asc');
+    const ascending = [...newestFirst].reverse();
+    expect(emailsOf(first.text)).toEqual(ascending.slice(0, 25));
+    const second = await staff.get(pagingLink(first.text, 'next', keeps)!);
+    expect(emailsOf(second.text)).toEqual(ascending.slice(25));
+    expect(pagingLink(second.text, 'next')).toBeNull();
+    expect(emailsOf((await staff.get(pagingLink(second.text, 'prev', keeps)!)).text)).toEqual(ascending.slice(0, 25));
+  });
+
+  it('shows an empty page past the end instead of erroring', async () => {
+    const page = await staff.get('/admin/customers?page=3');
+    expect(page.status).toBe(200);
+    expect(tableRows(page.text)).toEqual([]);
+    expect(pagingLink(page.text, 'prev')).not.toBeNull();
+    expect(pagingLink(page.text, 'next')).toBeNull();
+  });
+
+  it('has no Next link when exactly one page of rows matches', async () => {
+    const page = await staff.get('/admin/customers?q=' + encodeURIComponent('exactly one page'));
+    expect(emailsOf(page.text)).toEqual(newestFirst.slice(5));
+    expect(pagingLink(page.text, 'next')).toBeNull();
+    expect(pagingLink(page.text, 'prev')).toBeNull();
+  });
+
+  it('answers an htmx request with the table fragment only', async () => {
+    const page = await staff.get('/admin/customers?page=2').set('HX-Request', 'true');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('id="customer-table"');
+    expect(page.text).not.toMatch(/<html|<head|<body|id="customer-search"/);
+    expect(emailsOf(page.text)).toEqual(newestFirst.slice(25));
+    expect(page.headers.vary).toMatch(/\bHX-Request\b/i);
+  });
+
+  it.each([
+    ['HX-Request-Type: full', { 'HX-Request': 'true', 'HX-Request-Type': 'full' }],
+    ['HX-History-Restore-Request', { 'HX-Request': 'true', 'HX-History-Restore-Request': 'true' }],
+    ['no htmx headers', {}],
+    ['HX-Request: false', { 'HX-Request': 'false' }],
+  ] as Array<[string, Record<string, string>]>)('answers with the full page for %s', async (_case, headers) => {
+    const page = await staff.get('/admin/customers').set(headers);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/^<!doctype html>/i);
+    expect(page.text).toContain('<html');
+    expect(page.text).toContain('id="customer-search"');
+    expect(page.text).toContain('id="customer-table"');
+    expect(page.headers.vary).toMatch(/\bHX-Request\b/i);
+  });
+});
+
+describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
+  let t: TestApp;
+  let owner: Agent;
+  let rep: Agent;
+  let both: { id: number; email: string };
+  let northOnly: { id: number; email: string };
+  let southOnly: { id: number; email: string };
+  let north: { id: number };
+  let south: { id: number };
+  let bothNorthLastOrder: number;
+  let bothSouthLastOrder: number;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    north = await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' });
+    south = await makeShop(knex, { code: 'south', name: 'South', hostname: 'south.localhost' });
+
+    both = await customerWith(knex, [north.id, south.id], { email: 'both@example.test', firstName: 'Bo', lastName: 'Th' });
+    await makeOrder(knex, both.id, north.id, 1000, day('2025-01-01'));
+    bothNorthLastOrder = (await makeOrder(knex, both.id, north.id, 2000, day('2025-02-01'))).id;
+    bothSouthLastOrder = (await makeOrder(knex, both.id, south.id, 500, day('2025-04-01'))).id;
+
+    northOnly = await customerWith(knex, [north.id], { email: 'north-only@example.test', firstName: 'Nora', lastName: 'North' });
+    await makeOrder(knex, northOnly.id, north.id, 3200, day('2025-03-01'));
+
+    southOnly = await customerWith(knex, [south.id], { email: 'south-only@example.test', firstName: 'Sven', lastName: 'South' });
+    await makeOrder(knex, southOnly.id, south.id, 9900, day('2025-03-15'));
+
+    const ownerUser = await makeStaff(knex, { role: 'owner' });
+    const repUser = await makeStaff(knex, { role: 'sales_rep', shopIds: [north.id] });
+    owner = await loginStaff(t.app, ownerUser.email);
+    rep = await loginStaff(t.app, repUser.email);
+  });
+  afterAll(() => t.close());
+
+  const rowsByEmail = async (agent: Agent, query = '') => {
+    const page = await agent.get(`/admin/customers${query}`);
+    expect(page.status).toBe(200);
+    return { page, rows: Object.fromEntries(tableRows(page.text).map((row) => [row[EMAIL]!, row])) };
+  };
+
+  it('shows a sales rep only the customers of their shop, with that shop’s figures', async () => {
+    const { page, rows } = await rowsByEmail(rep);
+    expect(Object.keys(rows).sort()).toEqual([both.email, northOnly.email]);
+    expect(rows[both.email]!.slice(ORDERS, TOTAL + 1)).toEqual(['2', '1 Feb 2025', '€30.00']);
+    // The last-order link points at the north order, never at the south one the rep may not see.
+    expect(page.text).toContain(`#order-${bothNorthLastOrder}"`);
+    expect(page.text).not.toContain(`#order-${bothSouthLastOrder}"`);
+    expect(page.text).not.toContain(southOnly.email);
+    // The shop filter offers only the rep's shop.
+    expect(page.text).toContain(`<option value="${north.id}"`);
+    expect(page.text).not.toContain(`<option value="${south.id}"`);
+  });
+
+  it('shows an owner the sum over every shop of a customer', async () => {
+    const { page, rows } = await rowsByEmail(owner);
+    expect(Object.keys(rows).sort()).toEqual([both.email, northOnly.email, southOnly.email]);
+    expect(rows[both.email]!.slice(ORDERS, TOTAL + 1)).toEqual(['3', '1 Apr 2025', '€35.00']);
+    expect(page.text).toContain(`#order-${bothSouthLastOrder}"`);
+  });
+
+  it('lets an owner narrow the list to one shop, with that shop’s figures', async () => {
+    const { rows } = await rowsByEmail(owner, `?shop=${south.id}`);
+    expect(Object.keys(rows).sort()).toEqual([both.email, southOnly.email]);
+    expect(rows[both.email]!.slice(ORDERS, TOTAL + 1)).toEqual(['1', '1 Apr 2025', '€5.00']);
+  });
+
+  it('sorts by the in-scope figures', async () => {
+    // For the rep, north-only (32.00) outspends both (30.00 in north); for the owner, both (35.00) wins.
+    expect(emailsOf((await rep.get('/admin/customers?sort=total_spent&dir=desc')).text)).toEqual([northOnly.email, both.email]);
+    expect(emailsOf((await owner.get('/admin/customers?sort=total_spent&dir=desc')).text)).toEqual([southOnly.email, both.email, northOnly.email]);
+    expect(emailsOf((await rep.get('/admin/customers?sort=last_order&dir=desc')).text)).toEqual([northOnly.email, both.email]);
+  });
+
+  it('gives a rep nothing for another shop, by filter or by search', async () => {
+    const filtered = await rowsByEmail(rep, `?shop=${south.id}`);
+    expect(filtered.rows).toEqual({});
+    expect(filtered.page.text).not.toContain(southOnly.email);
+    const searched = await rowsByEmail(rep, '?q=south');
+    expect(searched.rows).toEqual({});
+    expect(searched.page.text).not.toContain(southOnly.email);
+    // Searching for what only the south assignment has (the south order total is not searchable; the name is).
+    expect((await rowsByEmail(rep, '?q=sven')).rows).toEqual({});
+  });
+
+  it('gives an htmx fragment the same scope', async () => {
+    const fragment = await rep.get('/admin/customers?sort=email&dir=asc').set('HX-Request', 'true');
+    expect(fragment.text).not.toContain('<html');
+    expect(emailsOf(fragment.text)).toEqual([both.email, northOnly.email]);
+  });
+});

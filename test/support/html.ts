@@ -1,0 +1,44 @@
+/** Small helpers for asserting on rendered HTML the way a reader sees it. */
+
+/** What Eta's autoEscape turns `text` into. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}
+
+/** Decodes the entities Eta's escaping produces. */
+export function decodeEntities(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' })[name]!);
+}
+
+/** The visible text of an HTML snippet: tags removed, entities decoded, whitespace collapsed. */
+export function textOf(html: string): string {
+  return decodeEntities(html.replace(/<[^>]*>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The rows of the first table body in `html`, each as the visible text of its cells. */
+export function tableRows(html: string): string[][] {
+  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => [...row[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((cell) => textOf(cell[1]!)));
+}
+
+/** The href of the first link with this rel, decoded (`&amp;` → `&`), or null. */
+export function linkWithRel(html: string, rel: string): string | null {
+  const match = new RegExp(`<a[^>]*\\brel="${rel}"[^>]*\\bhref="([^"]*)"`).exec(html);
+  return match ? decodeEntities(match[1]!) : null;
+}
+
+/** The message shown under a form field (`<p class="field-error" id="e-NAME">`), decoded, or null. */
+export function fieldError(html: string, name: string): string | null {
+  const match = new RegExp(`<p class="field-error" id="e-${name}">([\\s\\S]*?)</p>`).exec(html);
+  return match ? textOf(match[1]!) : null;
+}
+
+/** The value attribute of the input named `name`, decoded, or null when there is no such input. */
+export function inputValue(html: string, name: string): string | null {
+  const match = new RegExp(`<input[^>]*\\bname="${name}"[^>]*>`).exec(html);
+  if (!match) return null;
+  const value = /\bvalue="([^"]*)"/.exec(match[0]);
+  return value ? decodeEntities(value[1]!) : '';
+}
