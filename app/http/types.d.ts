@@ -18,6 +18,7 @@ declare module 'express-session' {
   interface SessionData {
     csrfToken?: string;
     createdAt?: number;
+    lastSeenAt?: number;
     flash?: Array<{ kind: FlashKind; text: string }>;
   }
 }

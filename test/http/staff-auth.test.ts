@@ -74,8 +74,9 @@ describe.each(backends)('staff sessions on %s', (backend) => {
     for (const response of [wrongPassword, unknownEmail]) {
       expect(response.status).toBe(401);
       expect(response.text).toContain(REFUSED);
-      expect(setCookie(response, 'cp_admin')?.value ?? '').not.toBe('');
     }
+    // Neither answer treats the session differently (a cookie on one only would tell them apart).
+    expect(Boolean(setCookie(wrongPassword, 'cp_admin'))).toBe(Boolean(setCookie(unknownEmail, 'cp_admin')));
     // Apart from the CSRF token and the e-mail echoed back into the form, the pages are identical.
     const neutral = (html: string, email: string) => html.split(csrfFrom(html)).join('TOKEN').split(email).join('EMAIL');
     expect(neutral(wrongPassword.text, staff.email)).toBe(neutral(unknownEmail.text, unknown));

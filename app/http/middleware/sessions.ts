@@ -4,12 +4,19 @@ import { RedisStore } from 'connect-redis';
 import connectPgSimple from 'connect-pg-simple';
 import type { AppContext } from '../../context.js';
 
-/** One store for both hosts: Redis when configured, else the http_sessions table. */
+/**
+ * A session store on Redis when configured, else on the http_sessions table. Stores do not
+ * "touch" on every request: the idle timeout is extended by saving at most once a minute (below),
+ * which saves a write per request.
+ */
 export function createSessionStore(ctx: AppContext): Store & { close?: () => void } {
-  if (ctx.redis) return new RedisStore({ client: ctx.redis, prefix: `${ctx.config.queuePrefix}:sess:` });
+  if (ctx.redis) return new RedisStore({ client: ctx.redis, prefix: `${ctx.config.queuePrefix}:sess:`, disableTouch: true });
   const PgStore = connectPgSimple(session);
-  return new PgStore({ conString: ctx.databaseUrl, tableName: 'http_sessions', createTableIfMissing: false, pruneSessionInterval: 15 * 60 });
+  return new PgStore({ conString: ctx.databaseUrl, tableName: 'http_sessions', createTableIfMissing: false, pruneSessionInterval: 15 * 60, disableTouch: true });
 }
+
+/** How often an active session's expiry (and cookie) is pushed forward by the idle timeout. */
+const EXTEND_EVERY_MS = 60_000;
 
 /**
  * Admin and shop sessions use different cookies (the admin one SameSite=Strict). Cookies carry no
@@ -24,7 +31,7 @@ export function sessionMiddleware(ctx: AppContext, store: Store, area: 'admin' |
     store,
     resave: false,
     saveUninitialized: false,
-    rolling: true,
+    rolling: false,
     cookie: { httpOnly: true, sameSite: area === 'admin' ? 'strict' : 'lax', secure: 'auto', maxAge: idle, path: '/' },
   });
   return (req, res, next) => {
@@ -38,7 +45,11 @@ export function sessionMiddleware(ctx: AppContext, store: Store, area: 'admin' |
           next(regenerateError);
         });
       }
-      req.session.createdAt ??= Date.now();
+      const now = Date.now();
+      req.session.createdAt ??= now;
+      // Changing the session saves it with a fresh expiry and re-sends the cookie: the idle timeout
+      // restarts, with a minute's precision.
+      if (!req.session.lastSeenAt || now - req.session.lastSeenAt > EXTEND_EVERY_MS) req.session.lastSeenAt = now;
       next();
     });
   };
