@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import type { Config } from './config/index.js';
 import { bindModels, createKnex } from './db/knex.js';
+import { BULK_QUEUE, type BulkJobData } from './queues/bulk.queue.js';
 import { MAIL_QUEUE, type MailJobData } from './queues/mail.queue.js';
 import { createQueueBackend, type JobQueue, type QueueBackend } from './queues/queue-backend.js';
 import { createShopResolver } from './services/shop.service.js';
@@ -18,7 +19,7 @@ export interface AppContext {
   /** Sessions and rate limits, when REDIS_URL is set. */
   redis: RedisClient | null;
   queueBackend: QueueBackend;
-  queues: { mail: JobQueue<MailJobData> };
+  queues: { mail: JobQueue<MailJobData>; bulk: JobQueue<BulkJobData> };
   resolveShop: ReturnType<typeof createShopResolver>;
   close(): Promise<void>;
 }
@@ -40,8 +41,10 @@ export async function createContext(config: Config, logger: Logger, databaseUrl:
   }
 
   const queueBackend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, prefix: config.queuePrefix });
-  const queues = { mail: queueBackend.createQueue<MailJobData>(MAIL_QUEUE) };
-  queues.mail.on('error', (err: Error) => logger.warn({ err: err.message, queue: MAIL_QUEUE }, 'queue connection problem'));
+  const queues = { mail: queueBackend.createQueue<MailJobData>(MAIL_QUEUE), bulk: queueBackend.createQueue<BulkJobData>(BULK_QUEUE) };
+  for (const [name, queue] of Object.entries(queues)) {
+    queue.on('error', (err: Error) => logger.warn({ err: err.message, queue: name }, 'queue connection problem'));
+  }
 
   return {
     config,

@@ -53,12 +53,16 @@ export async function up(knex: Knex): Promise<void> {
             last_order_at = greatest(last_order_at, NEW.placed_at),
             updated_at = now()
           WHERE customer_id = NEW.customer_id AND shop_id = NEW.shop_id;
+          -- The platform figures are the sum of the assignments' (as refresh_customer_order_stats
+          -- recomputes them), so an order in a shop without an assignment counts in neither.
+          IF FOUND THEN
           UPDATE customers SET
             orders_count = orders_count + 1,
             total_spent = total_spent + NEW.total,
             last_order_id = CASE WHEN last_order_at IS NULL OR NEW.placed_at >= last_order_at THEN NEW.id ELSE last_order_id END,
             last_order_at = greatest(last_order_at, NEW.placed_at)
           WHERE id = NEW.customer_id;
+          END IF;
         END IF;
         RETURN NULL;
       END IF;

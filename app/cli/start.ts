@@ -5,6 +5,7 @@ import { createContext } from '../context.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { startWeb } from '../web.js';
 import { startMailWorker } from '../../workers/mail.worker.js';
+import { startBulkWorker } from '../../workers/bulk.worker.js';
 import { databaseIsEmpty, seedDemoData } from '../../seeds/demo.seed.js';
 import { printDemoLogins, printUrls } from './print-welcome.js';
 
@@ -17,13 +18,14 @@ if (await databaseIsEmpty(ctx.knex)) {
   printDemoLogins(await seedDemoData(ctx.knex));
 }
 const worker = await startMailWorker(ctx);
+const bulk = startBulkWorker(ctx);
 const web = await startWeb(ctx);
 printUrls(runtime.config);
 runtime.logger.info({ ms: Date.now() - started, queueBackend: ctx.queueBackend.kind }, 'ready');
 
 onShutdown(runtime.logger, async () => {
   await web.close();
-  await worker.close();
+  await Promise.all([worker.close(), bulk.close()]);
   await ctx.close();
   await runtime.stop();
 });

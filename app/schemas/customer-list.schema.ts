@@ -1,18 +1,129 @@
 import { z } from 'zod';
+import { customerTypes } from './shop-settings.schema.js';
 
 export const customerSortColumns = ['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'] as const;
 export type CustomerSort = (typeof customerSortColumns)[number];
 
-const single = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (Array.isArray(value) ? value[0] : value), schema);
+export const optionalColumns = ['password_changed', 'created', 'type', 'tags', 'business_account', 'aov'] as const;
+export type OptionalColumn = (typeof optionalColumns)[number];
 
-/** Query string of /admin/customers. Unknown or malformed values fall back to defaults rather than erroring, so old links keep working. */
-export const customerListQuerySchema = z.object({
+export const customerStates = ['guest', 'invited', 'active', 'disabled'] as const;
+export const assignmentStatuses = ['pending_approval', 'active', 'disabled'] as const;
+export const pageSizes = [25, 50, 100] as const;
+
+export interface CustomerFilters {
+  state: Array<(typeof customerStates)[number]>;
+  type: Array<(typeof customerTypes)[number]>;
+  status: Array<(typeof assignmentStatuses)[number]>;
+  tag: string[];
+  tagMode: 'all' | 'any';
+  country: string[];
+  createdFrom?: string;
+  createdTo?: string;
+  ordersMin?: number;
+  ordersMax?: number;
+  /** Money filters in minor units (the form takes major units). */
+  spentMin?: number;
+  spentMax?: number;
+  lastOrderFrom?: string;
+  lastOrderTo?: string;
+  passwordChangedBefore?: string;
+  taxExempt?: boolean;
+  wholesale?: boolean;
+  marketing?: boolean;
+}
+
+export interface CustomerListQuery {
+  q: string;
+  sort: CustomerSort;
+  dir: 'asc' | 'desc';
+  /** A shop id, or 'all' (staff who see every shop only). Resolved against the staff scope later. */
+  shop?: number | 'all';
+  size: (typeof pageSizes)[number];
+  after?: string;
+  before?: string;
+  filters: CustomerFilters;
+  columns: OptionalColumn[];
+  /** Values that were given but could not be used, with the reason, to show the staff member. */
+  ignored: string[];
+}
+
+type Raw = Record<string, unknown>;
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === 'string');
+/** Multi-valued filters accept repeated keys and comma-separated values alike. */
+const list = (value: unknown): string[] => strings(value).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+/** Single values: the first one given, as it is. */
+const first = (value: unknown): string | undefined => strings(value)[0]?.trim();
+
+const date = z.iso.date();
+const wholeNumber = z.coerce.number().int().min(0).max(1_000_000_000);
+const amount = z.coerce.number().min(0).max(10_000_000_000);
+
+/**
+ * Reads /admin/customers' query string. Nothing here throws: a value that cannot be used is left
+ * out and named in `ignored`, so a shared or bookmarked link always opens.
+ */
+export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
+  const ignored: string[] = [];
+  const pick = <T>(key: string, label: string, schema: z.ZodType<T>): T | undefined => {
+    const value = first(raw[key]);
+    if (value === undefined || value === '') return undefined;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    ignored.push(`${label} “${value.slice(0, 40)}”`);
+    return undefined;
+  };
+  const pickMany = <T extends string>(key: string, label: string, allowed: readonly T[], normalise = (v: string) => v): T[] => {
+    const values = list(raw[key]).map(normalise);
+    for (const value of values) if (!allowed.includes(value as T)) ignored.push(`${label} “${value.slice(0, 40)}”`);
+    return [...new Set(values.filter((v): v is T => allowed.includes(v as T)))];
+  };
+  const yesNo = (key: string, label: string) => {
+    const value = pick(key, label, z.enum(['yes', 'no']));
+    return value === undefined ? undefined : value === 'yes';
+  };
+
   // NUL cannot occur in PostgreSQL text (and would fail the query): drop it.
-  q: single(z.string().trim().max(200).transform((value) => value.replaceAll('\u0000', '')).catch('')).default(''),
-  sort: single(z.enum(customerSortColumns).catch('created')).default('created'),
-  dir: single(z.enum(['asc', 'desc']).catch('desc')).default('desc'),
-  page: single(z.coerce.number().int().min(1).max(10_000).catch(1)).default(1),
-  shop: single(z.coerce.number().int().positive().optional().catch(undefined)),
-});
+  const q = (first(raw.q) ?? '').replaceAll('\u0000', '').slice(0, 200);
+  const shopValue = first(raw.shop);
+  const shop = shopValue === undefined || shopValue === '' ? undefined : shopValue === 'all' ? 'all' : pick('shop', 'shop', z.coerce.number().int().positive());
+  const countries = list(raw.country).map((c) => c.toUpperCase());
+  for (const c of countries) if (!/^[A-Z]{2}$/.test(c)) ignored.push(`country “${c.slice(0, 40)}”`);
+  const tags = [...new Set(list(raw.tag).map((t) => t.toLowerCase()))];
+  for (const t of tags) if (t.length > 64) ignored.push(`tag “${t.slice(0, 40)}…”`);
+  const spentMin = pick('spent_min', 'minimum spent', amount);
+  const spentMax = pick('spent_max', 'maximum spent', amount);
 
-export type CustomerListQuery = z.infer<typeof customerListQuerySchema>;
+  return {
+    q,
+    sort: pick('sort', 'sort', z.enum(customerSortColumns)) ?? 'created',
+    dir: pick('dir', 'direction', z.enum(['asc', 'desc'])) ?? 'desc',
+    shop,
+    size: (pick('size', 'page size', z.coerce.number().pipe(z.union(pageSizes.map((n) => z.literal(n))))) ?? 25) as CustomerListQuery['size'],
+    after: pick('after', 'page', z.string().max(300)),
+    before: pick('before', 'page', z.string().max(300)),
+    filters: {
+      state: pickMany('state', 'state', customerStates),
+      type: pickMany('type', 'customer type', customerTypes, (v) => v.toUpperCase()),
+      status: pickMany('status', 'shop status', assignmentStatuses),
+      tag: tags.filter((t) => t.length <= 64),
+      tagMode: pick('tagmode', 'tag match', z.enum(['all', 'any'])) ?? 'any',
+      country: [...new Set(countries.filter((c) => /^[A-Z]{2}$/.test(c)))],
+      createdFrom: pick('created_from', 'created from', date),
+      createdTo: pick('created_to', 'created to', date),
+      ordersMin: pick('orders_min', 'minimum orders', wholeNumber),
+      ordersMax: pick('orders_max', 'maximum orders', wholeNumber),
+      spentMin: spentMin === undefined ? undefined : Math.round(spentMin * 100),
+      spentMax: spentMax === undefined ? undefined : Math.round(spentMax * 100),
+      lastOrderFrom: pick('last_from', 'last order from', date),
+      lastOrderTo: pick('last_to', 'last order to', date),
+      passwordChangedBefore: pick('pwd_before', 'password changed before', date),
+      taxExempt: yesNo('tax_exempt', 'tax exempt'),
+      wholesale: yesNo('wholesale', 'wholesale'),
+      marketing: yesNo('marketing', 'marketing opt-in'),
+    },
+    columns: pickMany('cols', 'column', optionalColumns),
+    ignored,
+  };
+}

@@ -1,85 +1,240 @@
 import type { Knex } from 'knex';
 import type { ShopScope } from '../models/staff-user.model.js';
-import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
+import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 
-export const PAGE_SIZE = 25;
-
+/** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
   id: number;
   email: string;
   firstName: string;
   lastName: string;
   state: string;
+  customerType: string;
   city: string | null;
   countryCode: string | null;
   ordersCount: number;
   totalSpent: number;
   lastOrderAt: Date | null;
   lastOrderId: number | null;
+  createdAt: Date;
+  passwordChangedAt: Date | null;
+  businessAccount: string | null;
+  tags: string[] | null;
 }
 
 export interface CustomerListPage {
   rows: CustomerListRow[];
-  hasNext: boolean;
-  hasPrevious: boolean;
+  /** Cursors for the neighbouring pages, absent at either end. */
+  next?: string;
+  previous?: string;
 }
 
-// The allow-list of sort expressions: the query string names a key, never SQL.
-const SORT_SQL: Record<CustomerSort, string> = {
-  name: 'lower(c.last_name || \' \' || c.first_name)',
-  email: 'c.email',
-  city: 'lower(a.city)',
-  country: 'a.country_code',
-  orders: 'agg.orders_count',
-  last_order: 'agg.last_order_at',
-  total_spent: 'agg.total_spent',
-  state: 'c.state',
-  created: 'c.created_at',
+/** Where the rows come from: one shop's assignments, or (staff who see every shop) all customers. */
+export type ListSource = { kind: 'shop'; shopId: number } | { kind: 'all' };
+
+interface SortKey {
+  /** SQL of the key, exactly as in its (key, id) index. */
+  sql: string;
+  /** How to read the key's value from a result row into a cursor. */
+  column: string;
+  type: 'text' | 'number' | 'timestamp';
+}
+
+// The allow-list of sort keys: the query string names one, never SQL. Figures come from
+// customer_shops in a shop and from customers over all shops; each key has a (key, id) index.
+const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
+  shop: {
+    name: { sql: 'c.sort_name', column: 'sort_key', type: 'text' },
+    email: { sql: 'c.email', column: 'sort_key', type: 'text' },
+    city: { sql: "coalesce(lower(c.billing_city), '')", column: 'sort_key', type: 'text' },
+    country: { sql: "coalesce(c.billing_country, '')", column: 'sort_key', type: 'text' },
+    orders: { sql: 'cs.orders_count', column: 'sort_key', type: 'number' },
+    last_order: { sql: "coalesce(cs.last_order_at, '-infinity')", column: 'sort_key', type: 'timestamp' },
+    total_spent: { sql: 'cs.total_spent', column: 'sort_key', type: 'number' },
+    state: { sql: 'c.state', column: 'sort_key', type: 'text' },
+    created: { sql: 'c.created_at', column: 'sort_key', type: 'timestamp' },
+  },
+  all: {
+    name: { sql: 'c.sort_name', column: 'sort_key', type: 'text' },
+    email: { sql: 'c.email', column: 'sort_key', type: 'text' },
+    city: { sql: "coalesce(lower(c.billing_city), '')", column: 'sort_key', type: 'text' },
+    country: { sql: "coalesce(c.billing_country, '')", column: 'sort_key', type: 'text' },
+    orders: { sql: 'c.orders_count', column: 'sort_key', type: 'number' },
+    last_order: { sql: "coalesce(c.last_order_at, '-infinity')", column: 'sort_key', type: 'timestamp' },
+    total_spent: { sql: 'c.total_spent', column: 'sort_key', type: 'number' },
+    state: { sql: 'c.state', column: 'sort_key', type: 'text' },
+    created: { sql: 'c.created_at', column: 'sort_key', type: 'timestamp' },
+  },
 };
 
-/**
- * One page of the admin customer list: customers assigned to the shops the staff member may see
- * (optionally one of them), with their order figures summed over those shops.
- */
-export async function listCustomers(knex: Knex, scope: ShopScope, query: CustomerListQuery): Promise<CustomerListPage> {
-  const shopIds = await visibleShopIds(knex, scope, query.shop);
-  if (shopIds.length === 0) return { rows: [], hasNext: false, hasPrevious: false };
+/** Search needs this many characters: shorter terms match too much to be useful. */
+export const MIN_SEARCH_LENGTH = 3;
 
-  const direction = query.dir === 'asc' ? 'ASC' : 'DESC';
-  const nulls = direction === 'ASC' ? 'NULLS FIRST' : 'NULLS LAST';
-  const bindings: Array<string | number> = [...shopIds];
-  let where = '';
-  if (query.q) {
-    const pattern = `%${query.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-    where = `WHERE c.email ILIKE ? OR c.first_name ILIKE ? OR c.last_name ILIKE ? OR (c.first_name || ' ' || c.last_name) ILIKE ? OR c.company_name1 ILIKE ? OR c.phone ILIKE ?`;
-    bindings.push(pattern, pattern, pattern, pattern, pattern, pattern);
-  }
-  bindings.push(PAGE_SIZE + 1, (query.page - 1) * PAGE_SIZE);
-
-  const result = await knex.raw(
-    // knex.raw rows skip the snake_case → camelCase mapping: alias every column to its CustomerListRow name.
-    `SELECT c.id, c.email, c.first_name AS "firstName", c.last_name AS "lastName", c.state, a.city, a.country_code AS "countryCode",
-            agg.orders_count AS "ordersCount", agg.total_spent AS "totalSpent", agg.last_order_at AS "lastOrderAt", agg.last_order_id AS "lastOrderId"
-       FROM customers c
-       JOIN (SELECT customer_id,
-                    sum(orders_count)::int AS orders_count,
-                    sum(total_spent)::bigint AS total_spent,
-                    max(last_order_at) AS last_order_at,
-                    (array_agg(last_order_id ORDER BY last_order_at DESC NULLS LAST))[1] AS last_order_id
-               FROM customer_shops WHERE shop_id IN (${shopIds.map(() => '?').join(', ')}) GROUP BY customer_id) agg ON agg.customer_id = c.id
-       LEFT JOIN addresses a ON a.customer_id = c.id AND a.is_default_billing
-       ${where}
-      ORDER BY ${SORT_SQL[query.sort]} ${direction} ${nulls}, c.id ${direction}
-      LIMIT ? OFFSET ?`,
-    bindings,
-  );
-  const rows = result.rows as CustomerListRow[];
-  return { rows: rows.slice(0, PAGE_SIZE), hasNext: rows.length > PAGE_SIZE, hasPrevious: query.page > 1 };
+interface Cursor {
+  key: string | number;
+  id: number;
 }
 
-async function visibleShopIds(knex: Knex, scope: ShopScope, requested?: number): Promise<number[]> {
-  if (requested !== undefined) return scope === 'all' || scope.includes(requested) ? [requested] : [];
-  if (scope !== 'all') return scope;
-  const rows = await knex('shops').select('id');
-  return rows.map((row: { id: number }) => row.id);
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.key, cursor.id])).toString('base64url');
+}
+
+function decodeCursor(value: string | undefined, type: SortKey['type']): Cursor | undefined {
+  if (!value) return undefined;
+  try {
+    const [key, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (!Number.isSafeInteger(id)) return undefined;
+    // Only values PostgreSQL takes as they are: a tampered cursor starts again at the first page.
+    if (type === 'number' ? !Number.isSafeInteger(key) : typeof key !== 'string' || key.length > 400 || key.includes('\u0000')) return undefined;
+    if (type === 'timestamp' && !/^-?infinity$/.test(key as string) && !isCursorTimestamp(key as string)) return undefined;
+    return { key: key as string | number, id: id as number };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An ISO instant in UTC, to the microsecond, that exists (no 30 February, no year 0). */
+function isCursorTimestamp(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.toISOString().slice(0, 19) === value.slice(0, 19);
+}
+
+/**
+ * The sort key as a cursor keeps it. Timestamps are read as text to the microsecond: a JS Date
+ * keeps milliseconds only (the next page would repeat or skip rows of the same millisecond) and
+ * cannot hold -infinity (customers without orders).
+ */
+function cursorKeySql(key: SortKey): string {
+  if (key.type !== 'timestamp') return key.sql;
+  return `CASE WHEN isfinite(${key.sql}) THEN to_char(${key.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ELSE (${key.sql})::text END`;
+}
+
+/**
+ * The FROM and WHERE of a list query (shared by the page, the count and exports). Every value is a
+ * binding; the sort key and columns come from the allow-lists above.
+ */
+export function customerListFilter(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Knex.QueryBuilder {
+  const builder = knex.queryBuilder().from({ c: 'customers' });
+  if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
+  if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
+  applySearch(builder, query.q);
+  applyFilters(knex, builder, source, query.filters);
+  return builder;
+}
+
+function applySearch(builder: Knex.QueryBuilder, q: string): void {
+  const term = q.trim().toLowerCase();
+  if (term.length < MIN_SEARCH_LENGTH) return;
+  const pattern = `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  // Fragments of e-mail, names, company or phone; and names spelled slightly differently.
+  builder.where((w) => w.whereRaw('c.search_text LIKE ?', [pattern]).orWhereRaw("? <% (c.first_name || ' ' || c.last_name)", [term]));
+}
+
+function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource, f: CustomerFilters): void {
+  const figures = source.kind === 'shop' ? 'cs' : 'c';
+  if (f.state.length) builder.whereIn('c.state', f.state);
+  if (f.type.length) builder.whereIn('c.customer_type', f.type);
+  if (f.status.length && source.kind === 'shop') builder.whereIn('cs.status', f.status);
+  if (f.country.length) builder.whereIn('c.billing_country', f.country);
+  if (f.createdFrom) builder.where('c.created_at', '>=', f.createdFrom);
+  if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
+  if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
+  if (f.ordersMax !== undefined) builder.where(`${figures}.orders_count`, '<=', f.ordersMax);
+  if (f.spentMin !== undefined) builder.where(`${figures}.total_spent`, '>=', f.spentMin);
+  if (f.spentMax !== undefined) builder.where(`${figures}.total_spent`, '<=', f.spentMax);
+  if (f.lastOrderFrom) builder.where(`${figures}.last_order_at`, '>=', f.lastOrderFrom);
+  if (f.lastOrderTo) builder.whereRaw(`${figures}.last_order_at < ?::date + 1`, [f.lastOrderTo]);
+  if (f.passwordChangedBefore) builder.where('c.password_changed_at', '<', f.passwordChangedBefore);
+  if (f.taxExempt !== undefined) builder.where('c.tax_exempt', f.taxExempt);
+  if (f.wholesale !== undefined) builder.where('c.wholesale', f.wholesale);
+  if (f.marketing !== undefined) builder.where('c.marketing_opt_in', f.marketing);
+  if (f.tag.length) {
+    const tagged = knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', f.tag);
+    if (f.tagMode === 'all') tagged.groupBy('t.customer_id').havingRaw('count(*) = ?', [f.tag.length]);
+    builder.whereIn('c.id', tagged);
+  }
+}
+
+/**
+ * One page of the admin customer list by keyset ("seek") paging: the page after (or before) a
+ * cursor of (sort key, id), read from the key's index. No OFFSET and no COUNT: a deep page costs
+ * what the first one does.
+ */
+export async function listCustomers(knex: Knex, source: ListSource, query: CustomerListQuery, salesTeamId: number | null): Promise<CustomerListPage> {
+  const key = SORT_KEYS[source.kind][query.sort];
+  const figures = source.kind === 'shop' ? 'cs' : 'c';
+  const backwards = Boolean(query.before) && !query.after;
+  const cursor = decodeCursor(backwards ? query.before : query.after, key.type);
+  const ascending = (query.dir === 'asc') !== backwards;
+  const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
+
+  const builder = customerListFilter(knex, source, query, salesTeamId)
+    .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
+    .select(
+      'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at',
+      { city: 'c.billing_city', country_code: 'c.billing_country', business_account: 'b.name' },
+      `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`, `${figures}.last_order_id`,
+      knex.raw(`${cursorKeySql(key)} AS sort_key`),
+      knex.raw('(SELECT array_agg(t.tag::text ORDER BY t.tag) FROM customer_tags t WHERE t.customer_id = c.id) AS tags'),
+    )
+    .orderByRaw(`${key.sql} ${ascending ? 'ASC' : 'DESC'}, ${idColumn} ${ascending ? 'ASC' : 'DESC'}`)
+    .limit(query.size + 1);
+  if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
+
+  const fetched = (await builder) as Array<CustomerListRow & { sortKey: string | number | Date }>;
+  const hasMore = fetched.length > query.size;
+  const rows = fetched.slice(0, query.size);
+  if (backwards) rows.reverse();
+
+  const cursorOf = (row: (typeof fetched)[number]) => encodeCursor({ key: cursorValue(row.sortKey), id: row.id });
+  const firstRow = rows[0];
+  const lastRow = rows[rows.length - 1];
+  return {
+    rows,
+    next: lastRow && (backwards ? Boolean(cursor) : hasMore) ? cursorOf(lastRow) : undefined,
+    previous: firstRow && (backwards ? hasMore : Boolean(cursor)) ? cursorOf(firstRow) : undefined,
+  };
+}
+
+function castFor(type: SortKey['type']): string {
+  return type === 'timestamp' ? '?::timestamptz' : type === 'number' ? '?::bigint' : '?';
+}
+
+function cursorValue(value: string | number | Date): string | number {
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.toISOString() : '-infinity';
+  return value;
+}
+
+/** Counts exactly up to this many matches; above it, the planner's estimate is shown instead. */
+export const EXACT_COUNT_LIMIT = 10_000;
+
+export interface CustomerCount {
+  value: number;
+  exact: boolean;
+}
+
+/**
+ * How many customers match: the planner's estimate when it is large (an exact count over a big shop
+ * would read every row on every request), an exact count capped at EXACT_COUNT_LIMIT otherwise.
+ */
+export async function countCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<CustomerCount> {
+  const filtered = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1'));
+  const { sql, bindings } = filtered.toSQL();
+  const plan = await knex.raw(`EXPLAIN (FORMAT JSON) ${sql}`, bindings as Knex.RawBinding[]);
+  const [explained] = Object.values(plan.rows[0] as Record<string, Array<{ Plan: { 'Plan Rows': number } }>>);
+  const estimate = Math.round(Number(explained?.[0]?.Plan['Plan Rows'] ?? 0));
+  if (estimate > EXACT_COUNT_LIMIT * 2) return { value: estimate, exact: false };
+  const counted = await knex.raw(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings as Knex.RawBinding[]);
+  const n = counted.rows[0].n as number;
+  return n > EXACT_COUNT_LIMIT ? { value: Math.max(n, estimate), exact: false } : { value: n, exact: true };
+}
+
+/** Which source a request lists: the chosen shop if the staff member may see it, else their first shop. */
+export function resolveListSource(scope: ShopScope, shops: Array<{ id: number }>, requested: number | 'all' | undefined): ListSource | null {
+  if (requested === 'all' && scope === 'all') return { kind: 'all' };
+  if (typeof requested === 'number' && shops.some((s) => s.id === requested)) return { kind: 'shop', shopId: requested };
+  if (scope === 'all' && requested === undefined) return { kind: 'all' };
+  const first = shops[0];
+  return first ? { kind: 'shop', shopId: first.id } : null;
 }

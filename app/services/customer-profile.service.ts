@@ -15,7 +15,7 @@ export interface CustomerSummary {
  * The customer as the staff member may see them: only their assignments, orders and figures in the
  * staff member's shops. A customer with no assignment in scope does not exist for them (404).
  */
-export async function getCustomerSummary(knex: Knex, scope: ShopScope, customerId: number): Promise<CustomerSummary> {
+export async function getCustomerSummary(knex: Knex, scope: ShopScope, customerId: number, salesTeamId: number | null = null): Promise<CustomerSummary> {
   const inScope = <T extends Knex.QueryBuilder>(query: T, column: string): T => (scope === 'all' ? query : (query.whereIn(column, scope) as T));
 
   const assignments = await inScope(
@@ -26,7 +26,8 @@ export async function getCustomerSummary(knex: Knex, scope: ShopScope, customerI
       .orderBy('shops.name'),
     'customerShops.shopId',
   );
-  if (assignments.length === 0) throw new NotFoundError('We could not find that customer.');
+  const outsideTeam = salesTeamId !== null && !(await knex('customers').where({ id: customerId, salesTeamId }).first('id'));
+  if (assignments.length === 0 || outsideTeam) throw new NotFoundError('We could not find that customer.');
 
   const [customer, addresses, recentOrders, tags] = await Promise.all([
     knex('customers').where({ id: customerId }).first(),

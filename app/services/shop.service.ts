@@ -43,8 +43,8 @@ export async function primaryHostname(knex: Knex, shopId: number): Promise<strin
   return row?.hostname ?? '';
 }
 
-export async function listShops(knex: Knex, scope: ShopScope): Promise<Array<{ id: number; code: string; name: string }>> {
-  const query = knex('shops').select('id', 'code', 'name').orderBy('name');
+export async function listShops(knex: Knex, scope: ShopScope): Promise<Array<{ id: number; code: string; name: string; currency: string }>> {
+  const query = knex('shops').select('id', 'code', 'name', 'currency').orderBy('name');
   if (scope !== 'all') query.whereIn('id', scope);
   return query;
 }

@@ -8,6 +8,8 @@ export interface StaffPrincipal {
   name: string;
   role: StaffRole;
   scope: ShopScope;
+  /** Sales reps in a team see only that team's customers (F-STAFF-1); null means no such limit. */
+  salesTeamId: number | null;
   sessionVersion: number;
 }
 
@@ -33,7 +35,8 @@ export async function loadStaffPrincipal(knex: Knex, staffId: number): Promise<S
     const rows = await knex('staffShopScopes').where({ staffUserId: staff.id }).select('shopId');
     scope = rows.map((row: { shopId: number }) => row.shopId);
   }
-  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, sessionVersion: staff.sessionVersion };
+  const salesTeamId = staff.role === 'sales_rep' ? staff.salesTeamId : null;
+  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, salesTeamId, sessionVersion: staff.sessionVersion };
 }
 
 export interface NewStaff {

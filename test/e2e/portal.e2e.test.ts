@@ -23,7 +23,7 @@ describe('portal in a real browser', () => {
     return page;
   };
 
-  const emailsInTable = (page: Page) => page.locator('#customer-table tbody td.email').allTextContents();
+  const emailsInTable = (page: Page) => page.locator('#customer-results tbody td.email').allTextContents();
 
   async function logInAsStaff(page: Page): Promise<void> {
     await page.goto(server.url(ADMIN, '/admin/login'));
@@ -82,9 +82,9 @@ describe('portal in a real browser', () => {
       expect(await page.evaluate('window.__marker')).toBe(1);
 
       // First click on "E-mail": ascending.
-      const emailHeader = page.locator('#customer-table th', { hasText: 'E-mail' });
+      const emailHeader = page.locator('#customer-results th', { hasText: 'E-mail' });
       await emailHeader.getByRole('link').click();
-      await page.locator('#customer-table th[aria-sort="ascending"]', { hasText: 'E-mail' }).waitFor();
+      await page.locator('#customer-results th[aria-sort="ascending"]', { hasText: 'E-mail' }).waitFor();
       expect(await emailsInTable(page)).toEqual(['adler@shop.example', 'becker@shop.example', 'zimmer@shop.example']);
       expect(await emailHeader.locator('.arrow').textContent()).toBe('▲');
       let url = new URL(page.url());
@@ -93,13 +93,13 @@ describe('portal in a real browser', () => {
       expect(url.searchParams.get('dir')).toBe('asc');
       expect(url.searchParams.get('q')).toBe('shop.example');
       // Only one column is marked as sorted, and the search box kept what was typed.
-      expect(await page.locator('#customer-table th[aria-sort]').count()).toBe(1);
+      expect(await page.locator('#customer-results th[aria-sort]').count()).toBe(1);
       expect(await page.locator('#customer-search input[name=q]').inputValue()).toBe('shop.example');
       expect(await page.evaluate('window.__marker')).toBe(1);
 
       // Second click: descending.
       await emailHeader.getByRole('link').click();
-      await page.locator('#customer-table th[aria-sort="descending"]', { hasText: 'E-mail' }).waitFor();
+      await page.locator('#customer-results th[aria-sort="descending"]', { hasText: 'E-mail' }).waitFor();
       expect(await emailsInTable(page)).toEqual(['zimmer@shop.example', 'becker@shop.example', 'adler@shop.example']);
       expect(await emailHeader.locator('.arrow').textContent()).toBe('▼');
       url = new URL(page.url());
@@ -136,7 +136,7 @@ describe('portal in a real browser', () => {
       await page.getByLabel('Shop').selectOption({ label: 'South' });
       await expect.poll(() => emailsInTable(page), POLL).toEqual(['svea@south.example']);
       expect(new URL(page.url()).searchParams.get('shop')).toMatch(/^\d+$/);
-      await page.getByLabel('Shop').selectOption({ label: 'All my shops' });
+      await page.getByLabel('Shop').selectOption({ label: 'All shops' });
       await expect.poll(async () => (await emailsInTable(page)).length, POLL).toBe(6);
       expect(await page.evaluate('window.__marker')).toBe(1);
     });
@@ -147,7 +147,7 @@ describe('portal in a real browser', () => {
       await page.locator('#customer-search input[name=q]').pressSequentially('nobody-like-this', { delay: 10 });
       await page.getByText('No customers found.').waitFor();
       expect(await emailsInTable(page)).toEqual([]);
-      expect(await page.locator('#customer-table .empty').textContent()).toContain('Nothing matches “nobody-like-this”');
+      expect(await page.locator('#customer-results .empty').textContent()).toContain('Nothing matches these filters');
     });
   });
 

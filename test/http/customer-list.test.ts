@@ -62,21 +62,24 @@ describe('admin customer list: search (F-LIST-3)', () => {
   });
 
   it.each([
-    ['%', ['carol@example.test']],
     ['100%', ['carol@example.test']],
-    ['_', ['dave_x@example.test']],
     ['e_x', ['dave_x@example.test']],
-    ['\\', ['eve@example.test']],
     ['k\\s', ['eve@example.test']],
   ])('treats the LIKE meta-character in %j as a literal', async (q, expected) => {
     expect(emailsOf((await search(q)).text)).toEqual(expected);
+  });
+
+  it.each(['%', '_', '\\', 'al'])('asks for 3 characters instead of searching for %j', async (q) => {
+    const page = await search(q);
+    expect(page.text).toContain('Type at least 3 characters to search.');
+    expect(emailsOf(page.text)).toHaveLength(6);
   });
 
   it('answers an SQL-looking search with an empty result, shown escaped', async () => {
     const page = await search("' OR 1=1 --");
     expect(tableRows(page.text)).toEqual([]);
     expect(page.text).toContain('No customers found.');
-    expect(page.text).toContain(`Nothing matches “${escapeHtml("' OR 1=1 --")}”`);
+    expect(page.text).toContain(`Search: ${escapeHtml("' OR 1=1 --")}`);
     expect(page.text).toContain(`value="${escapeHtml("' OR 1=1 --")}"`);
   });
 
@@ -260,21 +263,16 @@ describe('admin customer list: paging and htmx', () => {
   it('shows 25 rows on page 1 with a Next link and no Previous link', async () => {
     const page = await staff.get('/admin/customers');
     expect(emailsOf(page.text)).toEqual(newestFirst.slice(0, 25));
-    expect(page.text).toContain('Page 1');
     expect(pagingLink(page.text, 'next')).not.toBeNull();
     expect(pagingLink(page.text, 'prev')).toBeNull();
   });
 
   it('shows the next rows on page 2 with a Previous link and no Next link', async () => {
-    const direct = await staff.get('/admin/customers?page=2');
-    expect(emailsOf(direct.text)).toEqual(newestFirst.slice(25));
-    expect(direct.text).toContain('Page 2');
-    expect(pagingLink(direct.text, 'next')).toBeNull();
-
     // Following the links gets there and back.
     const next = pagingLink((await staff.get('/admin/customers')).text, 'next')!;
     const second = await staff.get(next);
     expect(emailsOf(second.text)).toEqual(newestFirst.slice(25));
+    expect(pagingLink(second.text, 'next')).toBeNull();
     const prev = pagingLink(second.text, 'prev');
     expect(prev).not.toBeNull();
     expect(emailsOf((await staff.get(prev!)).text)).toEqual(newestFirst.slice(0, 25));
@@ -291,11 +289,13 @@ describe('admin customer list: paging and htmx', () => {
     expect(emailsOf((await staff.get(pagingLink(second.text, 'prev', keeps)!)).text)).toEqual(ascending.slice(0, 25));
   });
 
-  it('shows an empty page past the end instead of erroring', async () => {
-    const page = await staff.get('/admin/customers?page=3');
+  it('shows an empty page past the end with a way back instead of erroring', async () => {
+    // A cursor beyond the oldest customer: nothing left, but a link back to the first page.
+    const beyond = Buffer.from(JSON.stringify(['1970-01-01T00:00:00.000000Z', 1])).toString('base64url');
+    const page = await staff.get(`/admin/customers?after=${beyond}`);
     expect(page.status).toBe(200);
     expect(tableRows(page.text)).toEqual([]);
-    expect(pagingLink(page.text, 'prev')).not.toBeNull();
+    expect(page.text).toContain('Back to the first page');
     expect(pagingLink(page.text, 'next')).toBeNull();
   });
 
@@ -307,9 +307,10 @@ describe('admin customer list: paging and htmx', () => {
   });
 
   it('answers an htmx request with the table fragment only', async () => {
-    const page = await staff.get('/admin/customers?page=2').set('HX-Request', 'true');
+    const next = pagingLink((await staff.get('/admin/customers')).text, 'next')!;
+    const page = await staff.get(next).set('HX-Request', 'true');
     expect(page.status).toBe(200);
-    expect(page.text).toContain('id="customer-table"');
+    expect(page.text).toContain('id="customer-results"');
     expect(page.text).not.toMatch(/<html|<head|<body|id="customer-search"/);
     expect(emailsOf(page.text)).toEqual(newestFirst.slice(25));
     expect(page.headers.vary).toMatch(/\bHX-Request\b/i);
@@ -326,7 +327,7 @@ describe('admin customer list: paging and htmx', () => {
     expect(page.text).toMatch(/^<!doctype html>/i);
     expect(page.text).toContain('<html');
     expect(page.text).toContain('id="customer-search"');
-    expect(page.text).toContain('id="customer-table"');
+    expect(page.text).toContain('id="customer-results"');
     expect(page.headers.vary).toMatch(/\bHX-Request\b/i);
   });
 });
@@ -407,9 +408,11 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
   });
 
   it('gives a rep nothing for another shop, by filter or by search', async () => {
+    // Another shop's id is refused (named in the notice) and the rep's own shop is listed instead.
     const filtered = await rowsByEmail(rep, `?shop=${south.id}`);
-    expect(filtered.rows).toEqual({});
+    expect(Object.keys(filtered.rows).sort()).toEqual([both.email, northOnly.email].sort());
     expect(filtered.page.text).not.toContain(southOnly.email);
+    expect(filtered.page.text).toContain(`shop “${south.id}”`);
     const searched = await rowsByEmail(rep, '?q=south');
     expect(searched.rows).toEqual({});
     expect(searched.page.text).not.toContain(southOnly.email);

@@ -19,10 +19,16 @@ export async function makeShop(knex: Knex, overrides: { code?: string; name?: st
   return shop as { id: number; code: string; name: string };
 }
 
-export async function makeStaff(knex: Knex, overrides: { email?: string; role?: StaffRole; shopIds?: number[] } = {}) {
+export async function makeStaff(knex: Knex, overrides: { email?: string; role?: StaffRole; shopIds?: number[]; salesTeamId?: number; allShops?: boolean } = {}) {
   const role = overrides.role ?? 'owner';
   const [staff] = await knex('staffUsers')
-    .insert({ email: overrides.email ?? `staff${next()}@example.test`, passwordHash: await sharedHash(), role, allShops: role === 'owner' })
+    .insert({
+      email: overrides.email ?? `staff${next()}@example.test`,
+      passwordHash: await sharedHash(),
+      role,
+      allShops: overrides.allShops ?? role === 'owner',
+      salesTeamId: overrides.salesTeamId ?? null,
+    })
     .returning('*');
   if (overrides.shopIds?.length) await knex('staffShopScopes').insert(overrides.shopIds.map((shopId) => ({ staffUserId: staff.id, shopId })));
   return staff as { id: number; email: string };
@@ -36,6 +42,17 @@ export interface CustomerOverrides {
   companyName1?: string;
   phone?: string;
   createdAt?: Date;
+  customerType?: 'B2C' | 'B2B' | 'B2E' | 'GUEST';
+  salesTeamId?: number;
+  marketingOptIn?: boolean;
+  taxExempt?: boolean;
+  wholesale?: boolean;
+  passwordChangedAt?: Date;
+}
+
+export async function makeSalesTeam(knex: Knex, name = `Team ${next()}`) {
+  const [team] = await knex('salesTeams').insert({ name }).returning('*');
+  return team as { id: number; name: string };
 }
 
 export async function makeCustomer(knex: Knex, shopIds: number[], overrides: CustomerOverrides = {}, status: 'active' | 'pending_approval' | 'disabled' = 'active') {
@@ -50,6 +67,12 @@ export async function makeCustomer(knex: Knex, shopIds: number[], overrides: Cus
       companyName1: overrides.companyName1 ?? '',
       phone: overrides.phone ?? '',
       ...(overrides.createdAt ? { createdAt: overrides.createdAt } : {}),
+      ...(overrides.customerType ? { customerType: overrides.customerType } : {}),
+      ...(overrides.salesTeamId !== undefined ? { salesTeamId: overrides.salesTeamId } : {}),
+      ...(overrides.marketingOptIn !== undefined ? { marketingOptIn: overrides.marketingOptIn } : {}),
+      ...(overrides.taxExempt !== undefined ? { taxExempt: overrides.taxExempt } : {}),
+      ...(overrides.wholesale !== undefined ? { wholesale: overrides.wholesale } : {}),
+      ...(overrides.passwordChangedAt ? { passwordChangedAt: overrides.passwordChangedAt } : {}),
     })
     .returning('*');
   if (shopIds.length) await knex('customerShops').insert(shopIds.map((shopId) => ({ customerId: customer.id, shopId, status })));

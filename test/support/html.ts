@@ -20,7 +20,10 @@ export function textOf(html: string): string {
 /** The rows of the first table body in `html`, each as the visible text of its cells. */
 export function tableRows(html: string): string[][] {
   const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? '';
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => [...row[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((cell) => textOf(cell[1]!)));
+  // The selection checkbox cell (class "pick") holds no text of the row: leave it out.
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) =>
+    [...row[1]!.matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)].filter((cell) => !/class="pick"/.test(cell[1]!)).map((cell) => textOf(cell[2]!)),
+  );
 }
 
 /** The href of the first link with this rel, decoded (`&amp;` → `&`), or null. */

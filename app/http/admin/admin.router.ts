@@ -5,6 +5,7 @@ import { createLoginThrottle } from '../middleware/login-throttle.js';
 import { loadStaff } from '../middleware/principals.js';
 import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
 import { render } from '../render.js';
+import { bulkRouter } from './bulk.router.js';
 import { customersRouter } from './customers.router.js';
 import { outboxRouter } from './outbox.router.js';
 
@@ -38,6 +39,7 @@ export function adminRouter(ctx: AppContext): Router {
   router.post('/admin/logout', logoutHandler('/admin/login'));
 
   router.use('/admin', requireStaff);
+  router.use('/admin/customers/bulk', bulkRouter(ctx));
   router.use('/admin/customers', customersRouter(ctx));
   router.use('/admin/outbox', outboxRouter(ctx));
   return router;

@@ -1,26 +1,129 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
 import { Router } from 'express';
+import { z } from 'zod';
 import type { AppContext } from '../../context.js';
-import { NotFoundError } from '../../lib/errors.js';
-import { customerListQuerySchema } from '../../schemas/customer-list.schema.js';
-import { listCustomers } from '../../services/customer-list.service.js';
+import { NotFoundError, ValidationError } from '../../lib/errors.js';
+import { optionalColumns, parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
+import { parseForm, requiredText } from '../../schemas/form.js';
+import { recordAudit } from '../../services/audit.service.js';
+import { EXPORT_COLUMNS, exportCustomerRows } from '../../services/customer-export.service.js';
+import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource } from '../../services/customer-list.service.js';
 import { getCustomerSummary } from '../../services/customer-profile.service.js';
+import { deleteView, listColumnsOf, listSavedViews, rememberListColumns, saveView } from '../../services/saved-view.service.js';
 import { listShops } from '../../services/shop.service.js';
-import { render } from '../render.js';
+import type { StaffPrincipal } from '../../services/staff.service.js';
+import { redirect } from '../login-handler.js';
+import { flash, render } from '../render.js';
+import { bulkActionsFor, newBulkKey } from './bulk.router.js';
+import { filterChips } from './customer-list-chips.js';
+import { ListUrl } from './list-url.js';
+
+const LIST_PATH = '/admin/customers';
+
+async function listContext(ctx: AppContext, staff: StaffPrincipal, rawQuery: Record<string, unknown>, search: string) {
+  const query: CustomerListQuery = parseCustomerListQuery(rawQuery);
+  const shops = await listShops(ctx.knex, staff.scope);
+  const source = resolveListSource(staff.scope, shops, query.shop);
+  if (typeof query.shop === 'number' && !shops.some((s) => s.id === query.shop)) query.ignored.push(`shop “${query.shop}” (not one of your shops)`);
+  if (query.shop === 'all' && source?.kind !== 'all') query.ignored.push('shop “all” (you see only some shops)');
+  // The status of an assignment exists in one shop only: over all shops it cannot filter, so say so
+  // instead of showing a chip for a filter that is not applied.
+  if (source?.kind !== 'shop' && query.filters.status.length) {
+    query.ignored.push(...query.filters.status.map((s) => `shop status “${s}” (choose a shop)`));
+    query.filters.status = [];
+  }
+  const shop = source?.kind === 'shop' ? shops.find((s) => s.id === source.shopId) : undefined;
+  return { query, shops, source, shop, currency: shop?.currency ?? 'EUR', url: new ListUrl(LIST_PATH, search) };
+}
+
+const searchOf = (originalUrl: string) => originalUrl.split('?')[1] ?? '';
+
+/** The small list menus have no fields to highlight: an invalid value is answered with what is wrong. */
+function namedError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(error.fields, Object.values(error.fields)[0] ?? error.message);
+    throw error;
+  }
+}
 
 export function customersRouter(ctx: AppContext): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
     const staff = req.staff!;
-    const query = customerListQuerySchema.parse(req.query);
-    const [page, shops] = await Promise.all([listCustomers(ctx.knex, staff.scope, query), listShops(ctx.knex, staff.scope)]);
-    render(req, res, 'pages/admin/customers', { query, page, shops, currency: 'EUR' }, { fragment: 'partials/admin/customer-table' });
+    const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
+    const columns = 'cols' in req.query ? list.query.columns : await listColumnsOf(ctx.knex, staff.id);
+    const [page, savedViews] = await Promise.all([
+      list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId) : Promise.resolve({ rows: [] }),
+      listSavedViews(ctx.knex, staff.id),
+    ]);
+    render(
+      req,
+      res,
+      'pages/admin/customers',
+      {
+        ...list,
+        page,
+        columns,
+        savedViews,
+        chips: filterChips(list.query, list.url, list.currency),
+        searchTooShort: list.query.q.trim().length > 0 && list.query.q.trim().length < MIN_SEARCH_LENGTH,
+        minSearchLength: MIN_SEARCH_LENGTH,
+        optionalColumns,
+        bulk: { key: newBulkKey(), actions: bulkActionsFor(staff) },
+      },
+      { fragment: 'partials/admin/customer-results' },
+    );
+  });
+
+  router.get('/count', async (req, res) => {
+    const staff = req.staff!;
+    const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
+    const count = list.source ? await countCustomers(ctx.knex, list.source, list.query, staff.salesTeamId) : { value: 0, exact: true };
+    render(req, res, 'partials/admin/customer-count', { count });
+  });
+
+  router.get('/export.csv', async (req, res) => {
+    const staff = req.staff!;
+    const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
+    if (!list.source) throw new NotFoundError('You have no shop to export customers from.');
+    await recordAudit(ctx.knex, { actorType: 'staff', actorId: staff.id, shopId: list.shop?.id ?? null, customerId: null, action: 'customers.exported', changes: { query: list.url.selection }, requestId: String(req.id) });
+    const stamp = new Date().toISOString().slice(0, 10);
+    res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="customers-${list.shop?.code ?? 'all'}-${stamp}.csv"`, 'Cache-Control': 'no-store' });
+    // Streamed in keyset batches: memory stays flat and the first bytes leave at once.
+    await pipeline(Readable.from(exportCustomerRows(ctx.knex, list.source, list.query, staff.salesTeamId)), stringify({ header: true, columns: [...EXPORT_COLUMNS], bom: true }), res);
+  });
+
+  router.post('/columns', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const chosen = parseCustomerListQuery({ cols: body.cols }).columns;
+    await rememberListColumns(ctx.knex, req.staff!.id, chosen);
+    const back = new ListUrl(LIST_PATH, typeof body.return === 'string' ? body.return : '');
+    redirect(req, res, back.with({ cols: undefined }));
+  });
+
+  router.post('/views', async (req, res) => {
+    const input = namedError(() => parseForm(z.object({ name: requiredText('View name', 80), query: z.string().max(2000).default('') }), req.body));
+    await saveView(ctx.knex, req.staff!.id, input.name, input.query);
+    flash(req, 'success', `Saved the view “${input.name}”.`);
+    redirect(req, res, new ListUrl(LIST_PATH, input.query).with({}));
+  });
+
+  router.post('/views/:viewId/delete', async (req, res) => {
+    const viewId = Number(req.params.viewId);
+    if (!Number.isSafeInteger(viewId) || !(await deleteView(ctx.knex, req.staff!.id, viewId))) throw new NotFoundError('We could not find that view.');
+    flash(req, 'success', 'The view was deleted.');
+    redirect(req, res, LIST_PATH);
   });
 
   router.get('/:id', async (req, res) => {
     const id = Number(req.params.id);
     if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('We could not find that customer.');
-    const summary = await getCustomerSummary(ctx.knex, req.staff!.scope, id);
+    const summary = await getCustomerSummary(ctx.knex, req.staff!.scope, id, req.staff!.salesTeamId);
     render(req, res, 'pages/admin/customer', summary);
   });
 

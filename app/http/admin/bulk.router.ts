@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../../context.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors.js';
+import { newToken } from '../../lib/tokens.js';
+import { enqueueBulkOperation } from '../../queues/bulk.queue.js';
+import { parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
+import { parseForm, text } from '../../schemas/form.js';
+import { bulkActions, createBulkOperation, getBulkOperation, type BulkAction } from '../../services/bulk-action.service.js';
+import { resolveListSource } from '../../services/customer-list.service.js';
+import { listShops } from '../../services/shop.service.js';
+import type { StaffPrincipal } from '../../services/staff.service.js';
+import { redirect } from '../login-handler.js';
+import { flash, render } from '../render.js';
+
+const bulkSchema = z.object({
+  key: z.string().min(16).max(100),
+  action: z.enum(bulkActions, { error: 'Choose what to do.' }),
+  tag: text('Tag', 64).optional(),
+  target: z.enum(['selected', 'all']).default('selected'),
+  query: z.string().max(2000).default(''),
+});
+
+/** Who may run which bulk action: tags are everyday work; disabling and deleting are for managers. */
+export function bulkActionsFor(staff: StaffPrincipal): BulkAction[] {
+  return staff.role === 'owner' || staff.role === 'manager' ? [...bulkActions] : ['add_tag', 'remove_tag'];
+}
+
+/** A fresh idempotency key for each rendering of the bulk form. */
+export const newBulkKey = newToken;
+
+function queryObject(search: string): Record<string, string[]> {
+  const params = new URLSearchParams(search);
+  const result: Record<string, string[]> = {};
+  for (const [key, value] of params) (result[key] ??= []).push(value);
+  return result;
+}
+
+export function bulkRouter(ctx: AppContext): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const staff = req.staff!;
+    const back = `/admin/customers${typeof req.body?.query === 'string' && req.body.query ? `?${req.body.query}` : ''}`;
+    try {
+      const input = parseForm(bulkSchema, req.body);
+      if (!bulkActionsFor(staff).includes(input.action)) throw new ForbiddenError('Your role may not run this bulk action.');
+      const query = parseCustomerListQuery(queryObject(input.query));
+      const source = resolveListSource(staff.scope, await listShops(ctx.knex, staff.scope), query.shop);
+      if (!source) throw new ValidationError({ shop: 'You have no shop to act on.' });
+      const rawIds = ([] as unknown[]).concat(req.body?.ids ?? []);
+      const ids = rawIds.map(Number).filter((id) => Number.isSafeInteger(id) && id > 0);
+      const operation = await createBulkOperation(ctx.knex, staff.id, {
+        key: input.key,
+        action: input.action,
+        tag: input.tag?.toLowerCase(),
+        selection: { source, q: query.q, filters: query.filters, ids: input.target === 'selected' ? ids : undefined, scope: staff.scope, salesTeamId: staff.salesTeamId },
+      });
+      if (operation.created) await enqueueBulkOperation(ctx.queues.bulk, operation.id);
+      redirect(req, res, `/admin/customers/bulk/${operation.id}`);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      flash(req, 'error', Object.values(error.fields)[0] ?? error.message);
+      redirect(req, res, back);
+    }
+  });
+
+  router.get('/:operationId', async (req, res) => {
+    const operationId = Number(req.params.operationId);
+    if (!Number.isSafeInteger(operationId) || operationId <= 0) throw new NotFoundError('We could not find that bulk action.');
+    const operation = await getBulkOperation(ctx.knex, req.staff!.id, operationId);
+    render(req, res, 'pages/admin/bulk-operation', { operation }, { fragment: 'partials/admin/bulk-progress' });
+  });
+
+  return router;
+}

@@ -1,0 +1,55 @@
+/**
+ * Builds links of the customer list from the current query string: a change of sort, page or
+ * filter keeps everything else, so every state of the list is a shareable URL.
+ */
+export class ListUrl {
+  private readonly params: URLSearchParams;
+
+  constructor(
+    private readonly path: string,
+    search: string,
+  ) {
+    this.params = new URLSearchParams(search);
+  }
+
+  /** Sets (or, with undefined, removes) keys; any change but paging starts again at the first page. */
+  with(changes: Record<string, string | undefined>): string {
+    const params = new URLSearchParams(this.params);
+    if (!('after' in changes) && !('before' in changes)) {
+      params.delete('after');
+      params.delete('before');
+    }
+    for (const [key, value] of Object.entries(changes)) {
+      params.delete(key);
+      if (value !== undefined && value !== '') params.set(key, value);
+    }
+    return this.build(params);
+  }
+
+  /** Removes one value of a repeatable key (or the key entirely), e.g. one filter chip. */
+  without(key: string, value?: string): string {
+    const params = new URLSearchParams(this.params);
+    params.delete('after');
+    params.delete('before');
+    if (value === undefined) params.delete(key);
+    else {
+      const kept = params.getAll(key).flatMap((v) => v.split(',')).filter((v) => v.trim().toLowerCase() !== value.toLowerCase());
+      params.delete(key);
+      for (const v of kept) params.append(key, v);
+    }
+    return this.build(params);
+  }
+
+  /** The query string without paging, for saving as a view. */
+  get selection(): string {
+    const params = new URLSearchParams(this.params);
+    params.delete('after');
+    params.delete('before');
+    return params.toString();
+  }
+
+  private build(params: URLSearchParams): string {
+    const text = params.toString();
+    return text ? `${this.path}?${text}` : this.path;
+  }
+}

@@ -1,0 +1,158 @@
+import type { Knex } from 'knex';
+import { NotFoundError, ValidationError } from '../lib/errors.js';
+import type { ShopScope } from '../models/staff-user.model.js';
+import type { CustomerFilters } from '../schemas/customer-list.schema.js';
+import { recordAudit } from './audit.service.js';
+import { customerListFilter, type ListSource } from './customer-list.service.js';
+
+export const bulkActions = ['add_tag', 'remove_tag', 'disable_on_shop', 'delete'] as const;
+export type BulkAction = (typeof bulkActions)[number];
+
+export interface BulkSelection {
+  source: ListSource;
+  q: string;
+  filters: CustomerFilters;
+  /** The ticked rows; absent means "all matching the filter". */
+  ids?: number[];
+  scope: ShopScope;
+  salesTeamId: number | null;
+}
+
+export interface BulkOperation {
+  id: number;
+  action: BulkAction;
+  params: { tag?: string };
+  selection: BulkSelection;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  processed: number;
+  changed: number;
+  skipped: number;
+  skippedExamples: Array<{ id: number; reason: string }>;
+  lastCustomerId: number;
+  error: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+export const MAX_SELECTED_IDS = 1_000;
+const CHUNK = 10_000;
+
+/**
+ * Records a bulk action (F-LIST-5) once per idempotency key: submitting the same form twice
+ * returns the first operation instead of starting a second one.
+ */
+export async function createBulkOperation(
+  knex: Knex,
+  staffId: number,
+  input: { key: string; action: BulkAction; tag?: string; selection: BulkSelection },
+): Promise<{ id: number; created: boolean }> {
+  if ((input.action === 'add_tag' || input.action === 'remove_tag') && !input.tag) throw new ValidationError({ tag: 'Enter the tag to add or remove.' });
+  if (input.action === 'disable_on_shop' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: customers are disabled on one shop at a time.' });
+  if (input.selection.ids && (input.selection.ids.length === 0 || input.selection.ids.length > MAX_SELECTED_IDS)) {
+    throw new ValidationError({ ids: `Tick between 1 and ${MAX_SELECTED_IDS} customers, or choose all matching the filter.` });
+  }
+  const inserted = await knex('bulkOperations')
+    .insert({ staffUserId: staffId, idempotencyKey: input.key, action: input.action, params: JSON.stringify(input.tag ? { tag: input.tag } : {}), selection: JSON.stringify(input.selection) })
+    .onConflict(['staffUserId', 'idempotencyKey'])
+    .ignore()
+    .returning('id');
+  if (inserted[0]) return { id: inserted[0].id as number, created: true };
+  const existing = await knex('bulkOperations').where({ staffUserId: staffId, idempotencyKey: input.key }).first('id');
+  return { id: existing.id as number, created: false };
+}
+
+export async function getBulkOperation(knex: Knex, staffId: number, operationId: number): Promise<BulkOperation> {
+  const operation = await knex('bulkOperations').where({ id: operationId, staffUserId: staffId }).first();
+  if (!operation) throw new NotFoundError('We could not find that bulk action.');
+  return operation as BulkOperation;
+}
+
+/**
+ * Runs an operation to the end in chunks of customer ids, each chunk one set-based statement in
+ * its own transaction. Progress is saved per chunk, so a retried job continues where it stopped;
+ * every action is idempotent, so a chunk that ran twice changes nothing more.
+ */
+export async function runBulkOperation(knex: Knex, operationId: number, onProgress?: (processed: number) => Promise<void>): Promise<void> {
+  const operation = (await knex('bulkOperations').where({ id: operationId }).first()) as BulkOperation | undefined;
+  if (!operation || operation.status === 'done') return;
+  await knex('bulkOperations').where({ id: operationId }).update({ status: 'running', error: null });
+
+  let last = operation.lastCustomerId;
+  for (;;) {
+    const result = await knex.transaction((trx) => runChunk(trx, operation, last));
+    const examples = result.skippedExamples.slice(0, Math.max(0, 20 - operation.skippedExamples.length));
+    operation.skippedExamples.push(...examples);
+    await knex('bulkOperations')
+      .where({ id: operationId })
+      .update({
+        processed: knex.raw('processed + ?', [result.seen]),
+        changed: knex.raw('changed + ?', [result.changed]),
+        skipped: knex.raw('skipped + ?', [result.skipped]),
+        skippedExamples: JSON.stringify(operation.skippedExamples),
+        lastCustomerId: result.last ?? last,
+      });
+    await onProgress?.(result.seen);
+    if (result.seen < CHUNK || result.last === null) break;
+    last = result.last;
+  }
+
+  const done = await knex('bulkOperations').where({ id: operationId }).update({ status: 'done', finishedAt: knex.fn.now() }).returning(['processed', 'changed', 'skipped']);
+  await recordAudit(knex, {
+    actorType: 'staff',
+    actorId: (await knex('bulkOperations').where({ id: operationId }).first('staffUserId')).staffUserId,
+    shopId: operation.selection.source.kind === 'shop' ? operation.selection.source.shopId : null,
+    customerId: null,
+    action: `customers.bulk.${operation.action}`,
+    changes: { operationId, ...operation.params, ...done[0] },
+  });
+}
+
+export async function markBulkOperationFailed(knex: Knex, operationId: number, error: string): Promise<void> {
+  await knex('bulkOperations').where({ id: operationId }).whereNot('status', 'done').update({ status: 'failed', error: error.slice(0, 500) });
+}
+
+interface ChunkResult {
+  last: number | null;
+  seen: number;
+  changed: number;
+  skipped: number;
+  skippedExamples: Array<{ id: number; reason: string }>;
+}
+
+async function runChunk(trx: Knex.Transaction, operation: BulkOperation, afterId: number): Promise<ChunkResult> {
+  const selection = operation.selection;
+  const chunk = customerListFilter(trx, selection.source, selection, selection.salesTeamId).where('c.id', '>', afterId).orderBy('c.id').limit(CHUNK).select('c.id');
+  if (selection.ids) chunk.whereIn('c.id', selection.ids);
+  const { sql, bindings } = chunk.toSQL();
+  const summary = `SELECT (SELECT max(id) FROM chunk) AS last, (SELECT count(*) FROM chunk)::int AS seen, (SELECT count(*) FROM done)::int AS changed`;
+
+  if (operation.action === 'delete') {
+    // Never deleted: customers with orders (offer disabling instead) and customers who are also
+    // in shops this staff member does not manage.
+    const outside = selection.scope === 'all' ? 'false' : 'EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = chunk.id AND NOT (x.shop_id = ANY(?::bigint[])))';
+    const result = await trx.raw(
+      `WITH chunk AS (${sql}),
+            checked AS (SELECT chunk.id, CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = chunk.id) THEN 'has orders'
+                                               WHEN ${outside} THEN 'also in a shop you do not manage' END AS reason FROM chunk),
+            done AS (DELETE FROM customers c USING checked WHERE c.id = checked.id AND checked.reason IS NULL RETURNING 1)
+       ${summary}, (SELECT count(*) FROM checked WHERE reason IS NOT NULL)::int AS skipped,
+       (SELECT coalesce(json_agg(json_build_object('id', id, 'reason', reason)), '[]') FROM (SELECT id, reason FROM checked WHERE reason IS NOT NULL ORDER BY id LIMIT 20) s) AS examples`,
+      [...bindings, ...(selection.scope === 'all' ? [] : [selection.scope])] as Knex.RawBinding[],
+    );
+    const row = result.rows[0];
+    return { last: row.last, seen: row.seen, changed: row.changed, skipped: row.skipped, skippedExamples: row.examples };
+  }
+
+  const statement: Record<Exclude<BulkAction, 'delete'>, { sql: string; bindings: Knex.RawBinding[] }> = {
+    add_tag: { sql: 'INSERT INTO customer_tags (customer_id, tag) SELECT id, ? FROM chunk ON CONFLICT DO NOTHING RETURNING 1', bindings: [operation.params.tag ?? ''] },
+    remove_tag: { sql: 'DELETE FROM customer_tags t USING chunk WHERE t.customer_id = chunk.id AND t.tag = ? RETURNING 1', bindings: [operation.params.tag ?? ''] },
+    disable_on_shop: {
+      sql: "UPDATE customer_shops cs SET status = 'disabled', updated_at = now() FROM chunk WHERE cs.customer_id = chunk.id AND cs.shop_id = ? AND cs.status <> 'disabled' RETURNING 1",
+      bindings: [selection.source.kind === 'shop' ? selection.source.shopId : 0],
+    },
+  };
+  const action = statement[operation.action];
+  const result = await trx.raw(`WITH chunk AS (${sql}), done AS (${action.sql}) ${summary}`, [...bindings, ...action.bindings] as Knex.RawBinding[]);
+  const row = result.rows[0];
+  return { last: row.last, seen: row.seen, changed: row.changed, skipped: 0, skippedExamples: [] };
+}

@@ -1,0 +1,173 @@
+// `npm run bench`: the admin customer list at scale, through the full stack and in the database alone.
+// See bench/README.md.
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../app/config/index.js';
+import { createContext } from '../app/context.js';
+import { createKnex } from '../app/db/knex.js';
+import { migrateDatabase } from '../app/db/migrate.js';
+import { createLogger } from '../app/lib/logger.js';
+import { parseCustomerListQuery } from '../app/schemas/customer-list.schema.js';
+import { listCustomers, resolveListSource, encodeCursor } from '../app/services/customer-list.service.js';
+import { listShops } from '../app/services/shop.service.js';
+import { createStaff } from '../app/services/staff.service.js';
+import { createApp } from '../app/server.js';
+import { databaseIsEmpty, seedDemoData } from '../seeds/demo.seed.js';
+import { seedLargeData } from '../seeds/large.seed.js';
+import { createClient, percentile } from './http-client.js';
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cp_bench';
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
+const STAFF = { email: 'bench-owner@example.test', password: 'bench-owner-password-1' };
+
+async function ensureDatabase(): Promise<void> {
+  const url = new URL(DATABASE_URL);
+  const name = url.pathname.slice(1);
+  url.pathname = '/postgres';
+  const admin = createKnex(url.toString());
+  const exists = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [name]);
+  if (exists.rowCount === 0) await admin.raw(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
+  await admin.destroy();
+
+  const knex = createKnex(DATABASE_URL);
+  await migrateDatabase(knex);
+  if (await databaseIsEmpty(knex)) await seedDemoData(knex);
+  const have = Number((await knex('customers').count('* as n').first())?.n ?? 0);
+  if (have < CUSTOMERS) {
+    console.log(`seeding ${CUSTOMERS - have} customers (have ${have}) …`);
+    const report = await seedLargeData(knex, CUSTOMERS - have, (line) => console.log(`  ${line}`));
+    console.log(`seeded in ${report.seconds} s`);
+  }
+  if (!(await knex('staffUsers').where({ email: STAFF.email }).first('id'))) await createStaff(knex, { ...STAFF, role: 'owner' });
+  await knex.destroy();
+}
+
+interface Scenario {
+  name: string;
+  query: string;
+}
+
+interface Result {
+  scenario: string;
+  httpP50: number;
+  httpP95: number;
+  dbP50: number;
+  overheadP50: number;
+  rows: number;
+}
+
+async function main() {
+  await ensureDatabase();
+  const config = loadConfig({ ...process.env, NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-bench-session-secret', DATABASE_URL, LOG_LEVEL: 'warn', PORT: '0' });
+  const ctx = await createContext(config, createLogger('warn'), DATABASE_URL);
+  const web = createApp(ctx);
+  const server = web.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const knex = ctx.knex;
+
+  const shops = await listShops(knex, 'all');
+  const north = shops.find((s) => s.code === 'north') ?? shops[0]!;
+  // A cursor 1,000 pages (25,000 rows) deep, found once with OFFSET for the set-up only.
+  const [deep] = await knex('customers').orderBy([{ column: 'createdAt', order: 'desc' }, { column: 'id', order: 'desc' }]).offset(25_000).limit(1).select('createdAt', 'id');
+  const deepCursor = encodeCursor({ key: (deep.createdAt as Date).toISOString(), id: deep.id });
+  const rare = (await knex('customers').orderBy('id', 'desc').first('email')).email.split('@')[0];
+
+  const scenarios: Scenario[] = [
+    ...['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'].flatMap((sort) => [
+      { name: `first page, all shops, sort ${sort}`, query: `shop=all&sort=${sort}&dir=asc` },
+    ]),
+    { name: 'first page, one shop, sort total_spent desc', query: `shop=${north.id}&sort=total_spent&dir=desc` },
+    { name: 'first page, one shop, sort email', query: `shop=${north.id}&sort=email&dir=asc` },
+    { name: 'page 1,000 (keyset), sort created', query: `shop=all&sort=created&dir=desc&after=${deepCursor}` },
+    { name: 'filter state=invited', query: 'shop=all&state=invited' },
+    { name: 'filter type=B2B', query: 'shop=all&type=B2B' },
+    { name: 'filter tag=vip', query: 'shop=all&tag=vip' },
+    { name: 'filter tags all vip+friend', query: 'shop=all&tag=vip&tag=friend&tagmode=all' },
+    { name: 'filter country=AT', query: 'shop=all&country=AT' },
+    { name: 'filter created 2023', query: 'shop=all&created_from=2023-01-01&created_to=2023-12-31' },
+    { name: 'filter orders 5..8', query: 'shop=all&orders_min=5&orders_max=8' },
+    { name: 'filter spent ≥ 300', query: 'shop=all&spent_min=300' },
+    { name: 'filter last order 2025', query: 'shop=all&last_from=2025-01-01&last_to=2025-12-31' },
+    { name: 'filter password changed before 2022-06', query: 'shop=all&pwd_before=2022-06-01' },
+    { name: 'filter tax exempt', query: 'shop=all&tax_exempt=yes' },
+    { name: 'filters combined (shop, B2B, AT, tag vip, spent ≥ 100) sort spent', query: `shop=${north.id}&type=B2B&country=AT&tag=vip&spent_min=100&sort=total_spent&dir=desc` },
+    { name: 'search rare (one e-mail)', query: `shop=all&q=${encodeURIComponent(rare)}` },
+    { name: 'search common ("example")', query: 'shop=all&q=example' },
+    { name: 'search typo ("andersn")', query: 'shop=all&q=andersn' },
+    { name: 'filter + search + sort', query: `shop=${north.id}&q=schmidt&state=active&sort=total_spent&dir=desc` },
+  ];
+
+  const client = createClient(port, config.adminHost);
+  await client.login(STAFF.email, STAFF.password);
+  const results: Result[] = [];
+  for (const scenario of scenarios) {
+    const path = `/admin/customers?${scenario.query}`;
+    const parsed = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(scenario.query).entries()));
+    const multi = new URLSearchParams(scenario.query);
+    parsed.filters.tag = multi.getAll('tag');
+    const source = resolveListSource('all', shops, parsed.shop)!;
+    for (let i = 0; i < 5; i++) await client.get(path, { 'HX-Request': 'true' });
+    const http: number[] = [];
+    const db: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < SAMPLES; i++) {
+      let t = performance.now();
+      const res = await client.get(path, { 'HX-Request': 'true' });
+      http.push(performance.now() - t);
+      if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status}`);
+      t = performance.now();
+      rows = (await listCustomers(knex, source, parsed, null)).rows.length;
+      db.push(performance.now() - t);
+    }
+    const result = { scenario: scenario.name, httpP50: percentile(http, 50), httpP95: percentile(http, 95), dbP50: percentile(db, 50), overheadP50: percentile(http, 50) - percentile(db, 50), rows };
+    results.push(result);
+    console.log(`${result.scenario.padEnd(72)} http p50 ${result.httpP50.toFixed(1)} p95 ${result.httpP95.toFixed(1)} db p50 ${result.dbP50.toFixed(1)} ms`);
+  }
+
+  // Throughput: 20 connections asking for first pages for a fixed time.
+  const concurrent = createClient(port, config.adminHost, 20);
+  await concurrent.login(STAFF.email, STAFF.password);
+  let pages = 0;
+  const until = performance.now() + THROUGHPUT_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (performance.now() < until) {
+        const res = await concurrent.get('/admin/customers?shop=all&sort=email&dir=asc', { 'HX-Request': 'true' });
+        if (res.status === 200) pages++;
+      }
+    }),
+  );
+  const throughput = pages / THROUGHPUT_SECONDS;
+  console.log(`throughput, 20 connections: ${throughput.toFixed(0)} list pages/s`);
+
+  const customers = Number((await knex('customers').count('* as n').first())?.n ?? 0);
+  const orders = Number((await knex('orders').count('* as n').first())?.n ?? 0);
+  const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput) };
+  const dir = path.resolve('bench/results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'customer-list.json'), JSON.stringify(report, null, 2));
+  const table = [
+    `Customer list at ${customers.toLocaleString('en-GB')} customers / ${orders.toLocaleString('en-GB')} orders, ${SAMPLES} samples each (ms):`,
+    '',
+    '| scenario | HTTP p50 | HTTP p95 | DB p50 | app overhead p50 | rows |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...results.map((r) => `| ${r.scenario} | ${r.httpP50.toFixed(1)} | ${r.httpP95.toFixed(1)} | ${r.dbP50.toFixed(1)} | ${r.overheadP50.toFixed(1)} | ${r.rows} |`),
+    '',
+    `Throughput with 20 concurrent connections: ${Math.round(throughput)} list pages/s.`,
+  ].join('\n');
+  await writeFile(path.join(dir, 'customer-list.md'), table + '\n');
+  console.log(`\n${table}`);
+
+  client.close();
+  concurrent.close();
+  server.close();
+  await web.close();
+  await ctx.close();
+}
+
+await main();

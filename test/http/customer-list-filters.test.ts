@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { countCustomers } from '../../app/services/customer-list.service.js';
+import type { Agent } from '../support/agents.js';
+import { loginStaff } from '../support/agents.js';
+import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
+import { makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * Filters, chips, ignored values, search and the count of /admin/customers (F-LIST-2, F-LIST-3)
+ * against a small set whose answer to every filter is known.
+ */
+
+const at = (iso: string) => new Date(iso);
+const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
+
+describe('customer list filters and search', () => {
+  let t: TestApp;
+  let shopA: { id: number }, shopB: { id: number };
+  let owner: Agent;
+  /** Customers by a short name; all in shop A except `huber`. */
+  const c: Record<string, number> = {};
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    shopA = await makeShop(knex, { code: 'filter-a', name: 'Alpha' });
+    shopB = await makeShop(knex, { code: 'filter-b', name: 'Beta' });
+    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
+
+    const make = async (
+      key: string,
+      o: CustomerOverrides & { status?: 'active' | 'pending_approval' | 'disabled'; tags?: string[]; country?: string; orders?: Array<[number, string]>; shops?: number[] },
+    ) => {
+      const customer = await makeCustomer(knex, o.shops ?? [shopA.id], o, o.status ?? 'active');
+      c[key] = customer.id;
+      for (const tag of o.tags ?? []) await knex('customerTags').insert({ customerId: customer.id, tag });
+      if (o.country) await knex('addresses').insert({ customerId: customer.id, line1: 'Main St 1', city: 'Town', countryCode: o.country, isDefaultBilling: true });
+      for (const [total, placedAt] of o.orders ?? []) await makeOrder(knex, customer.id, (o.shops ?? [shopA.id])[0]!, total, at(placedAt));
+    };
+    await make('andersen', {
+      firstName: 'Anna', lastName: 'Andersen', email: 'anna@example.test', state: 'active', customerType: 'B2C', tags: ['vip', 'newsletter'], country: 'DE',
+      createdAt: at('2025-01-10T12:00:00Z'), orders: [[500, '2026-01-20T12:00:00Z'], [550, '2026-02-15T12:00:00Z']], passwordChangedAt: at('2025-06-01T08:00:00Z'),
+      marketingOptIn: true,
+    });
+    await make('bauer', {
+      firstName: 'Ben', lastName: 'Bauer', email: 'ben@example.test', state: 'invited', customerType: 'B2B', status: 'pending_approval', tags: ['vip'], country: 'AT',
+      createdAt: at('2025-03-05T12:00:00Z'), taxExempt: true, wholesale: true, phone: '+43 660 1234567',
+    });
+    await make('clark', {
+      firstName: 'Clara', lastName: 'Clark', email: 'clara@example.test', state: 'disabled', customerType: 'B2E', status: 'disabled', tags: ['newsletter'], country: 'DE',
+      createdAt: at('2025-06-20T12:00:00Z'), orders: [[1049, '2026-01-10T12:00:00Z']], passwordChangedAt: at('2024-01-01T12:00:00Z'), wholesale: true, marketingOptIn: true,
+    });
+    await make('dorn', {
+      firstName: 'Dieter', lastName: 'Dorn', email: 'dieter@example.test', state: 'guest', customerType: 'GUEST', createdAt: at('2025-09-01T12:00:00Z'),
+      orders: [[10000, '2026-02-01T12:00:00Z'], [10000, '2026-02-10T12:00:00Z'], [10000, '2026-02-20T12:00:00Z'], [10000, '2026-02-25T12:00:00Z'], [10000, '2026-03-01T12:00:00Z']],
+    });
+    await make('engel', { firstName: 'Eva', lastName: 'Engel', email: 'eva@example.test', customerType: 'B2B', companyName1: 'Save 50% GmbH', tags: ['friend'], country: 'CH', createdAt: at('2025-12-24T12:00:00Z') });
+    await make('fuchs', { firstName: 'Finn', lastName: 'Fuchs', email: 'a_b.fuchs@example.test', companyName1: '5000 Widgets', createdAt: at('2025-10-10T12:00:00Z') });
+    await make('gruber', { firstName: 'Greta', lastName: 'Gruber', email: 'axb.gruber@example.test', createdAt: at('2025-11-11T12:00:00Z') });
+    await make('huber', { firstName: 'Hans', lastName: 'Huber', email: 'hans@example.test', shops: [shopB.id], status: 'disabled', createdAt: at('2025-02-02T12:00:00Z') });
+  });
+  afterAll(() => t?.close());
+
+  const ids = (...names: string[]) => sorted(names.map((n) => c[n]!));
+  const inA = () => ids('andersen', 'bauer', 'clark', 'dorn', 'engel', 'fuchs', 'gruber');
+
+  it.each([
+    ['state=active', ['andersen', 'engel', 'fuchs', 'gruber']],
+    ['state=invited&state=guest', ['bauer', 'dorn']],
+    ['state=invited,guest', ['bauer', 'dorn']],
+    ['type=B2B', ['bauer', 'engel']],
+    ['type=b2e', ['clark']],
+    ['status=pending_approval', ['bauer']],
+    ['status=disabled', ['clark']],
+    ['tag=vip', ['andersen', 'bauer']],
+    ['tag=VIP', ['andersen', 'bauer']],
+    ['tag=vip,newsletter', ['andersen', 'bauer', 'clark']],
+    ['tag=vip&tag=newsletter&tagmode=any', ['andersen', 'bauer', 'clark']],
+    ['tag=vip&tag=newsletter&tagmode=all', ['andersen']],
+    ['country=DE', ['andersen', 'clark']],
+    ['country=de,at', ['andersen', 'bauer', 'clark']],
+    ['created_from=2025-06-20', ['clark', 'dorn', 'engel', 'fuchs', 'gruber']],
+    ['created_to=2025-06-20', ['andersen', 'bauer', 'clark']],
+    ['created_from=2025-03-05&created_to=2025-09-01', ['bauer', 'clark', 'dorn']],
+    ['orders_min=1', ['andersen', 'clark', 'dorn']],
+    ['orders_max=1', ['bauer', 'clark', 'engel', 'fuchs', 'gruber']],
+    ['orders_min=2&orders_max=4', ['andersen']],
+    ['spent_min=10.50', ['andersen', 'dorn']],
+    ['spent_max=10.49', ['bauer', 'clark', 'engel', 'fuchs', 'gruber']],
+    ['spent_min=10.49&spent_max=10.50', ['andersen', 'clark']],
+    ['spent_min=500', ['dorn']],
+    ['last_from=2026-02-15', ['andersen', 'dorn']],
+    ['last_to=2026-02-14', ['clark']],
+    ['last_from=2026-01-10&last_to=2026-01-10', ['clark']],
+    ['pwd_before=2025-06-01', ['clark']],
+    ['pwd_before=2025-06-02', ['andersen', 'clark']],
+    ['tax_exempt=yes', ['bauer']],
+    ['tax_exempt=no', ['andersen', 'clark', 'dorn', 'engel', 'fuchs', 'gruber']],
+    ['wholesale=yes', ['bauer', 'clark']],
+    ['wholesale=no', ['andersen', 'dorn', 'engel', 'fuchs', 'gruber']],
+    ['marketing=yes', ['andersen', 'clark']],
+    ['marketing=no', ['bauer', 'dorn', 'engel', 'fuchs', 'gruber']],
+    // combined
+    ['state=active&country=DE&tag=vip', ['andersen']],
+    ['type=B2B&wholesale=yes', ['bauer']],
+    ['orders_min=1&marketing=yes&created_to=2025-12-31', ['andersen', 'clark']],
+    ['tag=vip,friend&state=active&spent_max=0', ['engel']],
+    ['country=DE&last_from=2026-02-01&spent_min=1', ['andersen']],
+  ])('filters by %s', async (query, expected) => {
+    const page = await getList(owner, `/admin/customers?shop=${shopA.id}&${query}`);
+    expect(page.status).toBe(200);
+    expect(page.ignored).toBeUndefined();
+    expect(sorted(page.ids)).toEqual(ids(...expected));
+  });
+
+  it('shows a chip for each active filter whose link removes only that filter', async () => {
+    const params: Array<[string, string]> = [
+      ['shop', String(shopA.id)], ['q', 'ander'], ['state', 'active'], ['state', 'invited'], ['type', 'B2B'], ['status', 'active'], ['tag', 'vip'], ['country', 'DE'],
+      ['created_from', '2025-01-01'], ['created_to', '2025-12-31'], ['orders_min', '1'], ['orders_max', '9'], ['spent_min', '10.50'], ['spent_max', '99'],
+      ['last_from', '2026-01-01'], ['last_to', '2026-12-31'], ['pwd_before', '2026-01-01'], ['tax_exempt', 'no'], ['wholesale', 'yes'], ['marketing', 'yes'], ['sort', 'name'],
+    ];
+    const url = `/admin/customers?${new URLSearchParams(params).toString()}`;
+    const page = await getList(owner, url);
+    expect(page.status).toBe(200);
+    const expectedChips: Record<string, [string, string]> = {
+      'Search: ander': ['q', 'ander'],
+      'State: Active': ['state', 'active'],
+      'State: Invited': ['state', 'invited'],
+      'Type: Business': ['type', 'B2B'],
+      'In shop: Active': ['status', 'active'],
+      'Tag: vip': ['tag', 'vip'],
+      'Country: DE': ['country', 'DE'],
+      'Created from 2025-01-01': ['created_from', '2025-01-01'],
+      'Created until 2025-12-31': ['created_to', '2025-12-31'],
+      'Orders ≥ 1': ['orders_min', '1'],
+      'Orders ≤ 9': ['orders_max', '9'],
+      'Spent ≥ €10.50': ['spent_min', '10.50'],
+      'Spent ≤ €99.00': ['spent_max', '99'],
+      'Last order from 2026-01-01': ['last_from', '2026-01-01'],
+      'Last order until 2026-12-31': ['last_to', '2026-12-31'],
+      'Password changed before 2026-01-01': ['pwd_before', '2026-01-01'],
+      'Not tax exempt': ['tax_exempt', 'no'],
+      Wholesale: ['wholesale', 'yes'],
+      'Accepts marketing': ['marketing', 'yes'],
+    };
+    expect(page.chips.map((chip) => chip.label).sort()).toEqual(Object.keys(expectedChips).sort());
+
+    const key = (p: [string, string]) => p.join('=');
+    for (const chip of page.chips) {
+      const removed = expectedChips[chip.label]!;
+      expect(chip.removeUrl.startsWith('/admin/customers?')).toBe(true);
+      expect(paramsOf(chip.removeUrl).map(key).sort(), chip.label).toEqual(params.filter((p) => key(p) !== key(removed)).map(key).sort());
+      const after = await getList(owner, chip.removeUrl);
+      expect(after.status).toBe(200);
+      expect(after.chips.map((x) => x.label).sort()).toEqual(Object.keys(expectedChips).filter((l) => l !== chip.label).sort());
+    }
+  });
+
+  it('removing one chip widens the result by that filter only', async () => {
+    const page = await getList(owner, `/admin/customers?shop=${shopA.id}&country=DE&marketing=yes&orders_min=2`);
+    expect(sorted(page.ids)).toEqual(ids('andersen'));
+    const chip = page.chips.find((x) => x.label === 'Orders ≥ 2')!;
+    expect(sorted((await getList(owner, chip.removeUrl)).ids)).toEqual(ids('andersen', 'clark'));
+  });
+
+  it('ignores values it cannot use, says so, and still answers the list', async () => {
+    const page = await getList(owner, `/admin/customers?shop=${shopA.id}&created_from=yesterday&orders_min=-3&state=bogus&country=Germany&spent_max=lots&tax_exempt=maybe`);
+    expect(page.status).toBe(200);
+    expect(sorted(page.ids)).toEqual(inA());
+    expect(page.chips).toEqual([]);
+    expect(page.ignored).toBeDefined();
+    for (const part of ['created from “yesterday”', 'minimum orders “-3”', 'state “bogus”', 'maximum spent “lots”', 'tax exempt “maybe”']) expect(page.ignored).toContain(part);
+    expect(page.ignored!.toLowerCase()).toContain('country “germany”');
+
+    // A usable value next to an unusable one is still applied.
+    const mixed = await getList(owner, `/admin/customers?shop=${shopA.id}&state=active&state=bogus`);
+    expect(sorted(mixed.ids)).toEqual(ids('andersen', 'engel', 'fuchs', 'gruber'));
+    expect(mixed.ignored).toContain('state “bogus”');
+    expect(mixed.chips.map((x) => x.label)).toEqual(['State: Active']);
+  });
+
+  it('does not claim a shop-status filter over all shops, where it cannot apply', async () => {
+    const page = await getList(owner, '/admin/customers?shop=all&status=disabled');
+    expect(page.status).toBe(200);
+    expect(page.chips.map((x) => x.label)).not.toContain('In shop: Disabled');
+    expect(page.ignored).toContain('shop status “disabled”');
+    expect(sorted(await allListedIds(owner, '/admin/customers?shop=all&status=disabled'))).toEqual(sorted([...inA(), c.huber!]));
+    // In a shop it applies.
+    expect(sorted((await getList(owner, `/admin/customers?shop=${shopB.id}&status=disabled`)).ids)).toEqual(ids('huber'));
+  });
+
+  it('asks for at least 3 characters and does not filter on fewer', async () => {
+    for (const q of ['a', 'an', '%', '  an  ']) {
+      const page = await getList(owner, `/admin/customers?shop=${shopA.id}&q=${encodeURIComponent(q)}`);
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('Type at least 3 characters to search.');
+      expect(sorted(page.ids)).toEqual(inA());
+    }
+    const enough = await getList(owner, `/admin/customers?shop=${shopA.id}&q=and`);
+    expect(enough.html).not.toContain('Type at least 3 characters to search.');
+    expect(sorted(enough.ids)).toEqual(ids('andersen'));
+  });
+
+  it.each([
+    ['andersn', ['andersen']],
+    ['ANDERSEN', ['andersen']],
+    ['Anna Andersen', ['andersen']],
+    ['gmbh', ['engel']],
+    ['1234567', ['bauer']],
+    ['clara@example', ['clark']],
+    ['50%', ['engel']],
+    ['%%%', []],
+    ['a_b', ['fuchs']],
+    ['___', []],
+    ["' OR 1=1 --", []],
+    ['a\\b', []],
+  ])('searches %j', async (q, expected) => {
+    const page = await getList(owner, `/admin/customers?shop=${shopA.id}&q=${encodeURIComponent(q)}`);
+    expect(page.status).toBe(200);
+    expect(sorted(page.ids)).toEqual(ids(...expected));
+    if (expected.length === 0) expect(page.html).toContain('No customers found.');
+  });
+
+  it('counts the matches exactly for small sets', async () => {
+    const count = async (query: string) => {
+      const response = await owner.get(`/admin/customers/count?${query}`);
+      expect(response.status).toBe(200);
+      return response.text.trim();
+    };
+    expect(await count(`shop=${shopA.id}`)).toBe('7 customers');
+    expect(await count('shop=all')).toBe('8 customers');
+    expect(await count('')).toBe('8 customers');
+    expect(await count(`shop=${shopB.id}`)).toBe('1 customer');
+    expect(await count(`shop=${shopA.id}&state=active`)).toBe('4 customers');
+    expect(await count(`shop=${shopA.id}&tag=vip&tag=newsletter&tagmode=all`)).toBe('1 customer');
+    expect(await count(`shop=${shopA.id}&q=andersn`)).toBe('1 customer');
+    expect(await count(`shop=${shopA.id}&q=${encodeURIComponent("' OR 1=1 --")}`)).toBe('0 customers');
+    expect(await count(`shop=${shopA.id}&spent_min=10.50`)).toBe('2 customers');
+    // The list page asks for the count of exactly what it shows.
+    const page = await owner.get(`/admin/customers?shop=${shopA.id}&state=active&after=whatever`);
+    expect(page.text).toContain(`hx-get="/admin/customers/count?shop=${shopA.id}&amp;state=active"`);
+  });
+});
+
+describe('customer count on a large table', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const shop = await makeShop(t.ctx.knex, { code: 'count-big' });
+    await insertManyCustomers(t.ctx.knex, 15_000, { emailPrefix: 'nz', billingCountry: 'NZ', shopIds: [shop.id] });
+    await insertManyCustomers(t.ctx.knex, 15_000, { emailPrefix: 'au', billingCountry: 'AU', shopIds: [shop.id] });
+    await insertManyCustomers(t.ctx.knex, 5, { emailPrefix: 'inv', billingCountry: 'AU', state: 'invited' });
+    await t.ctx.knex.raw('ANALYZE customers, customer_shops');
+  });
+  afterAll(() => t?.close());
+
+  const query = (raw: Record<string, string>) => parseCustomerListQuery(raw);
+
+  it('gives the planner’s estimate, marked inexact, when the estimate is large', async () => {
+    const count = await countCustomers(t.ctx.knex, { kind: 'all' }, query({}), null);
+    expect(count.exact).toBe(false);
+    expect(count.value).toBeGreaterThan(27_000);
+    expect(count.value).toBeLessThan(33_000);
+  });
+
+  it('counts exactly when few match, and caps the exact count at 10,000', async () => {
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, query({ state: 'invited' }), null)).toEqual({ value: 5, exact: true });
+    const capped = await countCustomers(t.ctx.knex, { kind: 'all' }, query({ country: 'NZ' }), null);
+    expect(capped.exact).toBe(false);
+    expect(capped.value).toBeGreaterThan(10_000);
+  });
+
+  it('shows an inexact count as “About …”', async () => {
+    const owner = await loginStaff(t.app, (await makeStaff(t.ctx.knex, { role: 'owner' })).email);
+    expect((await owner.get('/admin/customers/count')).text.trim()).toMatch(/^About 3\d thousand customers$/);
+    expect((await owner.get('/admin/customers/count?state=invited')).text.trim()).toBe('5 customers');
+  });
+});
