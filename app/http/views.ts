@@ -9,16 +9,27 @@ export function createViewEngine(cache: boolean): Eta {
   return new Eta({ views: VIEWS_DIRECTORY, autoEscape: true, cache });
 }
 
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(style: 'date' | 'dateTime', timeZone: string): Intl.DateTimeFormat {
+  const key = `${style}|${timeZone}`;
+  let format = dateFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', style === 'date' ? { dateStyle: 'medium', timeZone } : { dateStyle: 'medium', timeStyle: 'short', timeZone });
+    dateFormats.set(key, format);
+  }
+  return format;
+}
+
 /** Helpers every template may call; they return plain text, escaped like any other output. */
 export const viewHelpers = {
   money: formatMoney,
   date(value: Date | string | null | undefined, timeZone = 'UTC'): string {
     if (!value) return '—';
-    return new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone }).format(new Date(value));
+    return dateFormat('date', timeZone).format(new Date(value));
   },
   dateTime(value: Date | string | null | undefined, timeZone = 'UTC'): string {
     if (!value) return '—';
-    return new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(value));
+    return dateFormat('dateTime', timeZone).format(new Date(value));
   },
   fullName(person: { firstName?: string; lastName?: string }): string {
     return [person.firstName, person.lastName].filter(Boolean).join(' ') || '—';

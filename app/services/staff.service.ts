@@ -26,15 +26,19 @@ export async function authenticateStaff(knex: Knex, email: string, password: str
   return staff;
 }
 
-/** Loads what a request needs to know about the signed-in staff member, including their shop scope. */
+/**
+ * Loads what a request needs to know about the signed-in staff member, including their shop scope,
+ * in one query: it runs on every admin request.
+ */
 export async function loadStaffPrincipal(knex: Knex, staffId: number): Promise<StaffPrincipal | null> {
-  const staff = (await knex('staffUsers').where({ id: staffId }).whereNull('disabledAt').first()) as StaffUser | undefined;
+  const staff = (await knex('staffUsers')
+    .where({ id: staffId })
+    .whereNull('disabledAt')
+    .first('id', 'email', 'name', 'role', 'allShops', 'salesTeamId', 'sessionVersion', knex.raw('ARRAY(SELECT shop_id FROM staff_shop_scopes WHERE staff_user_id = staff_users.id ORDER BY shop_id) AS shop_ids'))) as
+    | (StaffUser & { shopIds: number[] })
+    | undefined;
   if (!staff) return null;
-  let scope: ShopScope = 'all';
-  if (staff.role !== 'owner' && !staff.allShops) {
-    const rows = await knex('staffShopScopes').where({ staffUserId: staff.id }).select('shopId');
-    scope = rows.map((row: { shopId: number }) => row.shopId);
-  }
+  const scope: ShopScope = staff.role === 'owner' || staff.allShops ? 'all' : staff.shopIds.map(Number);
   const salesTeamId = staff.role === 'sales_rep' ? staff.salesTeamId : null;
   return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, salesTeamId, sessionVersion: staff.sessionVersion };
 }

@@ -15,7 +15,7 @@ import { deleteView, listColumnsOf, listSavedViews, rememberListColumns, saveVie
 import { listShops } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
-import { flash, render } from '../render.js';
+import { flash, render, wantsFragment } from '../render.js';
 import { bulkActionsFor, newBulkKey } from './bulk.router.js';
 import { filterChips } from './customer-list-chips.js';
 import { ListUrl } from './list-url.js';
@@ -57,9 +57,10 @@ export function customersRouter(ctx: AppContext): Router {
     const staff = req.staff!;
     const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
     const columns = 'cols' in req.query ? list.query.columns : await listColumnsOf(ctx.knex, staff.id);
+    // The saved views menu is outside the fragment: an htmx swap of the results does not need it.
     const [page, savedViews] = await Promise.all([
       list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId) : Promise.resolve({ rows: [] }),
-      listSavedViews(ctx.knex, staff.id),
+      wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
     ]);
     render(
       req,
