@@ -5,7 +5,7 @@ import { bootstrap } from '../bootstrap.js';
 import { createKnex } from '../db/knex.js';
 import { createStaff } from '../services/staff.service.js';
 import { passwordRuleViolation } from '../services/password-rules.js';
-import { cliOptions } from './args.js';
+import { cliOptions, exitOnProblems } from './args.js';
 
 const options = cliOptions({ email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' }, shops: { type: 'string' } });
 
@@ -21,15 +21,11 @@ async function ask(question: string): Promise<string> {
 const email = options.email ?? (await ask('E-mail: '));
 const password = options.password ?? (await ask('Password: '));
 const role = z.enum(['owner', 'manager', 'sales_rep', 'support']).safeParse(options.role ?? 'owner');
-const problems = [
+exitOnProblems([
   z.email().safeParse(email).success ? null : 'email must be a valid e-mail address',
   passwordRuleViolation(password, { passwordMinLength: 10 }),
   role.success ? null : 'role must be one of owner, manager, sales_rep, support',
-].filter(Boolean);
-if (problems.length) {
-  console.error(problems.map((p) => `- ${p}`).join('\n'));
-  process.exit(1);
-}
+]);
 
 const runtime = await bootstrap({ allowEmbedded: false });
 const knex = createKnex(runtime.databaseUrl);

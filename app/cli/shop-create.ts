@@ -2,19 +2,15 @@
 import { bootstrap } from '../bootstrap.js';
 import { createKnex } from '../db/knex.js';
 import { createShop } from '../services/shop.service.js';
-import { cliOptions } from './args.js';
+import { cliOptions, exitOnProblems } from './args.js';
 
 const options = cliOptions({ code: { type: 'string' }, name: { type: 'string' }, host: { type: 'string' }, parent: { type: 'string' }, currency: { type: 'string' } });
-const problems = [
+exitOnProblems([
   /^[a-z0-9][a-z0-9-]{0,39}$/.test(options.code ?? '') ? null : '--code is required: lowercase letters, digits and -, up to 40',
   options.name?.trim() ? null : '--name is required',
   /^[a-z0-9.-]{1,253}$/i.test(options.host ?? '') ? null : '--host is required: a bare hostname such as north.example.com',
   options.currency === undefined || /^[A-Z]{3}$/.test(options.currency) ? null : '--currency must be a three-letter code such as EUR',
-].filter(Boolean);
-if (problems.length) {
-  console.error(problems.map((p) => `- ${p}`).join('\n'));
-  process.exit(1);
-}
+]);
 
 const runtime = await bootstrap({ allowEmbedded: false });
 const knex = createKnex(runtime.databaseUrl);

@@ -35,36 +35,28 @@ export type ListSource = { kind: 'shop'; shopId: number } | { kind: 'all' };
 interface SortKey {
   /** SQL of the key, exactly as in its (key, id) index. */
   sql: string;
-  /** How to read the key's value from a result row into a cursor. */
-  column: string;
   type: 'text' | 'number' | 'timestamp';
 }
 
 // The allow-list of sort keys: the query string names one, never SQL. Figures come from
 // customer_shops in a shop and from customers over all shops; each key has a (key, id) index.
+const customerKeys = {
+  name: { sql: 'c.sort_name', type: 'text' },
+  email: { sql: 'c.email', type: 'text' },
+  city: { sql: "coalesce(lower(c.billing_city), '')", type: 'text' },
+  country: { sql: "coalesce(c.billing_country, '')", type: 'text' },
+  state: { sql: 'c.state', type: 'text' },
+  created: { sql: 'c.created_at', type: 'timestamp' },
+} satisfies Record<string, SortKey>;
+const figureKeys = (alias: 'c' | 'cs') =>
+  ({
+    orders: { sql: `${alias}.orders_count`, type: 'number' },
+    last_order: { sql: `coalesce(${alias}.last_order_at, '-infinity')`, type: 'timestamp' },
+    total_spent: { sql: `${alias}.total_spent`, type: 'number' },
+  }) satisfies Record<string, SortKey>;
 const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
-  shop: {
-    name: { sql: 'c.sort_name', column: 'sort_key', type: 'text' },
-    email: { sql: 'c.email', column: 'sort_key', type: 'text' },
-    city: { sql: "coalesce(lower(c.billing_city), '')", column: 'sort_key', type: 'text' },
-    country: { sql: "coalesce(c.billing_country, '')", column: 'sort_key', type: 'text' },
-    orders: { sql: 'cs.orders_count', column: 'sort_key', type: 'number' },
-    last_order: { sql: "coalesce(cs.last_order_at, '-infinity')", column: 'sort_key', type: 'timestamp' },
-    total_spent: { sql: 'cs.total_spent', column: 'sort_key', type: 'number' },
-    state: { sql: 'c.state', column: 'sort_key', type: 'text' },
-    created: { sql: 'c.created_at', column: 'sort_key', type: 'timestamp' },
-  },
-  all: {
-    name: { sql: 'c.sort_name', column: 'sort_key', type: 'text' },
-    email: { sql: 'c.email', column: 'sort_key', type: 'text' },
-    city: { sql: "coalesce(lower(c.billing_city), '')", column: 'sort_key', type: 'text' },
-    country: { sql: "coalesce(c.billing_country, '')", column: 'sort_key', type: 'text' },
-    orders: { sql: 'c.orders_count', column: 'sort_key', type: 'number' },
-    last_order: { sql: "coalesce(c.last_order_at, '-infinity')", column: 'sort_key', type: 'timestamp' },
-    total_spent: { sql: 'c.total_spent', column: 'sort_key', type: 'number' },
-    state: { sql: 'c.state', column: 'sort_key', type: 'text' },
-    created: { sql: 'c.created_at', column: 'sort_key', type: 'timestamp' },
-  },
+  shop: { ...customerKeys, ...figureKeys('cs') },
+  all: { ...customerKeys, ...figureKeys('c') },
 };
 
 /** Search needs this many characters: shorter terms match too much to be useful. */
