@@ -5,7 +5,7 @@ export function printDemoLogins(logins: DemoLogins): void {
   console.log(`
 Demo logins (shown once; keep them):
   owner       ${logins.owner.email} / ${logins.owner.password}
-  sales rep   ${logins.salesRep.email} / ${logins.salesRep.password}  (shop north only)
+  sales rep   ${logins.salesRep.email} / ${logins.salesRep.password}  (shop north, the North team's customers)
   customer    ${logins.customers.email} / ${logins.customers.password}  (every active demo customer uses this password)`);
 }
 
