@@ -119,8 +119,18 @@ function applySearch(builder: Knex.QueryBuilder, q: string): void {
   const term = q.trim().toLowerCase();
   if (term.length < MIN_SEARCH_LENGTH) return;
   const pattern = `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-  // Fragments of e-mail, names, company or phone; and names spelled slightly differently.
+  // Fragments of e-mail, names, company or phone; and, for what could be a name, names spelled
+  // slightly differently. E-mail addresses, numbers and phone numbers are matched exactly: a
+  // similarity search for them finds noise and costs a second index scan.
+  if (!looksLikeName(term)) {
+    builder.whereRaw('c.search_text LIKE ?', [pattern]);
+    return;
+  }
   builder.where((w) => w.whereRaw('c.search_text LIKE ?', [pattern]).orWhereRaw("? <% (c.first_name || ' ' || c.last_name)", [term]));
+}
+
+function looksLikeName(term: string): boolean {
+  return /^[\p{L}\p{M}' .-]+$/u.test(term);
 }
 
 function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource, f: CustomerFilters): void {

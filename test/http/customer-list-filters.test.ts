@@ -205,6 +205,8 @@ describe('customer list filters and search', () => {
 
   it.each([
     ['andersn', ['andersen']],
+    // Only what could be a name is matched loosely; an e-mail-like term must match as typed.
+    ['andersn@', []],
     ['ANDERSEN', ['andersen']],
     ['Anna Andersen', ['andersen']],
     ['gmbh', ['engel']],
