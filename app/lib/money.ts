@@ -11,3 +11,22 @@ export function formatMoney(minorUnits: number, currency: string, locale = 'en-G
   }
   return formatter.format(minorUnits / 100);
 }
+
+// "12", "12.5", "12.50", "-3,99", "+7": a sign, up to 9 whole units and at most 2 decimals
+// (a comma is accepted as the decimal mark). Thousands separators are refused, not guessed.
+const AMOUNT = /^([+-])?(\d{1,9})(?:[.,](\d{1,2}))?$/;
+
+/** Parses an amount typed by a person into integer minor units, without floating point; null when it is not one. */
+export function parseMoney(input: string): number | null {
+  const match = AMOUNT.exec(input.replace(/\s+/g, ''));
+  if (!match) return null;
+  const minor = Number(match[2]) * 100 + Number((match[3] ?? '').padEnd(2, '0'));
+  return match[1] === '-' && minor !== 0 ? -minor : minor;
+}
+
+/** Minor units as a form field shows them: 1250 → "12.50", -5 → "-0.05". */
+export function formatAmountInput(minorUnits: number): string {
+  const sign = minorUnits < 0 ? '-' : '';
+  const abs = Math.abs(minorUnits);
+  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}

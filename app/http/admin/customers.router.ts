@@ -10,7 +10,6 @@ import { parseForm, requiredText } from '../../schemas/form.js';
 import { recordAudit } from '../../services/audit.service.js';
 import { EXPORT_COLUMNS, exportCustomerRows } from '../../services/customer-export.service.js';
 import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource } from '../../services/customer-list.service.js';
-import { getCustomerSummary } from '../../services/customer-profile.service.js';
 import { deleteView, listColumnsOf, listSavedViews, rememberListColumns, saveView } from '../../services/saved-view.service.js';
 import { listShops } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
@@ -119,13 +118,6 @@ export function customersRouter(ctx: AppContext): Router {
     if (!Number.isSafeInteger(viewId) || !(await deleteView(ctx.knex, req.staff!.id, viewId))) throw new NotFoundError('We could not find that view.');
     flash(req, 'success', 'The view was deleted.');
     redirect(req, res, LIST_PATH);
-  });
-
-  router.get('/:id', async (req, res) => {
-    const id = Number(req.params.id);
-    if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('We could not find that customer.');
-    const summary = await getCustomerSummary(ctx.knex, req.staff!.scope, id, req.staff!.salesTeamId);
-    render(req, res, 'pages/admin/customer', summary);
   });
 
   return router;

@@ -1,0 +1,161 @@
+import type { Knex } from 'knex';
+import { formatAmountInput, formatMoney } from '../lib/money.js';
+import type { CustomerAccess } from './customer-access.service.js';
+
+// F-CUST-7: the timeline is the customer's audit_log, newest first. Each entry is turned into a
+// title and before/after lines here, so templates only print text.
+
+export interface TimelineLine {
+  label: string;
+  from?: string;
+  to?: string;
+  text?: string;
+}
+
+export interface TimelineEntry {
+  id: number;
+  at: Date;
+  actor: string;
+  title: string;
+  shopName: string | null;
+  lines: TimelineLine[];
+}
+
+interface AuditRow {
+  id: number;
+  occurredAt: Date;
+  actorType: 'staff' | 'customer' | 'system';
+  actorName: string | null;
+  shopName: string | null;
+  action: string;
+  changes: Record<string, unknown>;
+}
+
+const FIELD_LABELS: Record<string, string> = {
+  email: 'E-mail',
+  salutation: 'Salutation',
+  firstName: 'First name',
+  middleName: 'Middle name',
+  lastName: 'Last name',
+  phone: 'Phone',
+  customerType: 'Customer type',
+  pricingPolicy: 'Pricing policy',
+  companyName1: 'Company',
+  companyName2: 'Company (line 2)',
+  department: 'Department',
+  businessAccountId: 'Business account',
+  salesTeamId: 'Sales team',
+  marketingOptIn: 'Marketing opt-in',
+  taxExempt: 'Tax exempt',
+  wholesale: 'Wholesale',
+  b2bReference: 'B2B reference',
+  b2bEmployeeId: 'Employee id',
+  b2bChargeId: 'Charge id',
+  requireApproval: 'Orders need approval',
+  requireApprovalOver: 'Approval needed over',
+  blockCheckout: 'Checkout blocked',
+  blockCheckoutOver: 'Checkout blocked over',
+  tags: 'Tags',
+  company: 'Company',
+  line1: 'Street',
+  line2: 'Address line 2',
+  postcode: 'Postcode',
+  city: 'City',
+  region: 'Region',
+  countryCode: 'Country',
+};
+const AMOUNT_FIELDS = new Set(['requireApprovalOver', 'blockCheckoutOver']);
+
+function show(field: string, value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (Array.isArray(value)) return value.length ? value.join(', ') : '—';
+  if (AMOUNT_FIELDS.has(field) && typeof value === 'number') return formatAmountInput(value);
+  return String(value);
+}
+
+const STATUS_LABEL: Record<string, string> = { active: 'active', disabled: 'disabled', pending_approval: 'awaiting approval' };
+
+function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
+  const c = row.changes ?? {};
+  const lines: TimelineLine[] = [];
+  const fields = (c.fields ?? {}) as Record<string, { from: unknown; to: unknown }>;
+  for (const [field, change] of Object.entries(fields)) {
+    const label = FIELD_LABELS[field] ?? field.charAt(0).toUpperCase() + field.slice(1);
+    if (field.startsWith('status in ')) lines.push({ label: 'Status', from: STATUS_LABEL[String(change.from)] ?? show(field, change.from), to: STATUS_LABEL[String(change.to)] ?? show(field, change.to) });
+    else lines.push({ label, from: show(field, change.from), to: show(field, change.to) });
+  }
+  const mailed = c.mailed ? [{ label: 'E-mail', text: 'sent to the customer (outbox)' }] : [];
+  switch (row.action) {
+    case 'customer.registered':
+      return { title: 'Registered', lines: [{ label: 'Status', text: STATUS_LABEL[String(c.status)] ?? show('status', c.status) }] };
+    case 'customer.updated':
+      return { title: 'Customer details changed', lines };
+    case 'customer.password_changed':
+      return { title: 'Password changed by staff', lines: [{ label: 'Sessions', text: 'all of the customer’s sessions were ended' }] };
+    case 'customer.tags_changed':
+      return { title: 'Tags changed', lines };
+    case 'address.created':
+      return { title: 'Address added', lines: [{ label: 'Address', text: show('', c.address) }, ...defaultsLine(c.defaults)] };
+    case 'address.updated':
+      return { title: 'Address changed', lines: [{ label: 'Address', text: show('', c.address) }, ...lines, ...defaultsLine(c.defaults)] };
+    case 'address.deleted':
+      return { title: 'Address deleted', lines: [{ label: 'Address', text: show('', c.address) }, ...(c.defaultsMovedTo ? [{ label: `Default ${(c.defaults as string[]).join(' and ')} now`, text: show('', c.defaultsMovedTo) }] : [])] };
+    case 'address.default_changed':
+      return { title: `Default ${c.kind === 'shipping' ? 'shipping' : 'billing'} address changed`, lines: lines.map((l) => ({ ...l, label: 'Address' })) };
+    case 'note.added':
+      return { title: 'Note added', lines: [{ label: 'Note', text: show('', c.excerpt) }] };
+    case 'credit.adjusted': {
+      const amount = Number(c.amount);
+      const money = formatMoney(Math.abs(amount), String(c.currency));
+      return {
+        title: amount > 0 ? `Store credit added: ${money}` : `Store credit deducted: ${money}`,
+        lines: [
+          { label: 'Reason', text: show('', c.reason) },
+          ...(c.reference ? [{ label: 'Reference', text: show('', c.reference) }] : []),
+          ...(c.expiresOn ? [{ label: 'Usable until', text: show('', c.expiresOn) }] : []),
+          ...lines.map((l) => ({ ...l, label: 'Balance' })),
+          ...mailed,
+        ],
+      };
+    }
+    case 'assignment.status_changed': {
+      const to = Object.values(fields)[0]?.to;
+      return { title: `${to === 'disabled' ? 'Disabled' : 'Enabled'} in ${show('', c.shop)}`, lines: [...lines, ...mailed] };
+    }
+    default:
+      return { title: row.action, lines };
+  }
+}
+
+function defaultsLine(defaults: unknown): TimelineLine[] {
+  return Array.isArray(defaults) && defaults.length ? [{ label: 'Default for', text: defaults.join(' and ') }] : [];
+}
+
+/**
+ * The customer's timeline as the staff member may see it: customer-wide entries and those of
+ * their shops. `before` (an entry id) continues after that entry.
+ */
+export async function timeline(knex: Knex, access: CustomerAccess, options: { limit: number; before?: number }): Promise<{ entries: TimelineEntry[]; hasMore: boolean }> {
+  const query = knex('auditLog as a')
+    .leftJoin('staffUsers as s', (j) => j.on('s.id', 'a.actorId').andOnVal('a.actorType', 'staff'))
+    .leftJoin('shops', 'shops.id', 'a.shopId')
+    .where('a.customerId', access.customerId)
+    .select('a.id', 'a.occurredAt', 'a.actorType', 'a.action', 'a.changes', 'shops.name as shopName', knex.raw("coalesce(nullif(s.name, ''), s.email::text) AS actor_name"))
+    .orderBy([{ column: 'a.occurredAt', order: 'desc' }, { column: 'a.id', order: 'desc' }])
+    .limit(options.limit + 1);
+  const scope = access.staff.scope;
+  if (scope !== 'all') query.andWhere((q) => q.whereNull('a.shopId').orWhereIn('a.shopId', scope));
+  if (options.before) {
+    query.whereRaw('(a.occurred_at, a.id) < (SELECT occurred_at, id FROM audit_log WHERE id = ?)', [options.before]);
+  }
+  const rows = (await query) as AuditRow[];
+  const entries = rows.slice(0, options.limit).map((row) => ({
+    id: row.id,
+    at: row.occurredAt,
+    actor: row.actorType === 'staff' ? (row.actorName ?? 'A former staff member') : row.actorType === 'customer' ? 'The customer' : 'The system',
+    shopName: row.shopName,
+    ...describe(row),
+  }));
+  return { entries, hasMore: rows.length > options.limit };
+}

@@ -1,0 +1,160 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
+import { launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+const ADMIN = 'admin.localhost';
+const POLL = { timeout: 5_000, interval: 50 };
+/** With SCREENSHOTS_DIR set, the steps are also saved as PNGs for a person to look at. */
+const DIR = process.env.SCREENSHOTS_DIR;
+
+const VIEWPORTS = {
+  desktop: { viewport: { width: 1280, height: 800 } },
+  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+} as const;
+
+/** The customer dashboard in a real browser: modals in a <dialog>, saves that swap widgets, no reloads. */
+describe('customer dashboard in a real browser', () => {
+  let t: TestApp;
+  let server: LiveServer;
+  let browser: Browser;
+  let logins: DemoLogins;
+  let customerId: number;
+  const pages: Page[] = [];
+
+  beforeAll(async () => {
+    if (DIR) await mkdir(DIR, { recursive: true });
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    logins = await seedDemoData(knex, { customers: 30 });
+    // An active customer the dashboard has plenty to show for: orders, tags and two addresses.
+    const rich = await knex('customers as c')
+      .join('customerTags as t', 't.customerId', 'c.id')
+      .join('orders as o', 'o.customerId', 'c.id')
+      .join('addresses as a', 'a.customerId', 'c.id')
+      .where('c.state', 'active')
+      .groupBy('c.id')
+      .orderByRaw('count(DISTINCT a.id) DESC, count(DISTINCT o.id) DESC, c.id')
+      .first('c.id');
+    customerId = Number(rich.id);
+    server = await listen(t.app);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    for (const page of pages) await page.context().close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  async function open(variant: keyof typeof VIEWPORTS): Promise<{ page: Page; problems: string[] }> {
+    const page = await newPage(browser, VIEWPORTS[variant]);
+    pages.push(page);
+    const problems = watchForProblems(page);
+    await page.goto(server.url(ADMIN, '/admin/login'));
+    await page.locator('#f-email').fill(logins.owner.email);
+    await page.locator('#f-password').fill(logins.owner.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/admin\/customers$/);
+    await page.goto(server.url(ADMIN, `/admin/customers/${customerId}`));
+    return { page, problems };
+  }
+
+  const dialog = (page: Page) => page.locator('dialog#modal');
+  const isModalOpen = (page: Page) => page.evaluate<boolean>("document.getElementById('modal')?.open === true");
+  const shoot = async (page: Page, name: string, variant: string) => {
+    if (!DIR) return;
+    // A modal is fixed to the viewport: shoot what the user sees; a page, the whole of it.
+    const modalOpen = await isModalOpen(page);
+    // caret 'initial': hiding it injects a <style> that the CSP refuses.
+    await page.screenshot({ path: path.join(DIR, `dash-${name}-${variant}.png`), fullPage: !modalOpen, caret: 'initial' });
+  };
+
+  for (const variant of Object.keys(VIEWPORTS) as Array<keyof typeof VIEWPORTS>) {
+    it(`adjusts credit in the modal and sees the balance change without a reload (${variant})`, async () => {
+      const { page, problems } = await open(variant);
+      await shoot(page, '01-dashboard', variant);
+      await page.evaluate('window.__marker = 1');
+
+      await page.locator('#w-credit').getByRole('link', { name: 'Adjust' }).first().click();
+      await expect.poll(() => isModalOpen(page), POLL).toBe(true);
+      await shoot(page, '02-credit-modal', variant);
+
+      // Refused: the modal stays open with the message under the field.
+      await dialog(page).getByLabel('Amount').fill('-100000');
+      await dialog(page).getByLabel('Reason').fill('Too much');
+      await dialog(page).getByRole('button', { name: 'Book adjustment' }).click();
+      await dialog(page).locator('#e-amount').waitFor();
+      expect(await dialog(page).locator('#e-amount').textContent()).toContain('The balance is');
+      await shoot(page, '03-credit-refused', variant);
+
+      await dialog(page).getByLabel('Amount').fill('25');
+      await dialog(page).getByLabel('Reason').fill('Goodwill for a late parcel');
+      await dialog(page).getByRole('button', { name: 'Book adjustment' }).click();
+      await expect.poll(() => isModalOpen(page), POLL).toBe(false);
+      await expect.poll(() => page.locator('#w-credit .balance-amount').first().textContent(), POLL).toBe(variant === 'desktop' ? '€25.00' : '€50.00');
+      // The timeline reloaded itself on the HX-Trigger event.
+      await expect.poll(() => page.locator('#w-timeline').textContent(), POLL).toContain('Goodwill for a late parcel');
+      await page.locator('#toast .toast-message').waitFor();
+      await shoot(page, '04-credit-booked', variant);
+      expect(await page.evaluate('window.__marker')).toBe(1);
+      expect(problems.filter((p) => !p.includes('status of 422') && !p.includes('status of 409'))).toEqual([]);
+    });
+
+    it(`edits the customer and the address book in modals (${variant})`, async () => {
+      const { page, problems } = await open(variant);
+      await page.evaluate('window.__marker = 1');
+
+      await page.locator('#w-info').getByRole('link', { name: 'Edit', exact: true }).click();
+      await dialog(page).getByLabel('Department').waitFor();
+      await shoot(page, '05-edit-modal', variant);
+      await dialog(page).getByLabel('Department').fill(`Purchasing ${variant}`);
+      await dialog(page).getByRole('button', { name: 'Save customer' }).click();
+      await expect.poll(() => isModalOpen(page), POLL).toBe(false);
+      await expect.poll(() => page.locator('#w-timeline').textContent(), POLL).toContain(`Purchasing ${variant}`);
+
+      await page.locator('#w-info').getByRole('link', { name: /Address book/ }).click();
+      await dialog(page).getByRole('heading', { name: 'Address book' }).waitFor();
+      await shoot(page, '06-address-book', variant);
+      await dialog(page).getByRole('link', { name: 'Add address' }).click();
+      await dialog(page).getByLabel('Street and number').waitFor();
+      await dialog(page).getByLabel('Street and number').fill('1 New Street');
+      await dialog(page).getByLabel('City').fill('Tromsø');
+      await dialog(page).getByLabel('Country code').fill('NO');
+      await dialog(page).getByLabel('Default shipping address').check();
+      await shoot(page, '07-address-form', variant);
+      await dialog(page).getByRole('button', { name: 'Add address' }).click();
+      await dialog(page).getByRole('heading', { name: 'Address book' }).waitFor();
+      await dialog(page).getByRole('link', { name: 'Done' }).click();
+      await expect.poll(() => isModalOpen(page), POLL).toBe(false);
+      // The info widget reloaded itself: the new default shipping address is shown.
+      await expect.poll(() => page.locator('#w-info').textContent(), POLL).toContain('Tromsø');
+
+      await page.locator('#w-notes').getByRole('link', { name: 'Add note' }).click();
+      await dialog(page).getByLabel('Note').fill('<b>Called</b> about the invoice.\nWill pay Friday.');
+      await dialog(page).getByRole('button', { name: 'Add note' }).click();
+      await expect.poll(() => page.locator('#w-notes').textContent(), POLL).toContain('<b>Called</b> about the invoice.');
+      await shoot(page, '08-after-edits', variant);
+      expect(await page.evaluate('window.__marker')).toBe(1);
+      expect(problems.filter((p) => !p.includes('status of 422') && !p.includes('status of 409'))).toEqual([]);
+    });
+
+    it(`shows the full-page fallbacks and the delete refusal (${variant})`, async () => {
+      const { page, problems } = await open(variant);
+      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/orders`));
+      await shoot(page, '09-orders-all', variant);
+      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/edit`));
+      await shoot(page, '10-edit-page', variant);
+      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/delete`));
+      expect(await page.locator('.alert-error').textContent()).toContain('cannot be deleted');
+      await shoot(page, '11-delete-refused', variant);
+      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/timeline`));
+      await shoot(page, '12-timeline-all', variant);
+      expect(problems.filter((p) => !p.includes('status of 422') && !p.includes('status of 409'))).toEqual([]);
+    });
+  }
+});
