@@ -1,12 +1,15 @@
+import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import type { Config } from './config/index.js';
 import { bindModels, createKnex } from './db/knex.js';
 import { BULK_QUEUE, type BulkJobData } from './queues/bulk.queue.js';
+import { IMPORT_QUEUE, type ImportJobData } from './queues/import.queue.js';
 import { MAIL_QUEUE, type MailJobData } from './queues/mail.queue.js';
 import { createQueueBackend, type JobQueue, type QueueBackend } from './queues/queue-backend.js';
 import { createShopResolver } from './services/shop.service.js';
+import { createLocalFileStorage, type FileStorage } from './storage/file-storage.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -19,7 +22,9 @@ export interface AppContext {
   /** Sessions and rate limits, when REDIS_URL is set. */
   redis: RedisClient | null;
   queueBackend: QueueBackend;
-  queues: { mail: JobQueue<MailJobData>; bulk: JobQueue<BulkJobData> };
+  queues: { mail: JobQueue<MailJobData>; bulk: JobQueue<BulkJobData>; imports: JobQueue<ImportJobData> };
+  /** Uploaded files (F-FILE), under DATA_DIR/files. */
+  files: FileStorage;
   resolveShop: ReturnType<typeof createShopResolver>;
   close(): Promise<void>;
 }
@@ -41,7 +46,11 @@ export async function createContext(config: Config, logger: Logger, databaseUrl:
   }
 
   const queueBackend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, prefix: config.queuePrefix });
-  const queues = { mail: queueBackend.createQueue<MailJobData>(MAIL_QUEUE), bulk: queueBackend.createQueue<BulkJobData>(BULK_QUEUE) };
+  const queues = {
+    mail: queueBackend.createQueue<MailJobData>(MAIL_QUEUE),
+    bulk: queueBackend.createQueue<BulkJobData>(BULK_QUEUE),
+    imports: queueBackend.createQueue<ImportJobData>(IMPORT_QUEUE),
+  };
   for (const [name, queue] of Object.entries(queues)) {
     queue.on('error', (err: Error) => logger.warn({ err: err.message, queue: name }, 'queue connection problem'));
   }
@@ -54,6 +63,7 @@ export async function createContext(config: Config, logger: Logger, databaseUrl:
     redis,
     queueBackend,
     queues,
+    files: createLocalFileStorage(path.join(config.dataDir, 'files')),
     resolveShop: createShopResolver(knex),
     async close() {
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));

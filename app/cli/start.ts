@@ -6,6 +6,7 @@ import { migrateDatabase } from '../db/migrate.js';
 import { startWeb } from '../web.js';
 import { startMailWorker } from '../../workers/mail.worker.js';
 import { startBulkWorker } from '../../workers/bulk.worker.js';
+import { startImportWorker } from '../../workers/import.worker.js';
 import { databaseIsEmpty, seedDemoData } from '../../seeds/demo.seed.js';
 import { printDemoLogins, printUrls } from './print-welcome.js';
 
@@ -19,13 +20,14 @@ if (await databaseIsEmpty(ctx.knex)) {
 }
 const worker = await startMailWorker(ctx);
 const bulk = startBulkWorker(ctx);
+const imports = startImportWorker(ctx);
 const web = await startWeb(ctx);
 printUrls(runtime.config);
 runtime.logger.info({ ms: Date.now() - started, queueBackend: ctx.queueBackend.kind }, 'ready');
 
 onShutdown(runtime.logger, async () => {
   await web.close();
-  await Promise.all([worker.close(), bulk.close()]);
+  await Promise.all([worker.close(), bulk.close(), imports.close()]);
   await ctx.close();
   await runtime.stop();
 });

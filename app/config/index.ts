@@ -47,6 +47,7 @@ const schema = z
     SESSION_ABSOLUTE_HOURS: integer(12, 1, 24 * 30),
     EMBEDDED_POSTGRES_PORT: integer(54329, 1, 65535),
     QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, _ and - only').default('cp'),
+    IMPORT_MAX_MB: integer(200, 1, 2048),
   })
   .superRefine(
     (env, ctx) => {
@@ -77,6 +78,8 @@ export interface Config {
   sessionAbsoluteMs: number;
   embeddedPostgresPort: number;
   queuePrefix: string;
+  /** Largest customer import file accepted (bytes). */
+  importMaxBytes: number;
 }
 
 const DEVELOPMENT_SECRET = 'development-only-session-secret-change-me';
@@ -105,5 +108,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionAbsoluteMs: e.SESSION_ABSOLUTE_HOURS * 3_600_000,
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
     queuePrefix: e.QUEUE_PREFIX,
+    importMaxBytes: e.IMPORT_MAX_MB * 1024 * 1024,
   });
 }

@@ -6,7 +6,9 @@ import { loadStaff } from '../middleware/principals.js';
 import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
 import { render } from '../render.js';
 import { bulkRouter } from './bulk.router.js';
+import { customerDashboardRouter } from './customer-dashboard.router.js';
 import { customersRouter } from './customers.router.js';
+import { importRouter } from './import.router.js';
 import { outboxRouter } from './outbox.router.js';
 
 const requireStaff: RequestHandler = (req, res, next) => {
@@ -40,6 +42,8 @@ export function adminRouter(ctx: AppContext): Router {
 
   router.use('/admin', requireStaff);
   router.use('/admin/customers/bulk', bulkRouter(ctx));
+  router.use('/admin/customers/import', importRouter(ctx));
+  router.use('/admin/customers/:customerId', customerDashboardRouter(ctx));
   router.use('/admin/customers', customersRouter(ctx));
   router.use('/admin/outbox', outboxRouter(ctx));
   return router;

@@ -1,0 +1,215 @@
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CsvError, parse } from 'csv-parse';
+import ExcelJS from 'exceljs';
+import { fileTypeFromStream } from 'file-type';
+import type { FileStorage } from '../../storage/file-storage.js';
+import { inspectZip } from './xlsx-package.js';
+
+/**
+ * What an import file is (sniffed from its content, never from its name or the browser's
+ * Content-Type) and its rows, streamed: a CSV in UTF-8 or the first sheet of an .xlsx workbook.
+ */
+
+export type ImportFormat = 'csv' | 'xlsx';
+export type CsvDelimiter = ',' | ';' | '\t' | '|';
+
+export interface SniffedFile {
+  format: ImportFormat;
+  delimiter: CsvDelimiter | null;
+}
+
+export interface FileRow {
+  /** The row number a spreadsheet shows: the header is line 1. */
+  line: number;
+  cells: string[];
+}
+
+/** A problem with the file the staff member can fix; its message is shown as it is. */
+export class ImportFileError extends Error {}
+
+export const XLSX_MIME = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const USE_INSTEAD = 'Upload a CSV file (UTF-8) or an Excel workbook (.xlsx).';
+const NOT_TEXT = `This file is not a text (CSV) file. ${USE_INSTEAD}`;
+const NOT_UTF8 = 'This file is not UTF-8 text. In Excel, save it as “CSV UTF-8”, or upload the .xlsx workbook itself.';
+const MACROS = 'Excel workbooks with macros (.xlsm) are not accepted. Save it as .xlsx (without macros) or as CSV UTF-8.';
+const HEAD_BYTES = 64 * 1024;
+
+/** "an EXE file", "a PNG file": spoken letters that start with a vowel sound take "an". */
+const withArticle = (noun: string) => (/^[AEFHILMNORSX]/.test(noun) ? `an ${noun}` : `a ${noun}`);
+
+const KNOWN_TYPES: Record<string, string> = {
+  exe: 'a Windows program',
+  elf: 'a program',
+  macho: 'a program',
+  zip: 'a ZIP archive',
+  pdf: 'a PDF document',
+  docx: 'a Word document',
+  pptx: 'a PowerPoint presentation',
+  ods: 'an OpenDocument spreadsheet',
+  xml: 'an XML document',
+};
+
+/** Decides from the content whether `key` is a CSV or an XLSX file; throws ImportFileError otherwise. */
+export async function sniffImportFile(files: FileStorage, key: string): Promise<SniffedFile> {
+  const source = files.open(key);
+  let type: Awaited<ReturnType<typeof fileTypeFromStream>>;
+  try {
+    type = await fileTypeFromStream(source);
+  } finally {
+    source.destroy();
+  }
+  if (type?.mime === XLSX_MIME) return { format: 'xlsx', delimiter: null };
+  if (type?.ext === 'zip') {
+    const verdict = await inspectZip(files, key);
+    if (verdict === 'xlsx') return { format: 'xlsx', delimiter: null };
+    if (verdict === 'xlsm') throw new ImportFileError(MACROS);
+  }
+  if (type?.ext === 'xlsm') throw new ImportFileError(MACROS);
+  if (type?.ext === 'cfb') throw new ImportFileError(`Old Excel files (.xls) cannot be read. Save it as .xlsx or as CSV UTF-8 and upload that.`);
+  if (type) throw new ImportFileError(`This file is not a CSV or Excel (.xlsx) file: it looks like ${KNOWN_TYPES[type.ext] ?? withArticle(`${type.ext.toUpperCase()} file`)}. ${USE_INSTEAD}`);
+
+  const head = await readHead(files, key, HEAD_BYTES);
+  if (head.length === 0) throw new ImportFileError('The file is empty.');
+  if (head.includes(0)) throw new ImportFileError(NOT_TEXT);
+  let text: string;
+  try {
+    // `stream: true`: the 64 KiB may end inside a character.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+  } catch {
+    throw new ImportFileError(NOT_UTF8);
+  }
+  text = text.replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('<')) throw new ImportFileError(`This file looks like HTML or XML, not CSV. ${USE_INSTEAD}`);
+  if (text.startsWith('#!')) throw new ImportFileError(`This file looks like a program or script, not CSV. ${USE_INSTEAD}`);
+  return { format: 'csv', delimiter: detectDelimiter(text) };
+}
+
+/** The separator of the header line: a comma unless semicolons (Excel in many locales), tabs or pipes clearly win. */
+export function detectDelimiter(text: string): CsvDelimiter {
+  const counts: Record<CsvDelimiter, number> = { ',': 0, ';': 0, '\t': 0, '|': 0 };
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === '\n' || ch === '\r')) break;
+    else if (!quoted && ch in counts) counts[ch as CsvDelimiter]++;
+  }
+  let best: CsvDelimiter = ',';
+  for (const candidate of [';', '\t', '|'] as const) if (counts[candidate] > counts[best]) best = candidate;
+  return best;
+}
+
+async function readHead(files: FileStorage, key: string, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const source = files.open(key);
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= bytes) break;
+    }
+  } finally {
+    source.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** Every row of the file, header included, as text cells; blank rows are yielded too (empty cells). */
+export async function* readImportRows(files: FileStorage, key: string, sniffed: SniffedFile): AsyncGenerator<FileRow> {
+  try {
+    if (sniffed.format === 'csv') yield* readCsvRows(files.open(key), sniffed.delimiter ?? ',');
+    else yield* readXlsxRows(files.open(key));
+  } catch (error) {
+    if (error instanceof ImportFileError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImportFileError('The uploaded file is no longer there. Upload it again.');
+    if (error instanceof CsvError) throw new ImportFileError(csvProblem(error));
+    if (sniffed.format === 'xlsx') throw new ImportFileError(`The Excel file could not be read (${String((error as Error).message).slice(0, 120)}). Save it again in Excel, or as CSV UTF-8.`);
+    throw error;
+  }
+}
+
+async function* readCsvRows(source: Readable, delimiter: CsvDelimiter): AsyncGenerator<FileRow> {
+  const parser = parse({ bom: true, delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: 1_000_000 });
+  // Errors of any stage end up in the parser, so the loop below throws them.
+  pipeline(source, utf8Guard(), parser).catch((error: Error) => parser.destroy(error));
+  let line = 0;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      line += 1;
+      yield { line, cells: record };
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
+/** Passes the bytes through unchanged, failing on the first byte sequence that is not UTF-8 text. */
+function utf8Guard(): Transform {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (chunk.includes(0)) return done(new ImportFileError(NOT_TEXT));
+      try {
+        decoder.decode(chunk, { stream: true });
+      } catch {
+        return done(new ImportFileError(NOT_UTF8));
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      try {
+        decoder.decode();
+        done();
+      } catch {
+        done(new ImportFileError(NOT_UTF8));
+      }
+    },
+  });
+}
+
+function csvProblem(error: CsvError): string {
+  const where = typeof (error as { lines?: number }).lines === 'number' ? ` near line ${(error as { lines?: number }).lines}` : '';
+  const what: Record<string, string> = {
+    CSV_QUOTE_NOT_CLOSED: 'a quoted value is never closed',
+    CSV_INVALID_CLOSING_QUOTE: 'a quote inside a quoted value is not doubled ("")',
+    CSV_MAX_RECORD_SIZE: 'a row is longer than 1 MB',
+  };
+  return `The CSV file could not be read${where}: ${what[error.code] ?? 'it is not valid CSV'}. Check the file in a spreadsheet program and save it again as CSV UTF-8.`;
+}
+
+async function* readXlsxRows(source: Readable): AsyncGenerator<FileRow> {
+  // Only the first worksheet is read; formulas are never evaluated (their last saved result is used).
+  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source, { sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit' });
+  try {
+    for await (const sheet of workbook) {
+      for await (const row of sheet) {
+        const values = Array.isArray(row.values) ? row.values : [];
+        const cells: string[] = [];
+        for (let i = 1; i < values.length; i++) cells.push(cellText(values[i]));
+        yield { line: row.number, cells };
+      }
+      break;
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof Date) {
+    const iso = value.toISOString();
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+  }
+  if (typeof value === 'object') {
+    const cell = value as { richText?: Array<{ text: string }>; formula?: string; sharedFormula?: string; result?: unknown; text?: unknown; error?: string };
+    if (Array.isArray(cell.richText)) return cell.richText.map((part) => part.text).join('');
+    if (cell.formula !== undefined || cell.sharedFormula !== undefined) return cellText(cell.result);
+    if (cell.text !== undefined) return cellText(cell.text);
+  }
+  return '';
+}

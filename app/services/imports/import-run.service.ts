@@ -1,0 +1,440 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Knex } from 'knex';
+import copyStreams from 'pg-copy-streams';
+import type { ShopScope } from '../../models/staff-user.model.js';
+import type { ImportRunMode } from '../../queues/import.queue.js';
+import { recordAudit } from '../audit.service.js';
+import { loadStaffPrincipal } from '../staff.service.js';
+import type { ImportDeps } from './import-analysis.service.js';
+import { isBlankRow } from './import-analysis.service.js';
+import { COUNTRY_CODES, FIELD_KEYS, fieldLabel, IMPORT_FIELDS, tidyCell, type FieldKey, type ImportField } from './import-fields.js';
+import { ImportFileError, readImportRows } from './import-file.js';
+import { ERRORS_SAMPLE_SIZE, inScope, markImportFailed, mayImportCustomers, type CustomerImport } from './import.service.js';
+
+/**
+ * A dry run or an import (F-LIST-6), run by the imports worker:
+ *
+ * 1. stage: the file is streamed (COPY) into customer_import_rows, one row per line, each cell
+ *    tidied for the field it is mapped to;
+ * 2. validate: one set-based UPDATE gives every bad row its reasons; duplicates of an e-mail in
+ *    the file are rejected except the last valid one;
+ * 3. per batch of lines: match existing customers by e-mail, reject those who belong only to shops
+ *    the staff member does not manage, and — for the import — merge the batch set-based in one
+ *    transaction (create or update customers, shop assignment, tags, default address, audit).
+ *
+ * A rejected row is rejected whole and before anything is merged, so no row is half applied and
+ * a bad row never costs a good one. A dry run stops before merging and changes no customer.
+ */
+
+export const BATCH_LINES = 5_000;
+const STAGE = 'customer_import_rows';
+const IN_BATCH = 's.import_id = ? AND s.line > ? AND s.line <= ?';
+const BELONGS_ELSEWHERE = 'Belongs to another shop';
+const TAKEN_MEANWHILE = 'This e-mail address was created by another change at the same moment; import the file again';
+
+// Deliberately plain: the point is to catch typos and cells from the wrong column, not to be RFC 5322.
+const EMAIL_PATTERN = "^[A-Za-z0-9.!#$%&'*+/=^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$";
+
+/** Customer columns filled by import fields (the rest of the fields belong to the address). */
+const CUSTOMER_COLUMNS: Partial<Record<FieldKey, { column: string; cast?: string; fallback: string }>> = {
+  salutation: { column: 'salutation', fallback: "''" },
+  first_name: { column: 'first_name', fallback: "''" },
+  middle_name: { column: 'middle_name', fallback: "''" },
+  last_name: { column: 'last_name', fallback: "''" },
+  phone: { column: 'phone', fallback: "''" },
+  company: { column: 'company_name1', fallback: "''" },
+  company2: { column: 'company_name2', fallback: "''" },
+  department: { column: 'department', fallback: "''" },
+  customer_type: { column: 'customer_type', fallback: "'B2C'" },
+  marketing_opt_in: { column: 'marketing_opt_in', cast: '::boolean', fallback: 'false' },
+  tax_exempt: { column: 'tax_exempt', cast: '::boolean', fallback: 'false' },
+};
+
+export async function runImport(deps: ImportDeps, importId: number, mode: ImportRunMode): Promise<void> {
+  const { knex } = deps;
+  const record = (await knex('customerImports').where({ id: importId }).first()) as CustomerImport | undefined;
+  // A job for a run that already ended (or was replaced) has nothing to do.
+  if (!record || record.status !== (mode === 'dry_run' ? 'dry_run' : 'importing')) return;
+
+  // The scope is read again now: a staff member who lost the shop meanwhile imports nothing into it.
+  const staff = await loadStaffPrincipal(knex, record.staffUserId);
+  if (!staff || !mayImportCustomers(staff) || !inScope(staff.scope, record.shopId)) {
+    await markImportFailed(knex, importId, 'You no longer manage this shop, so nothing was imported.');
+    return;
+  }
+
+  const resume = mode === 'import' && record.stagedRows !== null && (await stagedCount(knex, importId)) === record.stagedRows;
+  if (!resume) {
+    try {
+      await knex(STAGE).where({ importId }).delete();
+      const staged = await stageRows(deps, record);
+      await validateStagedRows(knex, importId);
+      await knex('customerImports').where({ id: importId }).update({ stagedRows: staged, mergedThroughLine: 0 });
+    } catch (error) {
+      if (!(error instanceof ImportFileError)) throw error;
+      await markImportFailed(knex, importId, error.message);
+      return;
+    }
+  }
+
+  const lastLine = ((await knex(STAGE).where({ importId }).max('line as last').first()) as { last: number | null } | undefined)?.last ?? 0;
+  const batch = { importId, shopId: record.shopId, staffId: staff.id, scope: staff.scope, tag: record.options?.tag ?? null, mapped: new Set(record.mapping.filter(Boolean) as FieldKey[]) };
+  for (let from = resume ? record.mergedThroughLine : 0; from < lastLine; from += BATCH_LINES) {
+    const to = from + BATCH_LINES;
+    if (mode === 'dry_run') {
+      await resolveCustomers(knex, batch, from, to);
+      await knex('customerImports').where({ id: importId }).update({ processedRows: await stagedCount(knex, importId, to) });
+    } else {
+      await knex.transaction(async (trx) => {
+        await resolveCustomers(trx, batch, from, to);
+        await mergeBatch(trx, batch, from, to);
+        await trx('customerImports').where({ id: importId }).update({ mergedThroughLine: to, processedRows: await stagedCount(trx, importId, to) });
+      });
+    }
+  }
+
+  await finishRun(deps, record, mode);
+}
+
+async function stagedCount(db: Knex | Knex.Transaction, importId: number, throughLine?: number): Promise<number> {
+  const query = db(STAGE).where({ importId });
+  if (throughLine !== undefined) query.where('line', '<=', throughLine);
+  const row = (await query.count('* as n').first()) as { n: string | number } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+// --- 1. stage ----------------------------------------------------------------------------------
+
+const STAGED_COLUMNS = ['import_id', 'line', ...FIELD_KEYS];
+
+/** One CSV cell for COPY: NULL is an empty unquoted cell, text is always quoted. */
+const copyCell = (value: string | number | null) => (value === null ? '' : typeof value === 'number' ? String(value) : `"${value.replace(/"/g, '""')}"`);
+
+/** Streams the data rows of the file into the staging table with COPY; answers how many were staged. */
+async function stageRows(deps: ImportDeps, record: CustomerImport): Promise<number> {
+  const { knex, files } = deps;
+  const columns = record.mapping.map((key, column) => (key ? { column, field: IMPORT_FIELDS.find((f) => f.key === key)! as ImportField } : null)).filter((c) => c !== null);
+  const sniffed = { format: record.format ?? 'csv', delimiter: record.csvDelimiter };
+  let staged = 0;
+
+  async function* copyLines(): AsyncGenerator<string> {
+    let seenHeader = false;
+    let chunk: string[] = [];
+    for await (const { line, cells } of readImportRows(files, record.storageKey, sniffed)) {
+      if (isBlankRow(cells)) continue;
+      if (!seenHeader) {
+        seenHeader = true;
+        continue;
+      }
+      const values: Partial<Record<FieldKey, string | null>> = {};
+      for (const { column, field } of columns) values[field.key as FieldKey] = tidyCell(field, cells[column] ?? '');
+      splitStreet(values);
+      chunk.push([record.id, line, ...FIELD_KEYS.map((key) => values[key] ?? null)].map(copyCell).join(','));
+      staged += 1;
+      if (chunk.length === 1_000) {
+        yield `${chunk.join('\n')}\n`;
+        chunk = [];
+      }
+      if (staged % 20_000 === 0) await knex('customerImports').where({ id: record.id }).update({ processedRows: staged });
+    }
+    if (chunk.length) yield `${chunk.join('\n')}\n`;
+  }
+
+  const connection = await knex.client.acquireConnection();
+  try {
+    const copy = connection.query(copyStreams.from(`COPY ${STAGE} (${STAGED_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+    await pipeline(Readable.from(copyLines()), copy);
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+  return staged;
+}
+
+/** Magento keeps both street lines in one cell, separated by a line break. */
+function splitStreet(values: Partial<Record<FieldKey, string | null>>): void {
+  const street = values.address_line1;
+  if (!street || !/[\r\n]/.test(street)) return;
+  const [first, ...rest] = street.split(/\r?\n|\r/).map((part) => part.trim());
+  values.address_line1 = first || null;
+  const second = rest.filter(Boolean).join(', ');
+  if (second && !values.address_line2) values.address_line2 = second;
+}
+
+// --- 2. validate -------------------------------------------------------------------------------
+
+const sqlText = (text: string) => `'${text.replace(/'/g, "''")}'`;
+/** A cell quoted in a reason, cut short. */
+const quoted = (column: string, length = 60) => `'“' || left(${column}, ${length}) || '”'`;
+
+/** One CASE expression per check; each answers a reason or NULL. The bindings follow in order. */
+function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
+  const expressions: string[] = [];
+  const bindings: Knex.RawBinding[] = [];
+  for (const field of IMPORT_FIELDS as readonly ImportField[]) {
+    const c = field.key;
+    const label = fieldLabel(field.key as FieldKey);
+    const tooLong = `WHEN length(${c}) > ${field.max} THEN ${sqlText(`${label} is longer than ${field.max} characters`)}`;
+    const control = `WHEN ${c} ~ '[[:cntrl:]]' THEN ${sqlText(`${label} contains a line break or another control character`)}`;
+    switch (field.kind) {
+      case 'email':
+        expressions.push(
+          `CASE WHEN ${c} IS NULL THEN 'E-mail is missing' ${tooLong}
+                WHEN ${c} !~ ? OR ${c} ~ '(^|@)[.]|[.]@|[.][.]' THEN 'E-mail ' || ${quoted(c)} || ' is not a valid address' END`,
+        );
+        bindings.push(EMAIL_PATTERN);
+        break;
+      case 'text':
+        expressions.push(`CASE ${tooLong} ${control} END`);
+        break;
+      case 'phone':
+        expressions.push(`CASE ${tooLong} WHEN ${c} !~ '^[0-9+()./ x-]+$' THEN ${sqlText(label)} || ' ' || ${quoted(c, 40)} || ' may only contain digits, spaces and + ( ) - . /' END`);
+        break;
+      case 'bool':
+        expressions.push(`CASE WHEN ${c} NOT IN ('true', 'false') THEN ${sqlText(label.replace(/ \(yes\/no\)$/, ''))} || ' must be yes or no, not ' || ${quoted(c, 40)} END`);
+        break;
+      case 'customerType':
+        expressions.push(`CASE WHEN ${c} NOT IN ('B2C', 'B2B', 'B2E', 'GUEST') THEN 'Customer type must be B2C, B2B, B2E or GUEST, not ' || ${quoted(c, 40)} END`);
+        break;
+      case 'country':
+        expressions.push(`CASE WHEN NOT (${c} = ANY(?::text[])) THEN 'Country ' || ${quoted(c, 40)} || ' is not a two-letter ISO country code such as DE' END`);
+        bindings.push(COUNTRY_CODES);
+        break;
+      case 'tags':
+        expressions.push(
+          `CASE WHEN EXISTS (SELECT 1 FROM unnest(string_to_array(${c}, ',')) AS t(tag) WHERE length(t.tag) > 64) THEN 'A tag is longer than 64 characters' ${control} END`,
+        );
+        break;
+    }
+  }
+  expressions.push(
+    `CASE WHEN coalesce(address_line1, address_line2, address_city, address_postcode, address_region) IS NOT NULL
+           AND (address_line1 IS NULL OR address_city IS NULL OR address_country IS NULL)
+          THEN 'The address needs at least a street, a city and a country' END`,
+  );
+  return { expressions, bindings };
+}
+
+const CHECKS = fieldChecks();
+
+async function validateStagedRows(knex: Knex, importId: number): Promise<void> {
+  await knex.raw(`UPDATE ${STAGE} SET reason = NULLIF(concat_ws('; ', ${CHECKS.expressions.join(',\n')}), '') WHERE import_id = ?`, [...CHECKS.bindings, importId]);
+  // The last valid row of an e-mail wins; the earlier ones are reported, pointing at it.
+  await knex.raw(
+    `WITH ranked AS (SELECT line, max(line) OVER (PARTITION BY lower(email)) AS kept FROM ${STAGE} WHERE import_id = ? AND reason IS NULL)
+     UPDATE ${STAGE} s SET reason = 'Duplicate e-mail: line ' || r.kept || ' has the same address and is used instead'
+       FROM ranked r WHERE s.import_id = ? AND s.line = r.line AND r.line <> r.kept`,
+    [importId, importId],
+  );
+}
+
+// --- 3. match, scope and merge, per batch ----------------------------------------------------
+
+interface BatchContext {
+  importId: number;
+  shopId: number;
+  staffId: number;
+  scope: ShopScope;
+  tag: string | null;
+  mapped: Set<FieldKey>;
+}
+
+/** Finds the existing customer of each valid row, and rejects those the staff member may not change. */
+async function resolveCustomers(db: Knex | Knex.Transaction, batch: BatchContext, from: number, to: number): Promise<void> {
+  const range = [batch.importId, from, to];
+  await db.raw(
+    `UPDATE ${STAGE} s SET customer_id = c.id FROM customers c
+      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL AND c.email = s.email::citext`,
+    range,
+  );
+  if (batch.scope === 'all') return;
+  // A customer with no shop at all, or with at least one of this staff member's shops, may be changed;
+  // one who is only in other shops is not (and the reason says no more than that).
+  await db.raw(
+    `UPDATE ${STAGE} s SET reason = ${sqlText(BELONGS_ELSEWHERE)}
+      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL AND s.customer_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = s.customer_id)
+        AND NOT EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = s.customer_id AND x.shop_id = ANY(?::bigint[]))`,
+    [...range, batch.scope],
+  );
+}
+
+async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: number, to: number): Promise<void> {
+  const range = [batch.importId, from, to];
+
+  // New customers: guests (no password), every field from the row or its default. Their ids are
+  // drawn first, so each row knows its customer without joining the new rows back by e-mail.
+  const inserted = Object.entries(CUSTOMER_COLUMNS);
+  await trx.raw(
+    `UPDATE ${STAGE} s SET customer_id = nextval(pg_get_serial_sequence('customers', 'id')), outcome = 'created'
+      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL`,
+    range,
+  );
+  await trx.raw(
+    // billing_city/country are what the addresses trigger would copy from the default address added
+    // below; filled in here, the trigger finds nothing to change instead of updating every new row.
+    `INSERT INTO customers (id, email, state, ${inserted.map(([, c]) => c.column).join(', ')}, billing_city, billing_country) OVERRIDING SYSTEM VALUE
+     SELECT s.customer_id, s.email, 'guest', ${inserted.map(([key, c]) => `coalesce(s.${key}${c.cast ?? ''}, ${c.fallback})`).join(', ')},
+            CASE WHEN s.address_line1 IS NOT NULL THEN s.address_city END, CASE WHEN s.address_line1 IS NOT NULL THEN s.address_country END
+       FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'
+      ORDER BY s.line
+     ON CONFLICT (email) DO NOTHING`,
+    range,
+  );
+  // Someone else created one of these e-mails between our look-up and the insert: match it instead.
+  await trx.raw(
+    `UPDATE ${STAGE} s SET customer_id = NULL, outcome = NULL
+      WHERE ${IN_BATCH} AND s.outcome = 'created' AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id)`,
+    range,
+  );
+  await resolveCustomers(trx, batch, from, to);
+  await trx.raw(`UPDATE ${STAGE} s SET reason = ${sqlText(TAKEN_MEANWHILE)} WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL`, range);
+
+  // Existing customers: only the mapped fields the row fills in; a row that changes nothing writes nothing.
+  const updated = inserted.filter(([key]) => batch.mapped.has(key as FieldKey));
+  if (updated.length) {
+    const value = (key: string, c: { column: string; cast?: string }) => `coalesce(s.${key}${c.cast ?? ''}, c.${c.column})`;
+    await trx.raw(
+      `WITH changed AS (
+         UPDATE customers c SET ${updated.map(([key, col]) => `${col.column} = ${value(key, col)}`).join(', ')}, updated_at = now()
+           FROM ${STAGE} s
+          WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL AND s.customer_id = c.id
+            AND (${updated.map(([key, col]) => `c.${col.column} IS DISTINCT FROM ${value(key, col)}`).join(' OR ')})
+         RETURNING c.id, s.line)
+       INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
+       SELECT 'staff', ?, ?, changed.id, 'customer.import_updated', jsonb_build_object('importId', ?::bigint, 'line', changed.line) FROM changed`,
+      [...range, batch.staffId, batch.shopId, batch.importId],
+    );
+  }
+  await trx.raw(`UPDATE ${STAGE} s SET outcome = 'updated' WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL AND s.customer_id IS NOT NULL`, range);
+
+  // Assignment to the chosen shop: created active when missing; an existing one keeps its status.
+  await trx.raw(
+    `INSERT INTO customer_shops (customer_id, shop_id, status)
+     SELECT s.customer_id, ?, 'active' FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL
+     ON CONFLICT (customer_id, shop_id) DO NOTHING`,
+    [batch.shopId, ...range],
+  );
+
+  // Tags from the file and the "add to all" tag; tags are only ever added.
+  await trx.raw(
+    `INSERT INTO customer_tags (customer_id, tag)
+     SELECT s.customer_id, t.tag FROM ${STAGE} s CROSS JOIN LATERAL unnest(string_to_array(s.tags, ',')) AS t(tag)
+      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.tags IS NOT NULL
+     ON CONFLICT DO NOTHING`,
+    range,
+  );
+  if (batch.tag) {
+    await trx.raw(`INSERT INTO customer_tags (customer_id, tag) SELECT s.customer_id, ? FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL ON CONFLICT DO NOTHING`, [
+      batch.tag,
+      ...range,
+    ]);
+  }
+
+  if (batch.mapped.has('address_line1')) await mergeDefaultAddresses(trx, range);
+
+  await trx.raw(
+    `INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
+     SELECT 'staff', ?, ?, s.customer_id, 'customer.imported', jsonb_build_object('importId', ?::bigint, 'line', s.line)
+       FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'`,
+    [batch.staffId, batch.shopId, batch.importId, ...range],
+  );
+}
+
+/**
+ * The row's address becomes the customer's default billing address: the existing one is updated
+ * (its street, city, region, postcode and country as one unit; name, company and phone only when
+ * given), or a new one is added — also as default shipping address when there is none.
+ */
+async function mergeDefaultAddresses(trx: Knex.Transaction, range: number[]): Promise<void> {
+  const place: Array<[string, string]> = [
+    ['line1', 't.address_line1'],
+    ['line2', "coalesce(t.address_line2, '')"],
+    ['city', 't.address_city'],
+    ['region', "coalesce(t.address_region, '')"],
+    ['postcode', "coalesce(t.address_postcode, '')"],
+    ['country_code', 't.address_country'],
+    ['first_name', 'coalesce(t.address_first_name, a.first_name)'],
+    ['last_name', 'coalesce(t.address_last_name, a.last_name)'],
+    ['company', 'coalesce(t.address_company, a.company)'],
+    ['phone', 'coalesce(t.address_phone, a.phone)'],
+  ];
+  await trx.raw(
+    `WITH target AS (
+       SELECT s.*, a.id AS address_id, c.first_name AS customer_first_name, c.last_name AS customer_last_name, c.company_name1 AS customer_company
+         FROM ${STAGE} s
+         JOIN customers c ON c.id = s.customer_id
+         LEFT JOIN addresses a ON a.customer_id = s.customer_id AND a.is_default_billing
+        WHERE ${IN_BATCH} AND s.reason IS NULL AND s.address_line1 IS NOT NULL),
+     changed AS (
+       UPDATE addresses a SET ${place.map(([column, value]) => `${column} = ${value}`).join(', ')}, updated_at = now()
+         FROM target t
+        WHERE a.id = t.address_id AND (${place.map(([column, value]) => `a.${column} IS DISTINCT FROM ${value}`).join(' OR ')})
+       RETURNING a.id)
+     INSERT INTO addresses (customer_id, first_name, last_name, company, line1, line2, city, region, postcode, country_code, phone, is_default_billing, is_default_shipping)
+     SELECT t.customer_id, coalesce(t.address_first_name, t.customer_first_name), coalesce(t.address_last_name, t.customer_last_name),
+            coalesce(t.address_company, t.customer_company), t.address_line1, coalesce(t.address_line2, ''), t.address_city,
+            coalesce(t.address_region, ''), coalesce(t.address_postcode, ''), t.address_country, coalesce(t.address_phone, ''),
+            true, NOT EXISTS (SELECT 1 FROM addresses x WHERE x.customer_id = t.customer_id AND x.is_default_shipping)
+       FROM target t WHERE t.address_id IS NULL`,
+    range,
+  );
+}
+
+// --- finish ------------------------------------------------------------------------------------
+
+async function finishRun(deps: ImportDeps, record: CustomerImport, mode: ImportRunMode): Promise<void> {
+  const { knex, files } = deps;
+  const importId = record.id;
+  const counts = await knex.transaction(async (trx) => {
+    const totals = (
+      await trx.raw(
+        mode === 'dry_run'
+          ? `SELECT count(*) FILTER (WHERE reason IS NULL AND customer_id IS NULL)::int AS created,
+                    count(*) FILTER (WHERE reason IS NULL AND customer_id IS NOT NULL)::int AS updated,
+                    count(*) FILTER (WHERE reason IS NOT NULL)::int AS rejected, count(*)::int AS processed
+               FROM ${STAGE} WHERE import_id = ?`
+          : `SELECT count(*) FILTER (WHERE outcome = 'created')::int AS created, count(*) FILTER (WHERE outcome = 'updated')::int AS updated,
+                    count(*) FILTER (WHERE reason IS NOT NULL)::int AS rejected, count(*)::int AS processed
+               FROM ${STAGE} WHERE import_id = ?`,
+        [importId],
+      )
+    ).rows[0] as { created: number; updated: number; rejected: number; processed: number };
+
+    await trx('customerImportRejections').where({ importId }).delete();
+    await trx.raw(
+      `INSERT INTO customer_import_rejections (import_id, line, email, reason)
+       SELECT import_id, line, coalesce(left(email, 300), ''), reason FROM ${STAGE} WHERE import_id = ? AND reason IS NOT NULL`,
+      [importId],
+    );
+    const sample = await trx('customerImportRejections').where({ importId }).orderBy('line').limit(ERRORS_SAMPLE_SIZE).select('line', 'email', 'reason');
+    await trx('customerImports')
+      .where({ id: importId })
+      .update({
+        status: mode === 'dry_run' ? 'ready' : 'done',
+        resultOf: mode,
+        createdCount: totals.created,
+        updatedCount: totals.updated,
+        rejectedCount: totals.rejected,
+        processedRows: totals.processed,
+        errorsSample: JSON.stringify(sample),
+        stagedRows: null,
+        finishedAt: knex.fn.now(),
+      });
+    await trx(STAGE).where({ importId }).delete();
+    return totals;
+  });
+
+  if (mode === 'import') {
+    await recordAudit(knex, {
+      actorType: 'staff',
+      actorId: record.staffUserId,
+      shopId: record.shopId,
+      customerId: null,
+      action: 'customers.imported',
+      changes: { importId, file: record.originalName, created: counts.created, updated: counts.updated, rejected: counts.rejected, tag: record.options?.tag ?? null },
+    });
+    // The file has served its purpose; the report stays.
+    await files.remove(record.storageKey);
+  }
+}

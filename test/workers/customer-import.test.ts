@@ -1,0 +1,306 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startImportWorker } from '../../workers/import.worker.js';
+import type { Agent } from '../support/agents.js';
+import { csrfFrom, loginStaff } from '../support/agents.js';
+import { csvRecords } from '../support/csv.js';
+import { eventually } from '../support/customer-list.js';
+import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
+import { decodeEntities, textOf } from '../support/html.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * Customer import from CSV and Excel (F-LIST-6), through the pages and the imports worker: the
+ * proposed mapping, the dry run that changes nothing, the import with its exact per-row report,
+ * idempotent re-imports, tags, addresses, and the staff member's shop scope.
+ */
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/imports');
+const fixture = (name: string) => readFile(path.join(FIXTURES, name));
+
+interface Report {
+  text: string;
+  counts: { created: number; updated: number; rejected: number };
+  rejected: Array<[number, string, string]>;
+}
+
+/** The rejected rows of the Shopify fixture as the manager of shop A gets them (header = line 1). */
+const SHOPIFY_REJECTED: Array<[number, string, string]> = [
+  [2, 'ada@example.com', 'Duplicate e-mail: line 9 has the same address and is used instead'],
+  [4, '', 'E-mail is missing'],
+  [5, 'alan@example.com', 'Country “Germany” is not a two-letter ISO country code such as DE'],
+  [6, 'linus@example.com', 'Last name is longer than 100 characters'],
+  [8, 'margaret@example.com', 'Duplicate e-mail: line 10 has the same address and is used instead'],
+  [11, 'not-an-email', 'E-mail “not-an-email” is not a valid address'],
+  [12, 'othershop@example.com', 'Belongs to another shop'],
+  [14, 'flag@example.com', 'Accepts e-mail marketing must be yes or no, not “maybe”'],
+];
+
+describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (backend) => {
+  let t: TestApp;
+  let worker: ReturnType<typeof startImportWorker>;
+  let shopA: { id: number }, shopB: { id: number };
+  let owner: Agent, manager: Agent;
+  let grace: { id: number }, other: { id: number };
+
+  beforeAll(async () => {
+    t = await createTestApp({ backend });
+    worker = startImportWorker(t.ctx);
+    const knex = t.ctx.knex;
+    shopA = await makeShop(knex, { code: `imp-a-${backend}` });
+    shopB = await makeShop(knex, { code: `imp-b-${backend}` });
+    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
+    manager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [shopA.id] })).email);
+    // Existing customers: one in the manager's shop (updated by the import), one only in another shop (left alone).
+    grace = await makeCustomer(knex, [shopA.id], { email: 'grace@example.com', firstName: 'Grace', lastName: 'Old-Name', phone: '', companyName1: 'Keep Me Inc' });
+    await knex('customerTags').insert({ customerId: grace.id, tag: 'existing' });
+    other = await makeCustomer(knex, [shopB.id], { email: 'othershop@example.com', firstName: 'Other', lastName: 'Untouched' });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await t?.close();
+  });
+
+  async function upload(agent: Agent, file: Buffer, name: string, options: { shop?: number; tag?: string } = {}) {
+    const page = await agent.get('/admin/customers/import');
+    const response = await agent
+      .post('/admin/customers/import')
+      .field('_csrf', csrfFrom(page.text))
+      .field('shop', String(options.shop ?? shopA.id))
+      .field('tag', options.tag ?? '')
+      .attach('file', file, name);
+    expect(response.status, response.text).toBe(303);
+    expect(response.headers.location).toMatch(/^\/admin\/customers\/import\/\d+$/);
+    return response.headers.location!;
+  }
+
+  /** Polls the import page until no worker is busy with it; answers the page. */
+  async function settled(agent: Agent, location: string): Promise<string> {
+    return eventually(
+      async () => {
+        const page = await agent.get(location);
+        expect(page.status).toBe(200);
+        return page.text.includes('hx-trigger="every 1s"') ? undefined : page.text;
+      },
+      60_000,
+      `import at ${location}`,
+    );
+  }
+
+  /** The mapping as the page's selects show it, column by column ('' = not imported). */
+  function mappingOf(html: string): string[] {
+    return [...html.matchAll(/<select name="col_(\d+)"[^>]*>([\s\S]*?)<\/select>/g)].map((m) => /<option value="([^"]*)" selected>/.exec(m[2]!)?.[1] ?? '');
+  }
+
+  /** Presses "Dry run" or "Import" with the mapping on the page (optionally changed), and waits for the report. */
+  async function run(agent: Agent, location: string, mode: 'dry_run' | 'import', options: { tag?: string; mapping?: Record<number, string> } = {}): Promise<Report> {
+    const page = await settled(agent, location);
+    const body = new URLSearchParams({ _csrf: csrfFrom(page), mode, tag: options.tag ?? decodeEntities(/name="tag" type="text" maxlength="64" value="([^"]*)"/.exec(page)?.[1] ?? '') });
+    mappingOf(page).forEach((field, i) => body.set(`col_${i}`, options.mapping?.[i] ?? field));
+    const response = await agent.post(`${location}/run`).type('form').send(body.toString());
+    expect(response.status, response.text).toBe(303);
+    const text = await settled(agent, location);
+    if (text.includes('alert-error')) throw new Error(`import failed: ${textOf(/<div class="alert alert-error"[^>]*>([\s\S]*?)<\/div>/.exec(text)?.[1] ?? '')}`);
+    return reportOf(text);
+  }
+
+  function reportOf(html: string): Report {
+    const count = (name: string) => Number(textOf(new RegExp(`<div class="count-${name}"><dt>[^<]*</dt><dd>([^<]*)</dd>`).exec(html)?.[1] ?? 'NaN').replace(/,/g, ''));
+    const table = /<table class="data compact rejected-rows">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+    const rejected = [...table.matchAll(/<tr><td class="num">(\d+)<\/td><td class="email">([\s\S]*?)<\/td><td class="wrap">([\s\S]*?)<\/td><\/tr>/g)].map(
+      (m) => [Number(m[1]), textOf(m[2]!), textOf(m[3]!)] as [number, string, string],
+    );
+    return { text: html, counts: { created: count('created'), updated: count('updated'), rejected: count('rejected') }, rejected };
+  }
+
+  /** Everything an import could change, to prove a dry run changed none of it. */
+  async function snapshot() {
+    const knex = t.ctx.knex;
+    return {
+      customers: await knex('customers').orderBy('id').select('id', 'email', 'firstName', 'lastName', 'phone', 'companyName1', 'marketingOptIn', 'taxExempt', 'updatedAt'),
+      tags: await knex('customerTags').orderBy(['customerId', 'tag']).select(),
+      shops: await knex('customerShops').orderBy(['customerId', 'shopId']).select('customerId', 'shopId', 'status'),
+      addresses: await knex('addresses').orderBy('id').select('id', 'customerId', 'line1', 'city', 'countryCode'),
+    };
+  }
+
+  const customerByEmail = (email: string) => t.ctx.knex('customers').whereRaw('email = ?::citext', [email]).first();
+  const shopsOf = async (customerId: number) => (await t.ctx.knex('customerShops').where({ customerId }).orderBy('shopId').select('shopId')).map((r: { shopId: number }) => r.shopId);
+  const tagsOf = async (customerId: number) => (await t.ctx.knex('customerTags').where({ customerId }).orderBy('tag').pluck('tag')) as string[];
+
+  it('recognises a Shopify export and proposes the mapping, showing the first rows', async () => {
+    const location = await upload(manager, await fixture('shopify-customers.csv'), 'customers_export.csv');
+    const page = await settled(manager, location);
+    expect(page).toContain('customers_export.csv');
+    expect(textOf(page)).toContain('13 rows'); // the row of empty cells is not one
+    expect(mappingOf(page)).toEqual([
+      '', 'first_name', 'last_name', 'email', 'marketing_opt_in', 'company', 'address_line1', 'address_line2', 'address_city', 'address_region',
+      'address_country', 'address_postcode', 'address_phone', 'phone', '', '', '', '', 'tax_exempt', 'tags',
+    ]);
+    expect(textOf(page)).toContain('Not imported: computed from orders.');
+    // The first rows are shown as they are in the file: the BOM is gone, quoted commas are one cell.
+    expect(page).toContain('>Customer ID</th>');
+    expect(page).toContain('title="Navy, Research Lab"');
+    expect(page).toContain('Dry run</button>');
+  });
+
+  it('dry run reports every row that would be rejected, with its line, and changes nothing', async () => {
+    const before = await snapshot();
+    const location = await upload(manager, await fixture('shopify-customers.csv'), 'customers_export.csv');
+    const report = await run(manager, location, 'dry_run');
+    expect(report.text).toContain('Dry run: what the import would do');
+    expect(report.counts).toEqual({ created: 4, updated: 1, rejected: 8 });
+    expect(report.rejected).toEqual(SHOPIFY_REJECTED);
+    expect(await snapshot()).toEqual(before);
+    // The report can be downloaded, and the dry run can be followed by the import.
+    const csv = await manager.get(`${location}/rejected.csv`).buffer(true);
+    expect(csvRecords(csv.text).records.map((r) => [Number(r.line), r.email, r.reason])).toEqual(SHOPIFY_REJECTED);
+    expect(report.text).toContain('Import 13 rows</button>');
+  });
+
+  it('imports: creates and updates exactly, with tags, address and the shop, and reports the rest', async () => {
+    const location = await upload(manager, await fixture('shopify-customers.csv'), 'customers_export.csv', { tag: 'Spring-Import' });
+    const report = await run(manager, location, 'import');
+    expect(report.text).toContain('Import finished');
+    expect(report.counts).toEqual({ created: 4, updated: 1, rejected: 8 });
+    expect(report.rejected).toEqual(SHOPIFY_REJECTED);
+
+    // The later of Ada's two rows won; quoted commas, yes/no and the leading apostrophes were read right.
+    const ada = await customerByEmail('ada@example.com');
+    expect(ada).toMatchObject({ email: 'Ada@Example.com', firstName: 'Ada', lastName: 'Lovelace', phone: '+44 7700 900123', companyName1: 'Analytical Engines, Ltd.', marketingOptIn: true, taxExempt: false, state: 'guest', passwordHash: null });
+    expect(await tagsOf(ada.id)).toEqual(['mathematics', 'spring-import', 'vip']);
+    expect(await t.ctx.knex('addresses').where({ customerId: ada.id }).select('line1', 'line2', 'city', 'postcode', 'countryCode', 'phone', 'company', 'firstName', 'lastName', 'isDefaultBilling', 'isDefaultShipping')).toEqual([
+      { line1: "12 St James's Square", line2: '', city: 'London', postcode: 'SW1Y 4JH', countryCode: 'GB', phone: '+44 20 7946 0000', company: 'Analytical Engines, Ltd.', firstName: 'Ada', lastName: 'Lovelace', isDefaultBilling: true, isDefaultShipping: true },
+    ]);
+    expect(await t.ctx.knex('customerShops').where({ customerId: ada.id }).select('shopId', 'status')).toEqual([{ shopId: shopA.id, status: 'active' }]);
+    expect(await t.ctx.knex('customers').where({ id: ada.id }).first('billingCity', 'billingCountry')).toEqual({ billingCity: 'London', billingCountry: 'GB' });
+
+    // Grace existed: mapped, non-empty fields changed; the rest (state, password) kept; tags added to hers.
+    const g = await customerByEmail('grace@example.com');
+    expect(g).toMatchObject({ id: grace.id, email: 'grace@example.com', lastName: 'Hopper', phone: '+1 703 555 0199', companyName1: 'Navy, Research Lab', marketingOptIn: true, taxExempt: true, state: 'active' });
+    expect(g.passwordHash).not.toBeNull();
+    expect(await tagsOf(grace.id)).toEqual(['existing', 'newsletter', 'spring-import', 'vip']);
+    expect(await t.ctx.knex('addresses').where({ customerId: grace.id }).first('line1', 'line2', 'region', 'postcode', 'countryCode')).toEqual({ line1: '1 Navy Way', line2: 'Suite 5', region: 'VA', postcode: '22202', countryCode: 'US' });
+
+    // A formula-looking cell is stored as the text it is, and the list's export neutralises it.
+    const formula = await customerByEmail('formula@example.com');
+    expect(formula.firstName).toBe("=cmd|' /C calc'!A0");
+    const exported = csvRecords((await manager.get(`/admin/customers/export.csv?shop=${shopA.id}`).buffer(true)).text).records;
+    expect(exported.find((r) => r.email === 'formula@example.com')?.first_name).toBe("'=cmd|' /C calc'!A0");
+
+    expect(await customerByEmail('margaret@example.com')).toMatchObject({ companyName1: 'Apollo "Guidance" Team', phone: '+1 617 555 0142' });
+    expect(await t.ctx.knex('addresses').where({ customerId: (await customerByEmail('edsger@example.com')).id }).first('countryCode', 'region')).toEqual({ countryCode: 'NL', region: 'NH' });
+
+    // Rejected rows changed nothing: no customer for them, and the other shop's customer is as it was.
+    for (const email of ['alan@example.com', 'linus@example.com', 'flag@example.com', 'not-an-email']) expect(await customerByEmail(email)).toBeUndefined();
+    expect(await t.ctx.knex('customers').where({ id: other.id }).first('firstName', 'lastName', 'marketingOptIn')).toEqual({ firstName: 'Other', lastName: 'Untouched', marketingOptIn: false });
+    expect(await shopsOf(other.id)).toEqual([shopB.id]);
+
+    // Audited, per customer and as a whole; the uploaded file is gone, the report stays.
+    expect(await t.ctx.knex('auditLog').where({ customerId: ada.id, action: 'customer.imported' }).first()).toBeDefined();
+    expect(await t.ctx.knex('auditLog').where({ customerId: grace.id, action: 'customer.import_updated' }).first()).toBeDefined();
+    const record = await t.ctx.knex('customerImports').where({ id: Number(location.split('/').pop()) }).first();
+    expect(record.status).toBe('done');
+    // Removed right after the report is saved.
+    await eventually(async () => ((await t.ctx.files.exists(record.storageKey)) ? undefined : true), 5_000, 'the uploaded file to be removed');
+    expect(report.text).toContain(`/admin/customers?shop=${shopA.id}&amp;tag=spring-import`);
+  });
+
+  it('re-importing the same file updates rather than duplicates', async () => {
+    const before = await snapshot();
+    const location = await upload(manager, await fixture('shopify-customers.csv'), 'customers_export.csv', { tag: 'Spring-Import' });
+    const report = await run(manager, location, 'import');
+    expect(report.counts).toEqual({ created: 0, updated: 5, rejected: 8 });
+    const after = await snapshot();
+    expect(after.customers.map((c) => c.id)).toEqual(before.customers.map((c) => c.id));
+    // Nothing to change: not even updated_at moved, and no address or tag was added.
+    expect(after).toEqual(before);
+  });
+
+  it('an owner may update a customer of any shop; the customer gains the chosen shop', async () => {
+    const file = Buffer.from('Email,First Name,Tags\nothershop@example.com,Otto,owner-fixed\n');
+    const report = await run(owner, await upload(owner, file, 'one.csv'), 'import');
+    expect(report.counts).toEqual({ created: 0, updated: 1, rejected: 0 });
+    expect(await t.ctx.knex('customers').where({ id: other.id }).first('firstName', 'lastName')).toEqual({ firstName: 'Otto', lastName: 'Untouched' });
+    expect(await shopsOf(other.id)).toEqual([shopA.id, shopB.id].sort((a, b) => a - b));
+    expect(await tagsOf(other.id)).toEqual(['owner-fixed']);
+  });
+
+  it('reads Magento’s customer main file as it is, and never shows its password hashes', async () => {
+    const location = await upload(owner, await fixture('magento-customer-main.csv'), 'customer_main.csv', { shop: shopB.id });
+    const page = await settled(owner, location);
+    const mapping = mappingOf(page);
+    const header = 'email,_website,_store,confirmation,created_at,created_in,disable_auto_group_change,dob,firstname,gender,group_id,lastname,middlename,password_hash,prefix,rp_token,rp_token_created_at,store_id,suffix,taxvat,website_id,password'.split(',');
+    expect(Object.fromEntries(header.map((name, i) => [name, mapping[i]]).filter(([, field]) => field))).toEqual({ email: 'email', firstname: 'first_name', lastname: 'last_name', middlename: 'middle_name', prefix: 'salutation' });
+    expect(page).not.toContain('9f2c5e3a1b7d');
+    expect(page).not.toContain('0:3:abcdef');
+    expect(textOf(page)).toContain('Not imported: passwords are never imported.');
+
+    const report = await run(owner, location, 'import');
+    expect(report.counts).toEqual({ created: 2, updated: 1, rejected: 1 });
+    expect(report.rejected).toEqual([[5, 'broken@', 'E-mail “broken@” is not a valid address']]);
+    expect(await customerByEmail('roni_cost@example.com')).toMatchObject({ firstName: 'Veronica', middleName: 'Rose', lastName: 'Costello', salutation: 'Ms.', state: 'guest', passwordHash: null });
+    expect(await customerByEmail('grace@example.com')).toMatchObject({ id: grace.id, firstName: 'Grace Brewster', middleName: 'Murray', salutation: 'Dr.' });
+    expect(await shopsOf(grace.id)).toEqual([shopA.id, shopB.id].sort((a, b) => a - b));
+  });
+
+  it('imports the first sheet of an Excel workbook, with a column mapped by hand', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Kunden');
+    sheet.addRow(['E-Mail', 'Vorname', 'Nachname', 'Telefon', 'Newsletter', 'Land', 'Stadt', 'Straße', 'Kundengruppe']);
+    sheet.addRow(['xl-one@example.com', 'Xenia', { richText: [{ text: 'Lu' }, { text: 'ke' }] }, 4930123456, true, 'DE', 'Berlin', 'Unter den Linden 1', 'B2B']);
+    sheet.addRow([]);
+    sheet.addRow(['xl-two@example.com', 'Yann', { formula: 'B2&"!"', result: 'Xenia!' }, "'+49 30 999", 'no', 'AT', 'Wien', 'Ring 2', 'B2C']);
+    sheet.addRow(['no email here', 'Zed', 'Zero', '', '', '', '', '', '']);
+    await workbook.xlsx.writeBuffer();
+    const file = Buffer.from(await workbook.xlsx.writeBuffer());
+    const location = await upload(owner, file, 'kunden.xlsx');
+    const page = await settled(owner, location);
+    expect(textOf(page)).toContain('Excel workbook · 3 rows');
+    // E-mail is recognised in any spelling; the German headers are mapped by hand.
+    expect(mappingOf(page)[0]).toBe('email');
+    const report = await run(owner, location, 'import', {
+      mapping: { 1: 'first_name', 2: 'last_name', 3: 'phone', 4: 'marketing_opt_in', 5: 'address_country', 6: 'address_city', 7: 'address_line1', 8: 'customer_type' },
+    });
+    expect(report.counts).toEqual({ created: 2, updated: 0, rejected: 1 });
+    expect(report.rejected).toEqual([[5, 'no email here', 'E-mail “no email here” is not a valid address']]);
+    expect(await customerByEmail('xl-one@example.com')).toMatchObject({ firstName: 'Xenia', lastName: 'Luke', phone: '4930123456', marketingOptIn: true, customerType: 'B2B' });
+    expect(await customerByEmail('xl-two@example.com')).toMatchObject({ lastName: 'Xenia!', phone: '+49 30 999', marketingOptIn: false, customerType: 'B2C' });
+    expect(await t.ctx.knex('addresses').where({ customerId: (await customerByEmail('xl-two@example.com')).id }).first('line1', 'city', 'countryCode')).toEqual({ line1: 'Ring 2', city: 'Wien', countryCode: 'AT' });
+  });
+
+  it('refuses a mapping without the e-mail column, or with a field twice, and keeps the choice on the page', async () => {
+    const location = await upload(owner, Buffer.from('Mail,Name\nm@example.com,M\n'), 'm.csv');
+    const page = await settled(owner, location);
+    expect(mappingOf(page)).toEqual(['', '']);
+    const token = csrfFrom(page);
+    const noEmail = await owner.post(`${location}/run`).type('form').send({ _csrf: token, mode: 'dry_run', col_0: '', col_1: 'first_name' });
+    expect(noEmail.status).toBe(422);
+    expect(textOf(noEmail.text)).toContain('Choose the column that holds the e-mail address');
+    expect(mappingOf(noEmail.text)).toEqual(['', 'first_name']);
+    const twice = await owner.post(`${location}/run`).type('form').send({ _csrf: token, mode: 'dry_run', col_0: 'email', col_1: 'email' });
+    expect(twice.status).toBe(422);
+    expect(textOf(twice.text)).toContain('“E-mail” is chosen for more than one column');
+    const report = await run(owner, location, 'import', { mapping: { 0: 'email', 1: 'first_name' } });
+    expect(report.counts).toEqual({ created: 1, updated: 0, rejected: 0 });
+    // Done is done: the same import cannot run again (upload the file again instead).
+    const again = await owner.post(`${location}/run`).type('form').send({ _csrf: token, mode: 'import', col_0: 'email', col_1: 'first_name' });
+    expect(again.status).toBe(409);
+  });
+
+  it('marks a file that is not valid UTF-8 throughout as failed, with the reason', async () => {
+    // Valid for the first 64 KiB the upload checks, broken further on: the worker reads it all.
+    const head = `Email,First Name\n${'ok@example.com,Okay\n'.repeat(4_000)}`;
+    const file = Buffer.concat([Buffer.from(head), Buffer.from('bad@example.com,M\xfcller\n', 'latin1')]);
+    const location = await upload(owner, file, 'latin1.csv');
+    const page = await settled(owner, location);
+    expect(textOf(page)).toContain('This file is not UTF-8 text');
+    expect(page).toContain('Upload another file');
+    const record = await t.ctx.knex('customerImports').where({ id: Number(location.split('/').pop()) }).first();
+    expect(record.status).toBe('failed');
+    expect(await t.ctx.files.exists(record.storageKey)).toBe(false);
+  });
+});
