@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
-import { launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = 'admin.localhost';
@@ -44,12 +44,7 @@ describe('customer dashboard in a real browser', () => {
     browser = await launchBrowser();
   });
 
-  afterAll(async () => {
-    for (const page of pages) await page.context().close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
-    await t?.close();
-  });
+  afterAll(() => closeAll(pages, browser, server, t));
 
   async function open(variant: keyof typeof VIEWPORTS): Promise<{ page: Page; problems: string[] }> {
     const page = await newPage(browser, VIEWPORTS[variant]);

@@ -1,7 +1,7 @@
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBulkWorker } from '../../workers/bulk.worker.js';
-import { launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
 import { makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -139,13 +139,7 @@ describe('admin customer list in a real browser', () => {
     browser = await launchBrowser();
   });
 
-  afterAll(async () => {
-    for (const page of pages) await page.context().close().catch(() => undefined);
-    await browser?.close();
-    await worker?.close();
-    await server?.close();
-    await t?.close();
-  });
+  afterAll(() => closeAll(pages, browser, worker, server, t));
 
   it('filters, removes a chip, sorts, pages and resizes by htmx swaps, tags two ticked rows, and keeps the list in the Columns and Save view menus', { timeout: 90_000 }, async () => {
     const activeDeOrAt = people.filter((p) => p.state === 'active' && (p.country === 'DE' || p.country === 'AT'));

@@ -1,6 +1,6 @@
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
 import { makeCustomer, makeOrder, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -57,12 +57,7 @@ describe('portal in a real browser', () => {
     browser = await launchBrowser();
   });
 
-  afterAll(async () => {
-    for (const page of pages) await page.context().close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
-    await t?.close();
-  });
+  afterAll(() => closeAll(pages, browser, server, t));
 
   describe('admin customer list', () => {
     it('logs in, searches as the user types and sorts by e-mail with htmx swaps', async () => {

@@ -71,3 +71,9 @@ export function watchForProblems(page: Page): string[] {
   });
   return problems;
 }
+
+/** Closes what a browser test opened: its pages first, then the parts in the order given (any may be missing when set-up failed). */
+export async function closeAll(pages: Page[], ...parts: Array<{ close(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const page of pages) await page.context().close().catch(() => undefined);
+  for (const part of parts) await part?.close();
+}
