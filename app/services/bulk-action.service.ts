@@ -79,18 +79,23 @@ export async function runBulkOperation(knex: Knex, operationId: number, onProgre
 
   let last = operation.lastCustomerId;
   for (;;) {
-    const result = await knex.transaction((trx) => runChunk(trx, operation, last));
-    const examples = result.skippedExamples.slice(0, Math.max(0, 20 - operation.skippedExamples.length));
-    operation.skippedExamples.push(...examples);
-    await knex('bulkOperations')
-      .where({ id: operationId })
-      .update({
-        processed: knex.raw('processed + ?', [result.seen]),
-        changed: knex.raw('changed + ?', [result.changed]),
-        skipped: knex.raw('skipped + ?', [result.skipped]),
-        skippedExamples: JSON.stringify(operation.skippedExamples),
-        lastCustomerId: result.last ?? last,
-      });
+    // The chunk and its progress commit together: after a crash the retry resumes exactly after
+    // the last chunk that counted.
+    const result = await knex.transaction(async (trx) => {
+      const chunk = await runChunk(trx, operation, last);
+      const examples = chunk.skippedExamples.slice(0, Math.max(0, 20 - operation.skippedExamples.length));
+      await trx('bulkOperations')
+        .where({ id: operationId })
+        .update({
+          processed: trx.raw('processed + ?', [chunk.seen]),
+          changed: trx.raw('changed + ?', [chunk.changed]),
+          skipped: trx.raw('skipped + ?', [chunk.skipped]),
+          skippedExamples: JSON.stringify([...operation.skippedExamples, ...examples]),
+          lastCustomerId: chunk.last ?? last,
+        });
+      operation.skippedExamples.push(...examples);
+      return chunk;
+    });
     await onProgress?.(result.seen);
     if (result.seen < CHUNK || result.last === null) break;
     last = result.last;
