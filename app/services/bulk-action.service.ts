@@ -112,6 +112,17 @@ export async function runBulkOperation(knex: Knex, operationId: number, onProgre
   });
 }
 
+/** Operations still 'queued' after a grace period: their job was never added (queue down) or lost. */
+export async function findStrandedBulkOperationIds(knex: Knex, graceSeconds: number): Promise<number[]> {
+  const rows = await knex('bulkOperations')
+    .where('status', 'queued')
+    .andWhere('createdAt', '<', knex.raw('now() - make_interval(secs => ?)', [graceSeconds]))
+    .orderBy('id')
+    .limit(100)
+    .select('id');
+  return rows.map((row: { id: number }) => row.id);
+}
+
 export async function markBulkOperationFailed(knex: Knex, operationId: number, error: string): Promise<void> {
   await knex('bulkOperations').where({ id: operationId }).whereNot('status', 'done').update({ status: 'failed', error: error.slice(0, 500) });
 }

@@ -56,7 +56,10 @@ export function bulkRouter(ctx: AppContext): Router {
         tag: input.tag?.toLowerCase(),
         selection: { source, q: query.q, filters: query.filters, ids: input.target === 'selected' ? ids : undefined, scope: staff.scope, salesTeamId: staff.salesTeamId },
       });
-      if (operation.created) await enqueueBulkOperation(ctx.queues.bulk, operation.id);
+      if (operation.created) {
+        // If the queue is down the operation waits as 'queued'; the workers' sweep enqueues it later.
+        await enqueueBulkOperation(ctx.queues.bulk, operation.id).catch((err: Error) => req.log.warn({ err: err.message, operationId: operation.id }, 'bulk enqueue failed; the sweep will pick it up'));
+      }
       redirect(req, res, `/admin/customers/bulk/${operation.id}`);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
