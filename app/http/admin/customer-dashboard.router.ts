@@ -4,7 +4,6 @@ import type { AppContext } from '../../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import { formatAmountInput, formatMoney } from '../../lib/money.js';
 import { newToken } from '../../lib/tokens.js';
-import { enqueueMailDelivery } from '../../queues/mail.queue.js';
 import {
   addressDefaultSchema,
   addressSchema,
@@ -36,6 +35,7 @@ import { addNote, listNotes } from '../../services/customer-note.service.js';
 import { ordersPage, parseOrderPageQuery } from '../../services/customer-order.service.js';
 import { setAssignmentStatus } from '../../services/customer-assignment.service.js';
 import { timeline } from '../../services/customer-timeline.service.js';
+import { deliverSoon } from '../deliver-soon.js';
 import { redirect } from '../login-handler.js';
 import { flash, render, wantsFragment } from '../render.js';
 
@@ -103,12 +103,6 @@ export function customerDashboardRouter(ctx: AppContext): Router {
     res.set('HX-Trigger', JSON.stringify(events));
     const modal = outcome.modal!;
     render(req, res, 'partials/admin/dashboard/saved', { ...modal.locals, inner: modal.partial, asModal: true, customerId: access.customerId, base: baseOf(req), message: outcome.message });
-  }
-
-  /** Hands an outbox row to the mail queue after commit; if the queue is down, the outbox sweep sends it later. */
-  function deliverSoon(req: Request, outboxId: number | null) {
-    if (!outboxId) return;
-    enqueueMailDelivery(ctx.queues.mail, outboxId).catch((err: Error) => req.log.warn({ err: err.message, outboxId }, 'mail enqueue failed; the outbox sweep will deliver it'));
   }
 
   const requestId = (req: Request) => String(req.id);
@@ -289,7 +283,7 @@ export function customerDashboardRouter(ctx: AppContext): Router {
       if (!(error instanceof ValidationError)) throw error;
       return show(req, res, access, `${MODALS}/credit-adjust`, await creditLocals(access, req.body ?? {}, error.fields, error.message), 422);
     }
-    deliverSoon(req, outcome.outboxId);
+    deliverSoon(ctx, req, outcome.outboxId);
     const balance = formatMoney(outcome.balance, outcome.shop.currency);
     const message = outcome.booked ? `Booked. The balance in ${outcome.shop.shopName} is now ${balance}.` : `This adjustment was already booked; nothing was booked twice. The balance in ${outcome.shop.shopName} is ${balance}.`;
     await saved(req, res, access, { message, widget: 'credit', refresh: ['danger'] });
@@ -329,7 +323,7 @@ export function customerDashboardRouter(ctx: AppContext): Router {
     const shopId = numericParam(req.params.shopId, 'We could not find that shop for this customer.');
     const { status } = parseForm(statusSchema, req.body);
     const change = await setAssignmentStatus(ctx.knex, req.staff!, access.customerId, shopId, status, { links: links(), requestId: requestId(req) });
-    deliverSoon(req, change.outboxId);
+    deliverSoon(ctx, req, change.outboxId);
     const message = !change.changed
       ? `Nothing changed: the customer was already ${status === 'active' ? 'enabled' : 'disabled'} in ${change.shopName}.`
       : `${status === 'active' ? 'Enabled' : 'Disabled'} in ${change.shopName}; the customer was told by e-mail.`;

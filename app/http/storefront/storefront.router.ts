@@ -2,13 +2,13 @@ import { Router, type RequestHandler } from 'express';
 import type { AppContext } from '../../context.js';
 import { createPassport, CUSTOMER_STRATEGY } from '../../auth/passport.js';
 import { ValidationError } from '../../lib/errors.js';
-import { enqueueMailDelivery } from '../../queues/mail.queue.js';
 import { registrationSchema } from '../../schemas/auth.schema.js';
 import { parseForm } from '../../schemas/form.js';
 import { registerCustomer } from '../../services/customer-account.service.js';
 import { getAccountOverview } from '../../services/account-overview.service.js';
 import { createLoginThrottle } from '../middleware/login-throttle.js';
 import { loadCustomer } from '../middleware/principals.js';
+import { deliverSoon } from '../deliver-soon.js';
 import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
 
@@ -55,7 +55,7 @@ export function storefrontRouter(ctx: AppContext): Router {
     try {
       const input = parseForm(registrationSchema, req.body);
       const result = await registerCustomer(ctx.knex, shop, input, { links: { scheme: ctx.config.publicScheme, port: ctx.config.publicPort }, requestId: String(req.id) });
-      deliverSoon(ctx, result.outboxId, req);
+      deliverSoon(ctx, req, result.outboxId);
       if (result.status === 'pending_approval') {
         return render(req, res, 'pages/storefront/awaiting-approval', { email: input.email });
       }
@@ -78,9 +78,4 @@ export function storefrontRouter(ctx: AppContext): Router {
   });
 
   return router;
-}
-
-/** Hands the outbox row to the queue after commit; if the queue is down, the outbox sweep sends it later. */
-function deliverSoon(ctx: AppContext, outboxId: number, req: Parameters<RequestHandler>[0]): void {
-  enqueueMailDelivery(ctx.queues.mail, outboxId).catch((err: Error) => req.log.warn({ err: err.message, outboxId }, 'mail enqueue failed; the outbox sweep will deliver it'));
 }
