@@ -163,7 +163,13 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
  * cursor of (sort key, id), read from the key's index. No OFFSET and no COUNT: a deep page costs
  * what the first one does.
  */
-export async function listCustomers(knex: Knex, source: ListSource, query: CustomerListQuery, salesTeamId: number | null): Promise<CustomerListPage> {
+export async function listCustomers(
+  knex: Knex,
+  source: ListSource,
+  query: CustomerListQuery,
+  salesTeamId: number | null,
+  options: { withTags?: boolean } = {},
+): Promise<CustomerListPage> {
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';
   const backwards = Boolean(query.before) && !query.after;
@@ -178,7 +184,6 @@ export async function listCustomers(knex: Knex, source: ListSource, query: Custo
       { city: 'c.billing_city', country_code: 'c.billing_country', business_account: 'b.name' },
       `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`, `${figures}.last_order_id`,
       knex.raw(`${cursorKeySql(key)} AS sort_key`),
-      knex.raw('(SELECT array_agg(t.tag::text ORDER BY t.tag) FROM customer_tags t WHERE t.customer_id = c.id) AS tags'),
     )
     .orderByRaw(`${key.sql} ${ascending ? 'ASC' : 'DESC'}, ${idColumn} ${ascending ? 'ASC' : 'DESC'}`)
     .limit(query.size + 1);
@@ -188,6 +193,7 @@ export async function listCustomers(knex: Knex, source: ListSource, query: Custo
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
+  if (options.withTags) await attachTags(knex, rows);
 
   const cursorOf = (row: (typeof fetched)[number]) => encodeCursor({ key: cursorValue(row.sortKey), id: row.id });
   const firstRow = rows[0];
@@ -197,6 +203,20 @@ export async function listCustomers(knex: Knex, source: ListSource, query: Custo
     next: lastRow && (backwards ? Boolean(cursor) : hasMore) ? cursorOf(lastRow) : undefined,
     previous: firstRow && (backwards ? hasMore : Boolean(cursor)) ? cursorOf(firstRow) : undefined,
   };
+}
+
+/**
+ * Tags for the rows of one page, in one query. (As a subquery in the list's SELECT it would run for
+ * every row a sort step reads, not only for the page.)
+ */
+async function attachTags(knex: Knex, rows: CustomerListRow[]): Promise<void> {
+  if (!rows.length) return;
+  const tagged = (await knex('customerTags')
+    .whereIn('customerId', rows.map((row) => row.id))
+    .groupBy('customerId')
+    .select('customerId', knex.raw('array_agg(tag::text ORDER BY tag) AS tags'))) as Array<{ customerId: number; tags: string[] }>;
+  const byCustomer = new Map(tagged.map((row) => [row.customerId, row.tags]));
+  for (const row of rows) row.tags = byCustomer.get(row.id) ?? null;
 }
 
 function castFor(type: SortKey['type']): string {

@@ -58,7 +58,7 @@ export function customersRouter(ctx: AppContext): Router {
     const columns = 'cols' in req.query ? list.query.columns : await listColumnsOf(ctx.knex, staff.id);
     // The saved views menu is outside the fragment: an htmx swap of the results does not need it.
     const [page, savedViews] = await Promise.all([
-      list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId) : Promise.resolve({ rows: [] }),
+      list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags') }) : Promise.resolve({ rows: [] }),
       wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
     ]);
     render(
