@@ -4,9 +4,7 @@ import { bootstrap, onShutdown } from '../bootstrap.js';
 import { createContext } from '../context.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { startWeb } from '../web.js';
-import { startMailWorker } from '../../workers/mail.worker.js';
-import { startBulkWorker } from '../../workers/bulk.worker.js';
-import { startImportWorker } from '../../workers/import.worker.js';
+import { startAllWorkers } from '../../workers/all-workers.js';
 import { databaseIsEmpty, seedDemoData } from '../../seeds/demo.seed.js';
 import { printDemoLogins, printUrls } from './print-welcome.js';
 
@@ -18,16 +16,14 @@ if (await databaseIsEmpty(ctx.knex)) {
   runtime.logger.info('empty database: seeding demo data');
   printDemoLogins(await seedDemoData(ctx.knex));
 }
-const worker = await startMailWorker(ctx);
-const bulk = startBulkWorker(ctx);
-const imports = startImportWorker(ctx);
+const workers = await startAllWorkers(ctx);
 const web = await startWeb(ctx);
 printUrls(runtime.config);
 runtime.logger.info({ ms: Date.now() - started, queueBackend: ctx.queueBackend.kind }, 'ready');
 
 onShutdown(runtime.logger, async () => {
   await web.close();
-  await Promise.all([worker.close(), bulk.close(), imports.close()]);
+  await workers.close();
   await ctx.close();
   await runtime.stop();
 });

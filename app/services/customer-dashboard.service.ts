@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { NotFoundError } from '../lib/errors.js';
 import type { CustomerAccess } from './customer-access.service.js';
 import { defaultAddresses, type AddressRecord } from './customer-address.service.js';
 import { creditBalances, creditHistory, creditRefusal } from './customer-credit.service.js';
@@ -6,11 +7,11 @@ import { customerRecord, customerTags, deleteRefusal, mayDeleteCustomers, orderF
 import { countNotes, listNotes } from './customer-note.service.js';
 import { recentOrders } from './customer-order.service.js';
 import { timeline } from './customer-timeline.service.js';
+import { dashboardWidget, dashboardWidgets, registerWidget, type DashboardWidget } from './dashboard-widgets.js';
 
-// The customer dashboard (F-DASH) is a stack of widgets. Each widget is a partial in
-// views/partials/admin/dashboard/ plus a loader here; the page renders them in this order, and
-// after a change the server re-renders one widget by name (GET …/widgets/NAME, or as the answer
-// to a save). A widget's loader gets the scope-checked access and returns what its partial prints.
+// The customer dashboard (F-DASH) is a stack of widgets (see dashboard-widgets.ts). The core ones
+// are a partial in views/partials/admin/dashboard/ plus a loader here; after a change the server
+// re-renders one widget by name (GET …/widgets/NAME, or as the answer to a save).
 
 export interface CustomerInfo {
   customer: CustomerRecord;
@@ -82,40 +83,28 @@ async function loadDanger(knex: Knex, access: CustomerAccess) {
   return { mayDelete: mayDeleteCustomers(access.staff), refusal: mayDeleteCustomers(access.staff) ? await deleteRefusal(knex, access) : null };
 }
 
-interface WidgetDefinition {
-  template: string;
-  /** The column the widget sits in on wide screens. */
-  column: 'main' | 'side';
-  load(knex: Knex, access: CustomerAccess): Promise<object>;
-}
-
-export const WIDGETS = {
-  info: { template: 'partials/admin/dashboard/info', column: 'main', load: loadInfo },
-  orders: { template: 'partials/admin/dashboard/orders', column: 'main', load: loadOrders },
-  timeline: { template: 'partials/admin/dashboard/timeline', column: 'main', load: loadTimeline },
-  credit: { template: 'partials/admin/dashboard/credit', column: 'side', load: loadCredit },
-  shops: { template: 'partials/admin/dashboard/shops', column: 'side', load: loadShops },
-  notes: { template: 'partials/admin/dashboard/notes', column: 'side', load: loadNotes },
-  tags: { template: 'partials/admin/dashboard/tags', column: 'side', load: loadTags },
-  danger: { template: 'partials/admin/dashboard/danger', column: 'side', load: loadDanger },
-} satisfies Record<string, WidgetDefinition>;
-
-export type WidgetName = keyof typeof WIDGETS;
-
-export function isWidgetName(name: string): name is WidgetName {
-  return Object.hasOwn(WIDGETS, name);
-}
+const CORE_WIDGETS: Omit<DashboardWidget, 'template'>[] = [
+  { name: 'info', column: 'main', order: 10, load: loadInfo },
+  { name: 'orders', column: 'main', order: 20, load: loadOrders },
+  { name: 'timeline', column: 'main', order: 90, load: loadTimeline },
+  { name: 'credit', column: 'side', order: 10, load: loadCredit },
+  { name: 'shops', column: 'side', order: 20, load: loadShops },
+  { name: 'notes', column: 'side', order: 30, load: loadNotes },
+  { name: 'tags', column: 'side', order: 40, load: loadTags },
+  { name: 'danger', column: 'side', order: 99, load: loadDanger },
+];
+for (const widget of CORE_WIDGETS) registerWidget({ ...widget, template: `partials/admin/dashboard/${widget.name}` });
 
 /** The locals one widget's partial gets: its data under `w`, and the customer id for its links. */
-export async function loadWidget(knex: Knex, access: CustomerAccess, name: WidgetName) {
-  const widget: WidgetDefinition = WIDGETS[name];
+export async function loadWidget(knex: Knex, access: CustomerAccess, name: string) {
+  const widget = dashboardWidget(name);
+  if (!widget) throw new NotFoundError('There is no such widget.');
   return { template: widget.template, locals: { customerId: access.customerId, w: await widget.load(knex, access) } };
 }
 
 /** Every widget of the page, loaded in parallel, in page order per column. */
 export async function loadDashboard(knex: Knex, access: CustomerAccess) {
-  const names = Object.keys(WIDGETS) as WidgetName[];
-  const loaded = await Promise.all(names.map(async (name) => ({ name, column: (WIDGETS[name] as WidgetDefinition).column, ...(await loadWidget(knex, access, name)) })));
+  const loaded = await Promise.all(dashboardWidgets().map(async (widget) => ({ name: widget.name, column: widget.column, ...(await loadWidget(knex, access, widget.name)) })));
   const info = loaded.find((w) => w.name === 'info')!.locals.w as CustomerInfo;
   return { info, main: loaded.filter((w) => w.column === 'main'), side: loaded.filter((w) => w.column === 'side') };
 }

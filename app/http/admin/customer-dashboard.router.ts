@@ -15,10 +15,11 @@ import {
 } from '../../schemas/customer-dashboard.schema.js';
 import { customerTypes } from '../../schemas/shop-settings.schema.js';
 import { parseForm } from '../../schemas/form.js';
-import { customerAccess, type CustomerAccess } from '../../services/customer-access.service.js';
+import type { CustomerAccess } from '../../services/customer-access.service.js';
 import { createAddress, deleteAddress, findAddress, listAddresses, setDefaultAddress, updateAddress } from '../../services/customer-address.service.js';
 import { adjustCredit, creditBalances, creditHistory, creditRefusal } from '../../services/customer-credit.service.js';
-import { isWidgetName, loadDashboard, loadWidget, type WidgetName } from '../../services/customer-dashboard.service.js';
+import { loadDashboard, loadWidget } from '../../services/customer-dashboard.service.js';
+import { dashboardWidget } from '../../services/dashboard-widgets.js';
 import {
   changeCustomerPassword,
   customerFormOptions,
@@ -38,6 +39,7 @@ import { timeline } from '../../services/customer-timeline.service.js';
 import { deliverSoon } from '../deliver-soon.js';
 import { redirect } from '../login-handler.js';
 import { flash, render, wantsFragment } from '../render.js';
+import { dashboardActions, MODALS, numericParam } from './dashboard-actions.js';
 
 // The customer dashboard (F-DASH) under /admin/customers/:customerId. Every route starts with the
 // scope check (customerAccess: another shop's or another team's customer is a 404). An action
@@ -45,67 +47,14 @@ import { flash, render, wantsFragment } from '../render.js';
 // without; a save answers htmx with the changed widget (HX-Retarget) plus HX-Trigger events that
 // make the other affected widgets reload themselves, and answers a plain form with a redirect.
 
-const MODALS = 'partials/admin/dashboard/modals';
-const SECTION_PAGE = 'pages/admin/customer-section';
-
 const statusSchema = z.object({ status: z.enum(['active', 'disabled'], { error: 'Choose enable or disable.' }) });
-
-function numericParam(raw: unknown, message: string): number {
-  const id = typeof raw === 'string' && /^\d{1,18}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError(message);
-  return id;
-}
-
-/** What a save answers (see the header comment). */
-interface Saved {
-  message: string;
-  /** Where a plain form goes back to (default: the dashboard). */
-  back?: string;
-  /** The widget that replaces itself with the answer; the modal closes. */
-  widget?: WidgetName;
-  /** Or: the modal that stays open with this content (e.g. the address book after a change). */
-  modal?: { partial: string; locals: object };
-  /** Other widgets to reload (the timeline always is). */
-  refresh?: WidgetName[];
-}
 
 export function customerDashboardRouter(ctx: AppContext): Router {
   const router = Router({ mergeParams: true });
-  const links = () => ({ scheme: ctx.config.publicScheme, port: ctx.config.publicPort });
+  const { accessFor, baseOf, links, requestId, saved, show } = dashboardActions(ctx);
 
   // Only numeric ids are customers; /admin/customers/count, /export.csv … belong to the list router.
   router.use(((req, _res, next) => (/^\d{1,18}$/.test(String(req.params.customerId)) ? next() : next('router'))) as RequestHandler);
-
-  const customerIdOf = (req: Request) => Number(req.params.customerId);
-  const baseOf = (req: Request) => `/admin/customers/${customerIdOf(req)}`;
-  const accessFor = (req: Request) => customerAccess(ctx.knex, req.staff!, customerIdOf(req));
-
-  /** A modal's content: a fragment for htmx, inside the section page for a plain request. */
-  async function show(req: Request, res: Response, access: CustomerAccess, partial: string, locals: object, status = 200) {
-    const asModal = wantsFragment(req);
-    const customer = asModal ? null : await customerRecord(ctx.knex, access.customerId);
-    render(req, res, SECTION_PAGE, { ...locals, partial, asModal, customerId: access.customerId, customer, base: baseOf(req) }, { fragment: partial, status });
-  }
-
-  async function saved(req: Request, res: Response, access: CustomerAccess, outcome: Saved) {
-    if (!wantsFragment(req)) {
-      flash(req, 'success', outcome.message);
-      return redirect(req, res, outcome.back ?? baseOf(req));
-    }
-    const events: Record<string, { target: string }> = {};
-    for (const name of new Set<WidgetName>([...(outcome.refresh ?? []), 'timeline'])) if (name !== outcome.widget) events[`${name}Changed`] = { target: 'body' };
-    if (outcome.widget) {
-      events.closeModal = { target: 'body' };
-      const widget = await loadWidget(ctx.knex, access, outcome.widget);
-      res.set({ 'HX-Retarget': `#w-${outcome.widget}`, 'HX-Reswap': 'outerHTML', 'HX-Trigger': JSON.stringify(events) });
-      return render(req, res, 'partials/admin/dashboard/saved', { ...widget.locals, inner: widget.template, message: outcome.message });
-    }
-    res.set('HX-Trigger', JSON.stringify(events));
-    const modal = outcome.modal!;
-    render(req, res, 'partials/admin/dashboard/saved', { ...modal.locals, inner: modal.partial, asModal: true, customerId: access.customerId, base: baseOf(req), message: outcome.message });
-  }
-
-  const requestId = (req: Request) => String(req.id);
 
   // ---- the page and its widgets -------------------------------------------------------------
 
@@ -117,7 +66,7 @@ export function customerDashboardRouter(ctx: AppContext): Router {
 
   router.get('/widgets/:widget', async (req, res) => {
     const name = String(req.params.widget);
-    if (!isWidgetName(name)) throw new NotFoundError('There is no such widget.');
+    if (!dashboardWidget(name)) throw new NotFoundError('There is no such widget.');
     const access = await accessFor(req);
     if (!wantsFragment(req)) return res.redirect(303, `${baseOf(req)}#w-${name}`);
     const widget = await loadWidget(ctx.knex, access, name);
