@@ -5,8 +5,12 @@ import { createClient } from 'redis';
 import type { Config } from './config/index.js';
 import { bindModels, createKnex } from './db/knex.js';
 import { BULK_QUEUE, type BulkJobData } from './queues/bulk.queue.js';
+import { EXPORT_QUEUE, type ExportJobData } from './queues/export.queue.js';
+import { GROUP_QUEUE, type GroupJobData } from './queues/group.queue.js';
 import { IMPORT_QUEUE, type ImportJobData } from './queues/import.queue.js';
+import { INVITATION_QUEUE, type InvitationJobData } from './queues/invitation.queue.js';
 import { MAIL_QUEUE, type MailJobData } from './queues/mail.queue.js';
+import { UPLOAD_QUEUE, type UploadJobData } from './queues/upload.queue.js';
 import { createQueueBackend, type JobQueue, type QueueBackend } from './queues/queue-backend.js';
 import { createShopResolver } from './services/shop.service.js';
 import { createLocalFileStorage, type FileStorage } from './storage/file-storage.js';
@@ -22,7 +26,7 @@ export interface AppContext {
   /** Sessions and rate limits, when REDIS_URL is set. */
   redis: RedisClient | null;
   queueBackend: QueueBackend;
-  queues: { mail: JobQueue<MailJobData>; bulk: JobQueue<BulkJobData>; imports: JobQueue<ImportJobData> };
+  queues: { mail: JobQueue<MailJobData>; bulk: JobQueue<BulkJobData>; imports: JobQueue<ImportJobData>; exports: JobQueue<ExportJobData>; uploads: JobQueue<UploadJobData>; invitations: JobQueue<InvitationJobData>; groups: JobQueue<GroupJobData> };
   /** Uploaded files (F-FILE), under DATA_DIR/files. */
   files: FileStorage;
   resolveShop: ReturnType<typeof createShopResolver>;
@@ -50,6 +54,10 @@ export async function createContext(config: Config, logger: Logger, databaseUrl:
     mail: queueBackend.createQueue<MailJobData>(MAIL_QUEUE),
     bulk: queueBackend.createQueue<BulkJobData>(BULK_QUEUE),
     imports: queueBackend.createQueue<ImportJobData>(IMPORT_QUEUE),
+    groups: queueBackend.createQueue<GroupJobData>(GROUP_QUEUE),
+    exports: queueBackend.createQueue<ExportJobData>(EXPORT_QUEUE),
+    uploads: queueBackend.createQueue<UploadJobData>(UPLOAD_QUEUE),
+    invitations: queueBackend.createQueue<InvitationJobData>(INVITATION_QUEUE),
   };
   for (const [name, queue] of Object.entries(queues)) {
     queue.on('error', (err: Error) => logger.warn({ err: err.message, queue: name }, 'queue connection problem'));

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { hashPassword } from '../app/auth/password.js';
+import { seedDemoInvitations } from './demo-invitations.seed.js';
+import { seedDemoQuotes } from './demo-quotes.seed.js';
+import { seedDemoPricing } from './demo-pricing.seed.js';
+import { seedDemoGroups } from './demo-groups.seed.js';
+import { seedDemoDocuments } from './demo-documents.seed.js';
+import type { FileStorage } from '../app/storage/file-storage.js';
 
 export interface DemoLogins {
   owner: { email: string; password: string };
@@ -30,7 +36,7 @@ function prng(seed: number) {
 const password = () => randomBytes(9).toString('base64url');
 
 /** Demo data of SPEC section 15 (what exists so far). Runs in one transaction on an empty database. */
-export async function seedDemoData(knex: Knex, options: { customers?: number } = {}): Promise<DemoLogins> {
+export async function seedDemoData(knex: Knex, options: { customers?: number; /** Where demo documents' files go; without it none are seeded. */ files?: FileStorage } = {}): Promise<DemoLogins> {
   const logins: DemoLogins = {
     owner: { email: 'owner@example.test', password: password() },
     salesRep: { email: 'rep@example.test', password: password() },
@@ -135,6 +141,11 @@ export async function seedDemoData(knex: Knex, options: { customers?: number } =
         await trx('orderLines').insert(lines.map((line) => ({ ...line, orderId: order.id })));
       }
     }
+    await seedDemoInvitations(trx);
+    await seedDemoQuotes(trx);
+    await seedDemoPricing(trx);
+    await seedDemoGroups(trx);
+    if (options.files) await seedDemoDocuments(trx, options.files);
   });
   return logins;
 }

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../app/context.js';
 import { BULK_QUEUE, enqueueBulkOperation, type BulkJobData } from '../app/queues/bulk.queue.js';
 import { findStrandedBulkOperationIds, markBulkOperationFailed, runBulkOperation } from '../app/services/bulk-action.service.js';
+import { enqueueBulkInvitationMail } from './invitation.worker.js';
 
 export interface BulkWorkerOptions {
   /** How often queued operations whose job was lost are handed to the queue again. */
@@ -19,7 +20,9 @@ export function startBulkWorker(ctx: AppContext, options: BulkWorkerOptions = {}
   const worker = ctx.queueBackend.createWorker<BulkJobData>(
     BULK_QUEUE,
     async (job: Job<BulkJobData>) => {
-      await runBulkOperation(ctx.knex, job.data.operationId);
+      await runBulkOperation(ctx.knex, job.data.operationId, undefined, { links: { scheme: ctx.config.publicScheme, port: ctx.config.publicPort } });
+      // Bulk invitations (F-LIFE-2) wrote their e-mails to the outbox chunk by chunk: hand them to the mail queue.
+      await enqueueBulkInvitationMail(ctx, job.data.operationId);
     },
     { concurrency: 1 },
   );

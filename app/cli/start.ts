@@ -14,7 +14,7 @@ const ctx = await createContext(runtime.config, runtime.logger, runtime.database
 await migrateDatabase(ctx.knex);
 if (await databaseIsEmpty(ctx.knex)) {
   runtime.logger.info('empty database: seeding demo data');
-  printDemoLogins(await seedDemoData(ctx.knex));
+  printDemoLogins(await seedDemoData(ctx.knex, { files: ctx.files }));
 }
 const workers = await startAllWorkers(ctx);
 const web = await startWeb(ctx);

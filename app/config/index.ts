@@ -48,6 +48,7 @@ const schema = z
     EMBEDDED_POSTGRES_PORT: integer(54329, 1, 65535),
     QUEUE_PREFIX: z.string().trim().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, _ and - only').default('cp'),
     IMPORT_MAX_MB: integer(200, 1, 2048),
+    DOCUMENT_MAX_MB: integer(20, 1, 1024),
   })
   .superRefine(
     (env, ctx) => {
@@ -80,6 +81,8 @@ export interface Config {
   queuePrefix: string;
   /** Largest customer import file accepted (bytes). */
   importMaxBytes: number;
+  /** Largest customer document (F-DASH-8) accepted (bytes). */
+  documentMaxBytes: number;
 }
 
 const DEVELOPMENT_SECRET = 'development-only-session-secret-change-me';
@@ -109,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPostgresPort: e.EMBEDDED_POSTGRES_PORT,
     queuePrefix: e.QUEUE_PREFIX,
     importMaxBytes: e.IMPORT_MAX_MB * 1024 * 1024,
+    documentMaxBytes: e.DOCUMENT_MAX_MB * 1024 * 1024,
   });
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { formatMoney } from '../lib/money.js';
+import { erasedCustomerName } from '../services/gdpr/gdpr-access.js';
 
 export const VIEWS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
 
@@ -31,7 +32,9 @@ export const viewHelpers = {
     if (!value) return '—';
     return dateFormat('dateTime', timeZone).format(new Date(value));
   },
-  fullName(person: { firstName?: string; lastName?: string }): string {
+  fullName(person: { id?: number; firstName?: string; lastName?: string; erasedAt?: Date | null }): string {
+    // F-CUST-9: an erased customer has no name left to show.
+    if (person.erasedAt && person.id) return erasedCustomerName(person.id);
     return [person.firstName, person.lastName].filter(Boolean).join(' ') || '—';
   },
   stateLabel(state: string): string {

@@ -8,7 +8,7 @@ const MAIL_VIEWS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 const html = new Eta({ views: MAIL_VIEWS, autoEscape: true, autoTrim: false, cache: true });
 const text = new Eta({ views: MAIL_VIEWS, autoEscape: false, autoTrim: false, cache: true });
 
-export type MailTemplate = 'welcome' | 'registration-pending' | 'credit-adjusted' | 'assignment-disabled' | 'assignment-activated';
+export type MailTemplate = 'welcome' | 'registration-pending' | 'credit-adjusted' | 'assignment-disabled' | 'assignment-activated' | 'invitation';
 
 export interface RenderedMail {
   subject: string;

@@ -31,6 +31,10 @@ export interface CustomerFilters {
   taxExempt?: boolean;
   wholesale?: boolean;
   marketing?: boolean;
+  /** F-GRP-2/3, F-CUST-5: members of a customer group, of a segment (directly or through its groups), of a business account. */
+  group?: number;
+  segment?: number;
+  business?: number;
 }
 
 export interface CustomerListQuery {
@@ -59,6 +63,7 @@ const first = (value: unknown): string | undefined => strings(value)[0]?.trim();
 const date = z.iso.date();
 const wholeNumber = z.coerce.number().int().min(0).max(1_000_000_000);
 const amount = z.coerce.number().min(0).max(10_000_000_000);
+const recordId = z.string().regex(/^\d{1,15}$/).transform(Number).pipe(z.number().int().positive());
 
 /**
  * Reads /admin/customers' query string. Nothing here throws: a value that cannot be used is left
@@ -122,6 +127,9 @@ export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
       taxExempt: yesNo('tax_exempt', 'tax exempt'),
       wholesale: yesNo('wholesale', 'wholesale'),
       marketing: yesNo('marketing', 'marketing opt-in'),
+      group: pick('group', 'group', recordId),
+      segment: pick('segment', 'segment', recordId),
+      business: pick('business', 'business account', recordId),
     },
     columns: pickMany('cols', 'column', optionalColumns),
     ignored,

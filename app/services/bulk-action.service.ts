@@ -4,8 +4,11 @@ import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import { recordAudit } from './audit.service.js';
 import { customerListFilter, type ListSource } from './customer-list.service.js';
+import type { LinkBase } from './customer-account.service.js';
+import { inviteChunk } from './invitation.service.js';
+import { groupBulkParams, isGroupBulkAction, runGroupChunk } from './bulk-group-action.service.js';
 
-export const bulkActions = ['add_tag', 'remove_tag', 'disable_on_shop', 'delete'] as const;
+export const bulkActions = ['add_tag', 'remove_tag', 'disable_on_shop', 'delete', 'invite', 'add_to_group', 'remove_from_group'] as const;
 export type BulkAction = (typeof bulkActions)[number];
 
 export interface BulkSelection {
@@ -21,7 +24,7 @@ export interface BulkSelection {
 export interface BulkOperation {
   id: number;
   action: BulkAction;
-  params: { tag?: string };
+  params: { tag?: string; groupId?: number; groupName?: string };
   selection: BulkSelection;
   status: 'queued' | 'running' | 'done' | 'failed';
   processed: number;
@@ -34,6 +37,11 @@ export interface BulkOperation {
   finishedAt: Date | null;
 }
 
+/** What a run needs from the process's configuration: the base of links in e-mails (bulk invitations). */
+export interface BulkRunOptions {
+  links?: LinkBase;
+}
+
 export const MAX_SELECTED_IDS = 1_000;
 const CHUNK = 10_000;
 
@@ -44,15 +52,17 @@ const CHUNK = 10_000;
 export async function createBulkOperation(
   knex: Knex,
   staffId: number,
-  input: { key: string; action: BulkAction; tag?: string; selection: BulkSelection },
+  input: { key: string; action: BulkAction; tag?: string; groupId?: number; selection: BulkSelection },
 ): Promise<{ id: number; created: boolean }> {
   if ((input.action === 'add_tag' || input.action === 'remove_tag') && !input.tag) throw new ValidationError({ tag: 'Enter the tag to add or remove.' });
   if (input.action === 'disable_on_shop' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: customers are disabled on one shop at a time.' });
+  if (input.action === 'invite' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: invitations are sent for one shop at a time.' });
   if (input.selection.ids && (input.selection.ids.length === 0 || input.selection.ids.length > MAX_SELECTED_IDS)) {
     throw new ValidationError({ ids: `Tick between 1 and ${MAX_SELECTED_IDS} customers, or choose all matching the filter.` });
   }
+  const groupParams = await groupBulkParams(knex, input.action, input.groupId);
   const inserted = await knex('bulkOperations')
-    .insert({ staffUserId: staffId, idempotencyKey: input.key, action: input.action, params: JSON.stringify(input.tag ? { tag: input.tag } : {}), selection: JSON.stringify(input.selection) })
+    .insert({ staffUserId: staffId, idempotencyKey: input.key, action: input.action, params: JSON.stringify({ ...(input.tag ? { tag: input.tag } : {}), ...groupParams }), selection: JSON.stringify(input.selection) })
     .onConflict(['staffUserId', 'idempotencyKey'])
     .ignore()
     .returning('id');
@@ -72,7 +82,7 @@ export async function getBulkOperation(knex: Knex, staffId: number, operationId:
  * its own transaction. Progress is saved per chunk, so a retried job continues where it stopped;
  * every action is idempotent, so a chunk that ran twice changes nothing more.
  */
-export async function runBulkOperation(knex: Knex, operationId: number, onProgress?: (processed: number) => Promise<void>): Promise<void> {
+export async function runBulkOperation(knex: Knex, operationId: number, onProgress?: (processed: number) => Promise<void>, options: BulkRunOptions = {}): Promise<void> {
   const operation = (await knex('bulkOperations').where({ id: operationId }).first()) as BulkOperation | undefined;
   if (!operation || operation.status === 'done') return;
   await knex('bulkOperations').where({ id: operationId }).update({ status: 'running', error: null });
@@ -82,7 +92,7 @@ export async function runBulkOperation(knex: Knex, operationId: number, onProgre
     // The chunk and its progress commit together: after a crash the retry resumes exactly after
     // the last chunk that counted.
     const result = await knex.transaction(async (trx) => {
-      const chunk = await runChunk(trx, operation, last);
+      const chunk = await runChunk(trx, operation, last, options);
       const examples = chunk.skippedExamples.slice(0, Math.max(0, 20 - operation.skippedExamples.length));
       await trx('bulkOperations')
         .where({ id: operationId })
@@ -135,11 +145,18 @@ interface ChunkResult {
   skippedExamples: Array<{ id: number; reason: string }>;
 }
 
-async function runChunk(trx: Knex.Transaction, operation: BulkOperation, afterId: number): Promise<ChunkResult> {
+async function runChunk(trx: Knex.Transaction, operation: BulkOperation, afterId: number, options: BulkRunOptions = {}): Promise<ChunkResult> {
   const selection = operation.selection;
   const chunk = customerListFilter(trx, selection.source, selection, selection.salesTeamId).where('c.id', '>', afterId).orderBy('c.id').limit(CHUNK).select('c.id');
   if (selection.ids) chunk.whereIn('c.id', selection.ids);
   const { sql, bindings } = chunk.toSQL();
+  // F-LIFE-2: tokens are minted per customer in the worker, so this one is not a single statement.
+  if (operation.action === 'invite') {
+    if (selection.source.kind !== 'shop' || !options.links) throw new Error('A bulk invitation needs a shop and the link base.');
+    const staffUserId = (operation as BulkOperation & { staffUserId: number }).staffUserId;
+    return inviteChunk(trx, { sql, bindings, operationId: operation.id, staffUserId, shopId: selection.source.shopId, scope: selection.scope, links: options.links });
+  }
+  if (isGroupBulkAction(operation.action)) return runGroupChunk(trx, operation as BulkOperation & { staffUserId: number }, sql, bindings);
   const summary = `SELECT (SELECT max(id) FROM chunk) AS last, (SELECT count(*) FROM chunk)::int AS seen, (SELECT count(*) FROM done)::int AS changed`;
 
   if (operation.action === 'delete') {
@@ -159,7 +176,7 @@ async function runChunk(trx: Knex.Transaction, operation: BulkOperation, afterId
     return { last: row.last, seen: row.seen, changed: row.changed, skipped: row.skipped, skippedExamples: row.examples };
   }
 
-  const statement: Record<Exclude<BulkAction, 'delete'>, { sql: string; bindings: Knex.RawBinding[] }> = {
+  const statement: Record<Exclude<BulkAction, 'delete' | 'invite' | 'add_to_group' | 'remove_from_group'>, { sql: string; bindings: Knex.RawBinding[] }> = {
     add_tag: { sql: 'INSERT INTO customer_tags (customer_id, tag) SELECT id, ? FROM chunk ON CONFLICT DO NOTHING RETURNING 1', bindings: [operation.params.tag ?? ''] },
     remove_tag: { sql: 'DELETE FROM customer_tags t USING chunk WHERE t.customer_id = chunk.id AND t.tag = ? RETURNING 1', bindings: [operation.params.tag ?? ''] },
     disable_on_shop: {

@@ -5,9 +5,12 @@ import { defaultAddresses, type AddressRecord } from './customer-address.service
 import { creditBalances, creditHistory, creditRefusal } from './customer-credit.service.js';
 import { customerRecord, customerTags, deleteRefusal, mayDeleteCustomers, orderFigures, type CustomerRecord } from './customer-details.service.js';
 import { countNotes, listNotes } from './customer-note.service.js';
+import { mayInvite, shopInvitationState } from './invitation.service.js';
 import { recentOrders } from './customer-order.service.js';
 import { timeline } from './customer-timeline.service.js';
 import { dashboardWidget, dashboardWidgets, registerWidget, type DashboardWidget } from './dashboard-widgets.js';
+import { erasedCustomerName } from './gdpr/gdpr-access.js';
+import { taxExemptGroupNames } from './customer-group.service.js';
 
 // The customer dashboard (F-DASH) is a stack of widgets (see dashboard-widgets.ts). The core ones
 // are a partial in views/partials/admin/dashboard/ plus a loader here; after a change the server
@@ -18,7 +21,7 @@ export interface CustomerInfo {
   /** The header name: the default shipping address's first and last name, else the account's. */
   headerName: string;
   businessAccount: { id: number; name: string; taxExempt: boolean } | null;
-  /** F-CUST-5: exempt when the customer OR their business account is (availability groups do not exist yet). */
+  /** F-CUST-5: exempt when the customer OR their business account OR one of their tax-exempt (availability) groups is. */
   taxExempt: { exempt: boolean; via: string[] };
   figures: ReturnType<typeof orderFigures>;
   billing: AddressRecord | null;
@@ -36,10 +39,11 @@ async function loadInfo(knex: Knex, access: CustomerAccess): Promise<CustomerInf
   const via: string[] = [];
   if (customer.taxExempt) via.push('customer');
   if (businessAccount?.taxExempt) via.push(`business account ${businessAccount.name}`);
+  for (const group of await taxExemptGroupNames(knex, access.customerId)) via.push(`group ${group}`);
   const shippingName = [defaults.shipping?.firstName, defaults.shipping?.lastName].filter(Boolean).join(' ');
   return {
     customer,
-    headerName: shippingName || [customer.firstName, customer.lastName].filter(Boolean).join(' ') || customer.email,
+    headerName: customer.erasedAt ? erasedCustomerName(customer.id) : shippingName || [customer.firstName, customer.lastName].filter(Boolean).join(' ') || customer.email,
     businessAccount: businessAccount ?? null,
     taxExempt: { exempt: via.length > 0, via },
     figures: orderFigures(access),
@@ -67,8 +71,9 @@ async function loadNotes(knex: Knex, access: CustomerAccess) {
   return { notes, count };
 }
 
-async function loadShops(_knex: Knex, access: CustomerAccess) {
-  return { shops: access.shops };
+async function loadShops(knex: Knex, access: CustomerAccess) {
+  // F-LIFE-2: per shop, whether to offer "Invite" or "Resend invitation".
+  return { shops: access.shops, invitations: await shopInvitationState(knex, access), mayInvite: mayInvite(access.staff) };
 }
 
 async function loadTags(knex: Knex, access: CustomerAccess) {

@@ -41,12 +41,15 @@ export interface CustomerRecord {
   updatedAt: Date;
   lastLoginAt: Date | null;
   passwordChangedAt: Date | null;
+  /** F-CUST-9: when the personal data was erased. */
+  erasedAt: Date | null;
 }
 
 const RECORD_COLUMNS = [
   'id', 'email', 'state', 'salutation', 'firstName', 'middleName', 'lastName', 'phone', 'customerType', 'pricingPolicy', 'companyName1', 'companyName2',
   'department', 'marketingOptIn', 'taxExempt', 'wholesale', 'businessAccountId', 'salesTeamId', 'b2bReference', 'b2bEmployeeId', 'b2bChargeId',
   'requireApproval', 'requireApprovalOver', 'blockCheckout', 'blockCheckoutOver', 'createdAt', 'updatedAt', 'lastLoginAt', 'passwordChangedAt',
+  'erasedAt',
 ] as const;
 
 export async function customerRecord(db: Knex | Knex.Transaction, customerId: number): Promise<CustomerRecord> {

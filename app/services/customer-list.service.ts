@@ -156,6 +156,16 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
     if (f.tagMode === 'all') tagged.groupBy('t.customer_id').havingRaw('count(*) = ?', [f.tag.length]);
     builder.whereIn('c.id', tagged);
   }
+  // Membership filters read the members' primary keys ((group_id, customer_id), (segment_id,
+  // customer_id)) and customers_business_account_idx: a large group costs one index range scan.
+  if (f.group !== undefined) builder.whereIn('c.id', knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
+  if (f.segment !== undefined) {
+    builder.whereRaw(
+      'c.id IN (SELECT sc.customer_id FROM segment_customers sc WHERE sc.segment_id = ? UNION SELECT sm.customer_id FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ?)',
+      [f.segment, f.segment],
+    );
+  }
+  if (f.business !== undefined) builder.where('c.business_account_id', f.business);
 }
 
 /**
@@ -180,7 +190,7 @@ export async function listCustomers(
   const builder = customerListFilter(knex, source, query, salesTeamId)
     .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
     .select(
-      'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at',
+      'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at', 'c.erased_at',
       { city: 'c.billing_city', country_code: 'c.billing_country', business_account: 'b.name' },
       `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`, `${figures}.last_order_id`,
       knex.raw(`${cursorKeySql(key)} AS sort_key`),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { formatAmountInput, formatMoney } from '../lib/money.js';
+import { CARD_BRAND_LABELS } from '../lib/payment-card.js';
 import type { CustomerAccess } from './customer-access.service.js';
 
 // F-CUST-7: the timeline is the customer's audit_log, newest first. Each entry is turned into a
@@ -123,9 +124,99 @@ function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
       const to = Object.values(fields)[0]?.to;
       return { title: `${to === 'disabled' ? 'Disabled' : 'Enabled'} in ${show('', c.shop)}`, lines: [...lines, ...mailed] };
     }
+    // F-LIFE-2 invitations
+    case 'invitation.sent':
+    case 'invitation.requested':
+      return {
+        title: `${c.resent ? 'Invitation sent again' : 'Invitation sent'} for ${show('', c.shop)}${row.action === 'invitation.requested' ? ' (asked for by the customer)' : ''}`,
+        lines: [...lines, { label: 'Link', text: `valid ${show('', c.validHours)} hours${c.resent ? '; the earlier link no longer works' : ''}` }, ...(c.bulkOperationId ? [{ label: 'Bulk action', text: `#${show('', c.bulkOperationId)}` }] : []), ...mailed],
+      };
+    case 'invitation.accepted':
+      return { title: `Invitation accepted in ${show('', c.shop)}: password set, account active`, lines };
+    case 'invitation.expired':
+      return { title: `Invitation for ${show('', c.shop)} expired unused`, lines: [] };
+    // F-CUST-9 GDPR
+    case 'customer.data_exported':
+      return { title: 'Personal data exported (GDPR)', lines: [{ label: 'Download', text: 'zip of customer.json and one CSV per section' }] };
+    case 'customer.erased': {
+      const kept = Array.isArray(c.creditKept) ? (c.creditKept as Array<{ shop: string; currency: string; balance: number }>) : [];
+      return {
+        title: 'Personal data erased (GDPR)',
+        lines: [
+          { label: 'Kept', text: 'orders with their totals, store-credit amounts' },
+          ...kept.map((k) => ({ label: `Credit kept in ${k.shop}`, text: formatMoney(Number(k.balance), String(k.currency)) })),
+        ],
+      };
+    }
+    // F-DASH-10 Quotes module, F-DASH-4 product subscriptions
+    case 'quote.created':
+      return {
+        title: `Quote ${show('', c.number)} created: ${formatMoney(Number(c.total), String(c.currency))}`,
+        lines: [
+          { label: 'Lines', text: show('', c.lines) },
+          { label: 'Valid until', text: show('', c.validUntil) },
+          ...(c.note ? [{ label: 'Note', text: show('', c.note) }] : []),
+        ],
+      };
+    case 'quote.status_changed':
+      return { title: `Quote ${show('', c.number)} ${show('', fields.status?.to)}`, lines };
+    case 'subscription.created':
+      return {
+        title: `Subscription added: ${show('', c.quantity)} × ${show('', c.product)}`,
+        lines: [
+          { label: 'Interval', text: show('', c.interval) },
+          { label: 'First delivery', text: show('', c.nextDelivery) },
+        ],
+      };
+    case 'subscription.status_changed': {
+      const to = fields.status?.to;
+      const verb = to === 'paused' ? 'paused' : to === 'cancelled' ? 'cancelled' : 'resumed';
+      return { title: `Subscription ${verb}: ${show('', c.product)}`, lines: lines.map((l) => (l.label === 'NextDelivery' ? { ...l, label: 'Next delivery' } : l)) };
+    }
+    case 'document.uploaded':
+      return { title: `Document uploaded: ${show('', c.name)}`, lines: [{ label: 'Visible to customer', text: show('', c.visibleToCustomer === true) }] };
+    case 'document.ready':
+      return { title: `Document checked and ready: ${show('', c.name)}`, lines: [] };
+    case 'document.rejected':
+      return { title: `Document rejected: ${show('', c.name)}`, lines: [{ label: 'Reason', text: show('', c.reason) }] };
+    case 'document.visibility_changed':
+      return { title: `Document ${Object.values(fields)[0]?.to === true ? 'shown to' : 'hidden from'} the customer: ${show('', c.name)}`, lines };
+    case 'document.deleted':
+      return { title: `Document deleted: ${show('', c.name)}`, lines: [] };
+    // F-DASH-6, F-DASH-7, F-LIMIT-1 (price groups, payment cards, purchase limits)
+    case 'price_group.assigned':
+      return { title: `Price group assigned: ${show('', c.priceGroup)}`, lines };
+    case 'price_group.unassigned':
+      return { title: `Price group unassigned: ${show('', c.priceGroup)}`, lines };
+    case 'card.added':
+      return { title: `Payment card added: ${cardLabel(c)}`, lines: [{ label: 'Expiry', text: show('', c.expiry) }] };
+    case 'card.updated':
+      return { title: `Payment card changed: ${cardLabel(c)}`, lines };
+    case 'card.removed':
+      return { title: `Payment card removed: ${cardLabel(c)}`, lines };
+    case 'purchase_limit.set':
+      return { title: 'Purchase limit set', lines: [{ label: 'Limit', text: show('', c.limit) }] };
+    case 'purchase_limit.changed':
+      return { title: 'Purchase limit changed', lines };
+    case 'purchase_limit.removed':
+      return { title: 'Purchase limit removed', lines: [{ label: 'Was', text: show('', c.limit) }] };
+    case 'group.member_added':
+    case 'group.member_removed':
+    case 'segment.member_added':
+    case 'segment.member_removed': {
+      // F-GRP-2/3: membership changes from the dashboard, a group page, batch connect or a bulk action.
+      const [kind, change] = row.action.split('.') as ['group' | 'segment', string];
+      const name = show('', kind === 'group' ? c.group : c.segment);
+      return { title: `${change === 'member_added' ? 'Added to' : 'Removed from'} ${kind} ${name}`, lines: c.via ? [{ label: 'Via', text: show('', c.via) }] : [] };
+    }
     default:
       return { title: row.action, lines };
   }
+}
+
+/** "Visa •••• 4242": a card on the timeline is its brand and last 4 digits, nothing more. */
+function cardLabel(c: Record<string, unknown>): string {
+  return `${(CARD_BRAND_LABELS as Record<string, string>)[String(c.brand)] ?? 'Card'} •••• ${show('', c.last4)}`;
 }
 
 function defaultsLine(defaults: unknown): TimelineLine[] {

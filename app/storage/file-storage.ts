@@ -10,8 +10,8 @@ import { pipeline } from 'node:stream/promises';
  * local disk. Keys are `<area>/<random hex>`: never derived from a user's file name.
  */
 export interface FileStorage {
-  /** Streams `source` into the quarantine area under a new random key. */
-  receive(source: Readable): Promise<{ key: string; bytes: number }>;
+  /** Streams `source` into `area` (by default the quarantine, for what is not checked yet) under a new random key. */
+  receive(source: Readable, area?: FileArea): Promise<{ key: string; bytes: number }>;
   open(key: string): Readable;
   /** Up to `length` bytes from `start` (fewer at the end of the file): for formats read from the end, like ZIP. */
   readRange(key: string, start: number, length: number): Promise<Buffer>;
@@ -22,9 +22,9 @@ export interface FileStorage {
   exists(key: string): Promise<boolean>;
 }
 
-export type FileArea = 'quarantine' | 'imports';
+export type FileArea = 'quarantine' | 'imports' | 'exports' | 'documents';
 
-const KEY = /^(quarantine|imports)\/[a-f0-9]{32}$/;
+const KEY = /^(quarantine|imports|exports|documents)\/[a-f0-9]{32}$/;
 
 export function isStorageKey(key: string): boolean {
   return KEY.test(key);
@@ -38,8 +38,8 @@ export function createLocalFileStorage(root: string): FileStorage {
     return path.join(root, ...key.split('/'));
   };
   return {
-    async receive(source) {
-      const key = `quarantine/${randomBytes(16).toString('hex')}`;
+    async receive(source, area = 'quarantine') {
+      const key = `${area}/${randomBytes(16).toString('hex')}`;
       const file = fileOf(key);
       await mkdir(path.dirname(file), { recursive: true });
       try {

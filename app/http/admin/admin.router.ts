@@ -8,8 +8,11 @@ import { render } from '../render.js';
 import { bulkRouter } from './bulk.router.js';
 import { customerDashboardRouter } from './customer-dashboard.router.js';
 import { customersRouter } from './customers.router.js';
+import { exportRouter } from './export.router.js';
+import { groupsRouter } from './groups.router.js';
 import { importRouter } from './import.router.js';
 import { outboxRouter } from './outbox.router.js';
+import { priceGroupsRouter } from './price-groups.router.js';
 
 const requireStaff: RequestHandler = (req, res, next) => {
   if (req.staff) return next();
@@ -43,8 +46,11 @@ export function adminRouter(ctx: AppContext): Router {
   router.use('/admin', requireStaff);
   router.use('/admin/customers/bulk', bulkRouter(ctx));
   router.use('/admin/customers/import', importRouter(ctx));
+  router.use('/admin/customers/exports', exportRouter(ctx));
   router.use('/admin/customers/:customerId', customerDashboardRouter(ctx));
   router.use('/admin/customers', customersRouter(ctx));
   router.use('/admin/outbox', outboxRouter(ctx));
+  router.use('/admin/groups', groupsRouter(ctx));
+  router.use('/admin/price-groups', priceGroupsRouter(ctx));
   return router;
 }

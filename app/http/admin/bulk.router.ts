@@ -17,19 +17,21 @@ const bulkSchema = z.object({
   key: z.string().min(16).max(100),
   action: z.enum(bulkActions, { error: 'Choose what to do.' }),
   tag: text('Tag', 64).optional(),
+  groupId: z.string().max(20).optional(),
   target: z.enum(['selected', 'all']).default('selected'),
   query: z.string().max(2000).default(''),
 });
 
-/** Who may run which bulk action: tags are everyday work; disabling and deleting are for managers. */
+/** Who may run which bulk action: tags and static-group membership are everyday work; disabling and deleting are for managers. */
 export function bulkActionsFor(staff: StaffPrincipal): BulkAction[] {
-  return staff.role === 'owner' || staff.role === 'manager' ? [...bulkActions] : ['add_tag', 'remove_tag'];
+  return staff.role === 'owner' || staff.role === 'manager' ? [...bulkActions] : ['add_tag', 'remove_tag', 'add_to_group', 'remove_from_group'];
 }
 
 /** A fresh idempotency key for each rendering of the bulk form. */
 export const newBulkKey = newToken;
 
-function queryObject(search: string): Record<string, string[]> {
+/** A list URL's query string as the object Express would have parsed. */
+export function queryObject(search: string): Record<string, string[]> {
   const params = new URLSearchParams(search);
   const result: Record<string, string[]> = {};
   for (const [key, value] of params) (result[key] ??= []).push(value);
@@ -54,6 +56,7 @@ export function bulkRouter(ctx: AppContext): Router {
         key: input.key,
         action: input.action,
         tag: input.tag?.toLowerCase(),
+        groupId: /^\d{1,15}$/.test(input.groupId ?? '') ? Number(input.groupId) : undefined,
         selection: { source, q: query.q, filters: query.filters, ids: input.target === 'selected' ? ids : undefined, scope: staff.scope, salesTeamId: staff.salesTeamId },
       });
       if (operation.created) {

@@ -40,6 +40,15 @@ import { deliverSoon } from '../deliver-soon.js';
 import { redirect } from '../login-handler.js';
 import { flash, render, wantsFragment } from '../render.js';
 import { dashboardActions, MODALS, numericParam } from './dashboard-actions.js';
+import { customerPriceGroupsRouter } from './customer-price-groups.router.js';
+import { customerCardsRouter } from './customer-cards.router.js';
+import { customerPurchaseLimitRouter } from './customer-purchase-limit.router.js';
+import { customerInvitationsRouter } from './customer-invitations.router.js';
+import { customerGdprRouter } from './customer-gdpr.router.js';
+import { customerSubscriptionsRouter } from './customer-subscriptions.router.js';
+import { customerDocumentsRouter } from './customer-documents.router.js';
+import { customerGroupsRouter } from './customer-groups.router.js';
+import { installModules } from '../../modules/index.js';
 
 // The customer dashboard (F-DASH) under /admin/customers/:customerId. Every route starts with the
 // scope check (customerAccess: another shop's or another team's customer is a 404). An action
@@ -315,5 +324,15 @@ export function customerDashboardRouter(ctx: AppContext): Router {
     redirect(req, res, '/admin/customers');
   });
 
+  router.use('/subscriptions', customerSubscriptionsRouter(ctx));
+  installModules(ctx, router);
+
+  router.use('/invitations', customerInvitationsRouter(ctx));
+  router.use('/documents', customerDocumentsRouter(ctx));
+  router.use('/gdpr', customerGdprRouter(ctx));
+  router.use('/price-groups', customerPriceGroupsRouter(ctx));
+  router.use('/cards', customerCardsRouter(ctx));
+  router.use('/purchase-limit', customerPurchaseLimitRouter(ctx));
+  router.use('/groups', customerGroupsRouter(ctx));
   return router;
 }

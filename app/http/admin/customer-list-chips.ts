@@ -10,7 +10,7 @@ export interface FilterChip {
 const TYPE_LABELS: Record<string, string> = { B2C: 'Private', B2B: 'Business', B2E: 'Employee', GUEST: 'Guest' };
 
 /** The active filters as removable chips, each linking to the list without it. */
-export function filterChips(query: CustomerListQuery, url: ListUrl, currency: string): FilterChip[] {
+export function filterChips(query: CustomerListQuery, url: ListUrl, currency: string, names: { group?: string; segment?: string; business?: string } = {}): FilterChip[] {
   const f = query.filters;
   const chips: FilterChip[] = [];
   const money = (cents: number) => viewHelpers.money(cents, currency);
@@ -38,5 +38,8 @@ export function filterChips(query: CustomerListQuery, url: ListUrl, currency: st
   yesNo(f.taxExempt, 'tax_exempt', 'Tax exempt', 'Not tax exempt');
   yesNo(f.wholesale, 'wholesale', 'Wholesale', 'Not wholesale');
   yesNo(f.marketing, 'marketing', 'Accepts marketing', 'No marketing');
+  if (f.group !== undefined) chips.push({ label: `Group: ${names.group ?? `#${f.group}`}`, removeUrl: url.without('group') });
+  if (f.segment !== undefined) chips.push({ label: `Segment: ${names.segment ?? `#${f.segment}`}`, removeUrl: url.without('segment') });
+  if (f.business !== undefined) chips.push({ label: `Business account: ${names.business ?? `#${f.business}`}`, removeUrl: url.without('business') });
   return chips;
 }

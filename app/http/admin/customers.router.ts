@@ -1,6 +1,3 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { stringify } from 'csv-stringify';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.js';
@@ -8,7 +5,7 @@ import { NotFoundError, ValidationError } from '../../lib/errors.js';
 import { optionalColumns, parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm, requiredText } from '../../schemas/form.js';
 import { recordAudit } from '../../services/audit.service.js';
-import { EXPORT_COLUMNS, exportCustomerRows } from '../../services/customer-export.service.js';
+import { writeCustomerCsv } from '../../services/customer-export.service.js';
 import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource } from '../../services/customer-list.service.js';
 import { deleteView, listColumnsOf, listSavedViews, rememberListColumns, saveView } from '../../services/saved-view.service.js';
 import { listShops } from '../../services/shop.service.js';
@@ -17,6 +14,7 @@ import { redirect } from '../login-handler.js';
 import { flash, render, wantsFragment } from '../render.js';
 import { bulkActionsFor, newBulkKey } from './bulk.router.js';
 import { filterChips } from './customer-list-chips.js';
+import { membershipChoices, resolveMembershipFilters } from './customer-list-groups.js';
 import { ListUrl } from './list-url.js';
 
 const LIST_PATH = '/admin/customers';
@@ -34,7 +32,8 @@ async function listContext(ctx: AppContext, staff: StaffPrincipal, rawQuery: Rec
     query.filters.status = [];
   }
   const shop = source?.kind === 'shop' ? shops.find((s) => s.id === source.shopId) : undefined;
-  return { query, shops, source, shop, currency: shop?.currency ?? 'EUR', url: new ListUrl(LIST_PATH, search) };
+  const membershipNames = await resolveMembershipFilters(ctx.knex, query);
+  return { query, shops, source, shop, currency: shop?.currency ?? 'EUR', url: new ListUrl(LIST_PATH, search), membershipNames };
 }
 
 const searchOf = (originalUrl: string) => originalUrl.split('?')[1] ?? '';
@@ -57,9 +56,10 @@ export function customersRouter(ctx: AppContext): Router {
     const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
     const columns = 'cols' in req.query ? list.query.columns : await listColumnsOf(ctx.knex, staff.id);
     // The saved views menu is outside the fragment: an htmx swap of the results does not need it.
-    const [page, savedViews] = await Promise.all([
+    const [page, savedViews, membership] = await Promise.all([
       list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags') }) : Promise.resolve({ rows: [] }),
       wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
+      membershipChoices(ctx.knex, { filterForm: !wantsFragment(req) }),
     ]);
     render(
       req,
@@ -70,11 +70,12 @@ export function customersRouter(ctx: AppContext): Router {
         page,
         columns,
         savedViews,
-        chips: filterChips(list.query, list.url, list.currency),
+        chips: filterChips(list.query, list.url, list.currency, list.membershipNames),
+        membershipFilters: membership.filters,
         searchTooShort: list.query.q.trim().length > 0 && list.query.q.trim().length < MIN_SEARCH_LENGTH,
         minSearchLength: MIN_SEARCH_LENGTH,
         optionalColumns,
-        bulk: { key: newBulkKey(), actions: bulkActionsFor(staff) },
+        bulk: { key: newBulkKey(), actions: bulkActionsFor(staff), groups: membership.staticGroups },
       },
       { fragment: 'partials/admin/customer-results' },
     );
@@ -94,8 +95,8 @@ export function customersRouter(ctx: AppContext): Router {
     await recordAudit(ctx.knex, { actorType: 'staff', actorId: staff.id, shopId: list.shop?.id ?? null, customerId: null, action: 'customers.exported', changes: { query: list.url.selection }, requestId: String(req.id) });
     const stamp = new Date().toISOString().slice(0, 10);
     res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="customers-${list.shop?.code ?? 'all'}-${stamp}.csv"`, 'Cache-Control': 'no-store' });
-    // Streamed in keyset batches: memory stays flat and the first bytes leave at once.
-    await pipeline(Readable.from(exportCustomerRows(ctx.knex, list.source, list.query, staff.salesTeamId)), stringify({ header: true, columns: [...EXPORT_COLUMNS], bom: true }), res);
+    // Streamed by COPY: memory stays flat however many rows match.
+    await writeCustomerCsv(ctx.knex, { source: list.source, q: list.query.q, filters: list.query.filters, salesTeamId: staff.salesTeamId }, res);
   });
 
   router.post('/columns', async (req, res) => {

@@ -7,8 +7,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Upload routes whose multipart body carries `_csrf` as its first field: the body is not parsed
  * here, so such a route checks the token itself (csrfTokenMatches) before it stores anything.
+ * Each entry matches the whole path: the customer import, a customer's documents (F-DASH-8).
  */
-export const MULTIPART_UPLOAD_PATHS: ReadonlySet<string> = new Set(['/admin/customers/import']);
+export const MULTIPART_UPLOAD_PATHS: readonly RegExp[] = [/^\/admin\/customers\/import$/, /^\/admin\/customers\/\d{1,18}\/documents$/];
+
+export function isMultipartUploadPath(path: string): boolean {
+  return MULTIPART_UPLOAD_PATHS.some((pattern) => pattern.test(path));
+}
 
 export function csrfTokenMatches(req: Request, sent: unknown): boolean {
   return typeof sent === 'string' && sent !== '' && typeof req.session?.csrfToken === 'string' && safeEqual(sent, req.session.csrfToken);
@@ -23,7 +28,7 @@ export const csrfProtection: RequestHandler = (req, res, next) => {
   res.locals.csrfToken = req.session.csrfToken;
   if (SAFE_METHODS.has(req.method)) return next();
   const header = req.get('X-CSRF-Token');
-  if (!header && req.method === 'POST' && MULTIPART_UPLOAD_PATHS.has(req.path) && req.is('multipart/form-data')) {
+  if (!header && req.method === 'POST' && isMultipartUploadPath(req.path) && req.is('multipart/form-data')) {
     res.locals.csrfCheckedByRoute = true;
     return next();
   }

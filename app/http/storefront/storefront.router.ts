@@ -11,6 +11,8 @@ import { loadCustomer } from '../middleware/principals.js';
 import { deliverSoon } from '../deliver-soon.js';
 import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
+import { accountDocumentsRouter } from './account-documents.router.js';
+import { accountInvitationRouter } from './account-invitation.router.js';
 
 const REFUSALS: Record<string, string> = {
   invalid: 'The e-mail or password is not correct.',
@@ -28,6 +30,7 @@ export function storefrontRouter(ctx: AppContext): Router {
   const passport = createPassport(ctx);
   const router = Router();
   router.use(passport.initialize(), passport.session(), loadCustomer(ctx));
+  router.use(accountInvitationRouter(ctx));
 
   router.get('/', (req, res) => render(req, res, 'pages/storefront/home'));
 
@@ -76,6 +79,7 @@ export function storefrontRouter(ctx: AppContext): Router {
     const overview = await getAccountOverview(ctx.knex, req.shop!, req.customer!.id);
     render(req, res, 'pages/storefront/account', overview);
   });
+  router.use('/account/documents', requireCustomer, accountDocumentsRouter(ctx));
 
   return router;
 }

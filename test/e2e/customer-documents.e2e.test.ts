@@ -1,0 +1,76 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUploadWorker } from '../../workers/upload.worker.js';
+import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { pdfFile } from '../support/document-fixtures.js';
+import { makeCustomer, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+const ADMIN = 'admin.localhost';
+
+/** F-DASH-8 in a real browser: an htmx multipart upload swaps the widget, the list polls until the check is done. */
+describe('customer documents in a real browser', () => {
+  let t: TestApp;
+  let server: LiveServer;
+  let browser: Browser;
+  let worker: ReturnType<typeof startUploadWorker>;
+  let email: string;
+  let customerId: number;
+  const pages: Page[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const shop = await makeShop(t.ctx.knex, { code: 'docs-e2e' });
+    email = (await makeStaff(t.ctx.knex, { role: 'owner' })).email;
+    customerId = (await makeCustomer(t.ctx.knex, [shop.id])).id;
+    worker = startUploadWorker(t.ctx);
+    server = await listen(t.app);
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await worker?.close();
+    await closeAll(pages, browser, server, t);
+  });
+
+  it('uploads with htmx, shows "Checking…" until the worker is done, then toggles and deletes without a reload', async () => {
+    const page = await newPage(browser);
+    pages.push(page);
+    const problems = watchForProblems(page);
+    await page.goto(server.url(ADMIN, '/admin/login'));
+    await page.locator('#f-email').fill(email);
+    await page.locator('#f-password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/admin\/customers$/);
+    await page.goto(server.url(ADMIN, `/admin/customers/${customerId}`));
+    // Survives only as long as the page is not reloaded.
+    await page.evaluate(() => ((globalThis as unknown as { stillHere: boolean }).stillHere = true));
+    const widget = page.locator('#w-documents');
+
+    await worker.worker.pause();
+    await widget.locator('#f-document-file').setInputFiles({ name: 'Contract.pdf', mimeType: 'application/pdf', buffer: pdfFile() });
+    await widget.getByRole('button', { name: 'Upload', exact: true }).click();
+    await expect.poll(() => widget.textContent(), { timeout: 10_000 }).toContain('Checking…');
+    await expect.poll(() => page.locator('#toast').textContent(), { timeout: 5_000 }).toContain('“Contract.pdf” was uploaded and is being checked.');
+
+    worker.worker.resume();
+    // The list reloads itself every 2 s while the document is pending.
+    await expect.poll(() => widget.locator('a.document-name').count(), { timeout: 15_000 }).toBe(1);
+    expect(await widget.textContent()).not.toContain('Checking…');
+    expect(await widget.textContent()).toContain('PDF');
+    expect(await page.locator('#document-list').getAttribute('hx-trigger')).toBeNull();
+
+    await widget.getByRole('button', { name: 'Show to customer' }).click();
+    await expect.poll(() => widget.textContent(), { timeout: 5_000 }).toContain('Visible to customer');
+
+    await widget.getByRole('link', { name: 'Delete' }).click();
+    const dialog = page.locator('dialog#modal');
+    await expect.poll(() => dialog.isVisible(), { timeout: 5_000 }).toBe(true);
+    await dialog.getByRole('button', { name: 'Delete document' }).click();
+    await expect.poll(() => widget.textContent(), { timeout: 5_000 }).toContain('No documents yet.');
+    expect(await dialog.isVisible()).toBe(false);
+
+    expect(await page.evaluate(() => (globalThis as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,62 @@
+import type { Job } from 'bullmq';
+import type { AppContext } from '../app/context.js';
+import { enqueueGroupRecompute, GROUP_QUEUE, RECOMPUTE_ALL_GROUPS, scheduleNightlyGroupRecompute, type GroupJobData } from '../app/queues/group.queue.js';
+import { dynamicGroupIds, recomputeDynamicGroup, staleDynamicGroupIds } from '../app/services/group-rule.service.js';
+
+export interface GroupWorkerOptions {
+  /** How often dynamic groups whose recompute job was lost are handed to the queue again. */
+  sweepEveryMs?: number;
+  /** How long a changed rule may wait before it counts as lost. */
+  staleAfterSeconds?: number;
+}
+
+/**
+ * Recomputes dynamic groups (F-GRP-2): one group after it was saved, or every dynamic group (the
+ * nightly job scheduler, upserted when the worker starts). Like the bulk worker, a timer finds
+ * groups whose job never reached the queue (saved while it was down) and enqueues them again.
+ */
+export function startGroupWorker(ctx: AppContext, options: GroupWorkerOptions = {}) {
+  const queue = ctx.queues.groups;
+  const worker = ctx.queueBackend.createWorker<GroupJobData>(
+    GROUP_QUEUE,
+    async (job: Job<GroupJobData>) => {
+      const ids = job.name === RECOMPUTE_ALL_GROUPS || job.data.groupId === undefined ? await dynamicGroupIds(ctx.knex) : [job.data.groupId];
+      const results: Record<number, unknown> = {};
+      for (const id of ids) results[id] = await recomputeDynamicGroup(ctx.knex, id);
+      return results;
+    },
+    { concurrency: 1 },
+  );
+  worker.on('failed', (job, err) => ctx.logger.warn({ queue: GROUP_QUEUE, jobId: job?.id, err: err.message }, 'group recompute failed'));
+  worker.on('error', (err) => ctx.logger.warn({ queue: GROUP_QUEUE, err: err.message }, 'worker connection problem'));
+
+  const scheduled = scheduleNightlyGroupRecompute(queue).catch((err: Error) => ctx.logger.warn({ err: err.message }, 'could not schedule the nightly group recompute; the next worker start will'));
+
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      for (const id of await staleDynamicGroupIds(ctx.knex, options.staleAfterSeconds ?? 60)) {
+        const group = (await ctx.knex('customerGroups').where({ id }).first('updatedAt')) as { updatedAt: Date } | undefined;
+        if (group) await enqueueGroupRecompute(queue, id, group.updatedAt);
+      }
+    } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message }, 'group recompute sweep failed; will try again');
+    } finally {
+      sweeping = false;
+    }
+  };
+  const timer = setInterval(sweep, options.sweepEveryMs ?? 60_000);
+  timer.unref();
+
+  return {
+    worker,
+    scheduled,
+    close: async () => {
+      clearInterval(timer);
+      await scheduled;
+      await worker.close();
+    },
+  };
+}

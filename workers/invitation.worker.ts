@@ -1,0 +1,63 @@
+import type { Job } from 'bullmq';
+import type { AppContext } from '../app/context.js';
+import { EXPIRE_INVITATIONS, INVITATION_QUEUE, scheduleInvitationExpiry, type InvitationJobData } from '../app/queues/invitation.queue.js';
+import { enqueueMailDelivery } from '../app/queues/mail.queue.js';
+import { expireInvitations, pendingBulkInvitationMail } from '../app/services/invitation.service.js';
+
+export interface InvitationWorkerOptions {
+  /** How often the expiry job runs (default every 15 minutes). */
+  expireEveryMs?: number;
+}
+
+/**
+ * Queue `invitations` (F-LIFE-2): the repeatable job that marks expired invitations. The schedule
+ * is upserted by every worker at start (one scheduler per queue, whatever the number of workers);
+ * if the queue store is away at that moment, the next start or a timer tries again.
+ */
+export async function startInvitationWorker(ctx: AppContext, options: InvitationWorkerOptions = {}) {
+  const worker = ctx.queueBackend.createWorker<InvitationJobData>(
+    INVITATION_QUEUE,
+    async (job: Job<InvitationJobData>) => {
+      if (job.name === EXPIRE_INVITATIONS) return { expired: await expireInvitations(ctx.knex) };
+      throw new Error(`Unknown job "${job.name}" on the ${INVITATION_QUEUE} queue`);
+    },
+    { concurrency: 1 },
+  );
+  worker.on('failed', (job, err) => ctx.logger.warn({ queue: INVITATION_QUEUE, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'invitation job failed'));
+  worker.on('error', (err) => ctx.logger.warn({ queue: INVITATION_QUEUE, err: err.message }, 'worker connection problem'));
+
+  let scheduled = false;
+  const schedule = async () => {
+    if (scheduled) return;
+    try {
+      await scheduleInvitationExpiry(ctx.queues.invitations, options.expireEveryMs);
+      scheduled = true;
+    } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message }, 'could not schedule the invitation expiry job; will try again');
+    }
+  };
+  await schedule();
+  const timer = setInterval(() => void schedule(), 60_000);
+  timer.unref();
+
+  return {
+    worker,
+    async close() {
+      clearInterval(timer);
+      await worker.close();
+    },
+  };
+}
+
+/**
+ * Hands a bulk invitation's e-mails, written to the outbox by its chunks, to the mail queue. It
+ * never fails the bulk job: what cannot be enqueued now is sent by the outbox sweep.
+ */
+export async function enqueueBulkInvitationMail(ctx: AppContext, operationId: number): Promise<void> {
+  try {
+    const ids = await pendingBulkInvitationMail(ctx.knex, operationId);
+    for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => enqueueMailDelivery(ctx.queues.mail, id)));
+  } catch (err) {
+    ctx.logger.warn({ err: (err as Error).message, operationId }, 'bulk invitation mail enqueue failed; the outbox sweep will deliver it');
+  }
+}
