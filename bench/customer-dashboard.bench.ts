@@ -2,18 +2,15 @@
 // Uses the benchmark database of `npm run bench` (run that first; see bench/README.md).
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../app/config/index.js';
 import { createContext } from '../app/context.js';
 import { createLogger } from '../app/lib/logger.js';
 import { createApp } from '../app/server.js';
+import { benchConfig, DATABASE_URL, SAMPLES, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
 
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cp_bench';
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
-const STAFF = { email: 'bench-owner@example.test', password: 'bench-owner-password-1' };
 const HEAVY_EMAIL = 'bench-10k-orders@example.test';
 
-const config = loadConfig({ ...process.env, NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-bench-session-secret', DATABASE_URL, LOG_LEVEL: 'warn', PORT: '0' });
+const config = benchConfig();
 const ctx = await createContext(config, createLogger('warn'), DATABASE_URL);
 const knex = ctx.knex;
 if (!(await knex('staffUsers').where({ email: STAFF.email }).first('id'))) throw new Error('Run `npm run bench` first: it builds the benchmark database.');

@@ -4,47 +4,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../app/config/index.js';
 import { createContext } from '../app/context.js';
-import { createKnex } from '../app/db/knex.js';
-import { migrateDatabase } from '../app/db/migrate.js';
 import { createLogger } from '../app/lib/logger.js';
 import { parseCustomerListQuery } from '../app/schemas/customer-list.schema.js';
 import { listCustomers, resolveListSource, encodeCursor } from '../app/services/customer-list.service.js';
 import { listShops } from '../app/services/shop.service.js';
-import { createStaff } from '../app/services/staff.service.js';
 import { createApp } from '../app/server.js';
-import { databaseIsEmpty, seedDemoData } from '../seeds/demo.seed.js';
-import { seedLargeData } from '../seeds/large.seed.js';
+import { benchConfig, DATABASE_URL, ensureBenchDatabase, SAMPLES, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
 
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cp_bench';
-const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
-const STAFF = { email: 'bench-owner@example.test', password: 'bench-owner-password-1' };
-
-async function ensureDatabase(): Promise<void> {
-  const url = new URL(DATABASE_URL);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const admin = createKnex(url.toString());
-  const exists = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [name]);
-  if (exists.rowCount === 0) await admin.raw(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
-  await admin.destroy();
-
-  const knex = createKnex(DATABASE_URL);
-  await migrateDatabase(knex);
-  if (await databaseIsEmpty(knex)) await seedDemoData(knex);
-  const have = Number((await knex('customers').count('* as n').first())?.n ?? 0);
-  if (have < CUSTOMERS) {
-    console.log(`seeding ${CUSTOMERS - have} customers (have ${have}) …`);
-    const report = await seedLargeData(knex, CUSTOMERS - have, (line) => console.log(`  ${line}`));
-    console.log(`seeded in ${report.seconds} s`);
-  }
-  if (!(await knex('staffUsers').where({ email: STAFF.email }).first('id'))) await createStaff(knex, { ...STAFF, role: 'owner' });
-  await knex.destroy();
-}
 
 interface Scenario {
   name: string;
@@ -61,8 +30,8 @@ interface Result {
 }
 
 async function main() {
-  await ensureDatabase();
-  const config = loadConfig({ ...process.env, NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-bench-session-secret', DATABASE_URL, LOG_LEVEL: 'warn', PORT: '0' });
+  await ensureBenchDatabase();
+  const config = benchConfig();
   const ctx = await createContext(config, createLogger('warn'), DATABASE_URL);
   const web = createApp(ctx);
   const server = web.app.listen(0, '127.0.0.1');
