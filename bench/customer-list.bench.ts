@@ -8,16 +8,20 @@ import { createContext } from '../app/context.js';
 import { createLogger } from '../app/lib/logger.js';
 import { parseCustomerListQuery } from '../app/schemas/customer-list.schema.js';
 import { listCustomers, resolveListSource, encodeCursor } from '../app/services/customer-list.service.js';
+import { saveView } from '../app/services/saved-view.service.js';
 import { listShops } from '../app/services/shop.service.js';
 import { createApp } from '../app/server.js';
 import { benchConfig, DATABASE_URL, ensureBenchDatabase, SAMPLES, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
 
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
+const SAVED_VIEW = 'shop=all&type=B2B&country=AT&sort=total_spent&dir=desc';
 
 interface Scenario {
   name: string;
   query: string;
+  /** The whole page (layout, saved views menu) rather than the htmx fragment. */
+  fullPage?: boolean;
 }
 
 interface Result {
@@ -45,6 +49,9 @@ async function main() {
   const [deep] = await knex('customers').orderBy([{ column: 'createdAt', order: 'desc' }, { column: 'id', order: 'desc' }]).offset(25_000).limit(1).select('createdAt', 'id');
   const deepCursor = encodeCursor({ key: (deep.createdAt as Date).toISOString(), id: deep.id });
   const rare = (await knex('customers').orderBy('id', 'desc').first('email')).email.split('@')[0];
+  const groupId = (await knex('customerGroups').where({ name: 'Bench: every 7th' }).first('id'))?.id;
+  const segmentId = (await knex('segments').where({ name: 'Bench segment' }).first('id'))?.id;
+  const businessId = (await knex('businessAccounts').where({ name: 'Bench Company 7' }).orderBy('id', 'desc').first('id'))?.id;
 
   const scenarios: Scenario[] = [
     ...['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'].flatMap((sort) => [
@@ -64,12 +71,19 @@ async function main() {
     { name: 'filter last order 2025', query: 'shop=all&last_from=2025-01-01&last_to=2025-12-31' },
     { name: 'filter password changed before 2022-06', query: 'shop=all&pwd_before=2022-06-01' },
     { name: 'filter tax exempt', query: 'shop=all&tax_exempt=yes' },
+    ...(groupId ? [{ name: 'filter group (143k members)', query: `shop=all&group=${groupId}` }] : []),
+    ...(segmentId ? [{ name: 'filter segment (a group + customers)', query: `shop=all&segment=${segmentId}` }] : []),
+    ...(businessId ? [{ name: 'filter business account', query: `shop=all&business=${businessId}` }] : []),
     { name: 'filters combined (shop, B2B, AT, tag vip, spent ≥ 100) sort spent', query: `shop=${north.id}&type=B2B&country=AT&tag=vip&spent_min=100&sort=total_spent&dir=desc` },
     { name: 'search rare (one e-mail)', query: `shop=all&q=${encodeURIComponent(rare)}` },
     { name: 'search common ("example")', query: 'shop=all&q=example' },
     { name: 'search typo ("andersn")', query: 'shop=all&q=andersn' },
     { name: 'filter + search + sort', query: `shop=${north.id}&q=schmidt&state=active&sort=total_spent&dir=desc` },
+    { name: 'saved view, full page (B2B in AT, sort spent)', query: SAVED_VIEW, fullPage: true },
   ];
+
+  const staffId = (await knex('staffUsers').where({ email: STAFF.email }).first('id')).id as number;
+  if (!(await knex('savedViews').where({ staffUserId: staffId, name: 'B2B in Austria' }).first('id'))) await saveView(knex, staffId, 'B2B in Austria', SAVED_VIEW);
 
   const client = createClient(port, config.adminHost);
   await client.login(STAFF.email, STAFF.password);
@@ -80,13 +94,14 @@ async function main() {
     const multi = new URLSearchParams(scenario.query);
     parsed.filters.tag = multi.getAll('tag');
     const source = resolveListSource('all', shops, parsed.shop)!;
-    for (let i = 0; i < 5; i++) await client.get(path, { 'HX-Request': 'true' });
+    const headers: Record<string, string> = scenario.fullPage ? {} : { 'HX-Request': 'true' };
+    for (let i = 0; i < 5; i++) await client.get(path, headers);
     const http: number[] = [];
     const db: number[] = [];
     let rows = 0;
     for (let i = 0; i < SAMPLES; i++) {
       let t = performance.now();
-      const res = await client.get(path, { 'HX-Request': 'true' });
+      const res = await client.get(path, headers);
       http.push(performance.now() - t);
       if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status}`);
       t = performance.now();

@@ -31,7 +31,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
       `SELECT i.indexname, i.indexdef FROM pg_indexes i
         WHERE i.schemaname = 'public' AND i.tablename = ANY(?)
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
-      [['customers', 'customer_shops', 'addresses', 'orders', 'customer_tags']],
+      [['customers', 'customer_shops', 'addresses', 'orders', 'customer_tags', 'customer_group_members', 'segment_customers']],
     )
   ).rows as Array<{ indexname: string; indexdef: string }>;
   for (const index of indexes) await knex.raw(`DROP INDEX "${index.indexname.replace(/"/g, `""`)}"`);
@@ -85,6 +85,30 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
        SELECT c.id, t.tag FROM customers c
          JOIN (VALUES (0, 'vip'), (1, 'newsletter'), (2, 'friend'), (3, 'wholesale-lead'), (4, 'returns'), (5, 'gift-buyer')) AS t(k, tag) ON c.id % 13 = t.k
         WHERE c.id >= ?`,
+      [firstId],
+    );
+
+    // Two static groups (every 7th and every 50th customer) and a segment holding the second group
+    // and every 997th customer, for the list's group and segment filters.
+    const member = (group: string, every: number, rest: number) =>
+      `WITH g AS (INSERT INTO customer_groups (name, kind, description) VALUES ('${group}', 'static', 'Large benchmark set')
+                  ON CONFLICT (name) DO UPDATE SET updated_at = now() RETURNING id)
+       INSERT INTO customer_group_members (group_id, customer_id, source) SELECT g.id, c.id, 'manual' FROM g, customers c WHERE c.id >= ? AND c.id % ${every} = ${rest}`;
+    await step('group "Bench: every 7th"', member('Bench: every 7th', 7, 0), [firstId]);
+    await step('group "Bench: every 50th"', member('Bench: every 50th', 50, 1), [firstId]);
+    await step(
+      'segment "Bench segment"',
+      `WITH s AS (INSERT INTO segments (name, description) VALUES ('Bench segment', 'Large benchmark set') ON CONFLICT (name) DO UPDATE SET updated_at = now() RETURNING id),
+            g AS (INSERT INTO segment_groups (segment_id, group_id) SELECT s.id, g.id FROM s, customer_groups g WHERE g.name = 'Bench: every 50th' ON CONFLICT DO NOTHING)
+       INSERT INTO segment_customers (segment_id, customer_id) SELECT s.id, c.id FROM s, customers c WHERE c.id >= ? AND c.id % 997 = 0`,
+      [firstId],
+    );
+    await step(
+      'business accounts (every 40th B2B customer)',
+      `WITH b AS (INSERT INTO business_accounts (name) SELECT 'Bench Company ' || n FROM generate_series(1, 50) n RETURNING id),
+            numbered AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM b)
+       UPDATE customers c SET business_account_id = numbered.id FROM numbered
+        WHERE c.id >= ? AND c.customer_type = 'B2B' AND c.id % 40 = 0 AND numbered.k = (c.id / 40) % 50`,
       [firstId],
     );
 

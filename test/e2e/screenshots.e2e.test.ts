@@ -31,7 +31,7 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
     await mkdir(DIR!, { recursive: true });
     t = await createTestApp();
     const knex = t.ctx.knex;
-    logins = await seedDemoData(knex, { customers: 60 });
+    logins = await seedDemoData(knex, { customers: 60, files: t.ctx.files });
     // A customer the dashboard has most to show for: orders, tags and two addresses.
     const rich = await knex('customers as c')
       .join('customerTags as t', 't.customerId', 'c.id')
@@ -93,6 +93,26 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       await page.goto(server.url('admin.localhost', `/admin/customers/${detailId}`));
       await shoot(page, '05-customer-detail', variant);
 
+      const alice = await t.ctx.knex('customers').where({ email: logins.customers.email }).first('id');
+      await page.goto(server.url('admin.localhost', `/admin/customers/${alice.id}`));
+      await shoot(page, '05b-customer-dashboard-alice', variant);
+
+      await page.goto(server.url('admin.localhost', '/admin/groups'));
+      await shoot(page, '05c-groups', variant);
+      await page.locator('table a').first().click();
+      await page.waitForURL(/\/admin\/groups\/\d+$/);
+      await shoot(page, '05d-group', variant);
+
+      await page.goto(server.url('admin.localhost', '/admin/price-groups'));
+      await shoot(page, '05e-price-groups', variant);
+
+      const ownerId = (await t.ctx.knex('staffUsers').where({ email: logins.owner.email }).first('id')).id;
+      const [job] = await t.ctx.knex('customerExports')
+        .insert({ staffUserId: ownerId, idempotencyKey: `shot-${variant}-0123456789abcdef`, selection: JSON.stringify({ source: { kind: 'all' } }), fileName: 'customers-all-2026-11-22.csv', status: 'running' })
+        .returning('id');
+      await page.goto(server.url('admin.localhost', `/admin/customers/exports/${job.id}`));
+      await shoot(page, '05f-export-running', variant);
+
       await page.goto(server.url('admin.localhost', '/admin/outbox'));
       await shoot(page, '06-outbox', variant);
 
@@ -130,6 +150,9 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.waitForURL(/\/account$/);
       await shoot(page, '15-shop-account', variant);
+
+      await page.goto(server.url('north.localhost', '/account/documents'));
+      await shoot(page, '15b-shop-documents', variant);
 
       await page.goto(server.url('north.localhost', '/'));
       await shoot(page, '16-shop-home-logged-in', variant);
