@@ -3,6 +3,8 @@ import type { AppContext } from '../app/context.js';
 import { BULK_QUEUE, enqueueBulkOperation, type BulkJobData } from '../app/queues/bulk.queue.js';
 import { findStrandedBulkOperationIds, markBulkOperationFailed, runBulkOperation } from '../app/services/bulk-action.service.js';
 import { enqueueBulkInvitationMail } from './invitation.worker.js';
+import { startPeriodicSweep } from './periodic-sweep.js';
+import { watchWorker } from './worker-events.js';
 
 export interface BulkWorkerOptions {
   /** How often queued operations whose job was lost are handed to the queue again. */
@@ -26,31 +28,20 @@ export function startBulkWorker(ctx: AppContext, options: BulkWorkerOptions = {}
     },
     { concurrency: 1 },
   );
-  worker.on('failed', (job, err) => {
-    ctx.logger.warn({ queue: BULK_QUEUE, jobId: job?.id, err: err.message }, 'bulk operation failed');
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void markBulkOperationFailed(ctx.knex, job.data.operationId, err.message);
+  watchWorker(worker, ctx.logger, {
+    queue: BULK_QUEUE,
+    failedMessage: 'bulk operation failed',
+    gaveUp: (job, err) => markBulkOperationFailed(ctx.knex, job.data.operationId, err.message),
   });
-  worker.on('error', (err) => ctx.logger.warn({ queue: BULK_QUEUE, err: err.message }, 'worker connection problem'));
 
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      for (const id of await findStrandedBulkOperationIds(ctx.knex, options.strandedAfterSeconds ?? 60)) await enqueueBulkOperation(ctx.queues.bulk, id);
-    } catch (err) {
-      ctx.logger.warn({ err: (err as Error).message }, 'bulk operation sweep failed; will try again');
-    } finally {
-      sweeping = false;
-    }
-  };
-  const timer = setInterval(sweep, options.sweepEveryMs ?? 30_000);
-  timer.unref();
+  const sweeper = startPeriodicSweep(ctx.logger, 'bulk operation', options.sweepEveryMs ?? 30_000, async () => {
+    for (const id of await findStrandedBulkOperationIds(ctx.knex, options.strandedAfterSeconds ?? 60)) await enqueueBulkOperation(ctx.queues.bulk, id);
+  });
 
   return {
     worker,
     close: async () => {
-      clearInterval(timer);
+      sweeper.stop();
       await worker.close();
     },
   };

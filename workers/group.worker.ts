@@ -2,6 +2,8 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../app/context.js';
 import { enqueueGroupRecompute, GROUP_QUEUE, RECOMPUTE_ALL_GROUPS, scheduleNightlyGroupRecompute, type GroupJobData } from '../app/queues/group.queue.js';
 import { dynamicGroupIds, recomputeDynamicGroup, staleDynamicGroupIds } from '../app/services/group-rule.service.js';
+import { startPeriodicSweep } from './periodic-sweep.js';
+import { watchWorker } from './worker-events.js';
 
 export interface GroupWorkerOptions {
   /** How often dynamic groups whose recompute job was lost are handed to the queue again. */
@@ -27,34 +29,22 @@ export function startGroupWorker(ctx: AppContext, options: GroupWorkerOptions = 
     },
     { concurrency: 1 },
   );
-  worker.on('failed', (job, err) => ctx.logger.warn({ queue: GROUP_QUEUE, jobId: job?.id, err: err.message }, 'group recompute failed'));
-  worker.on('error', (err) => ctx.logger.warn({ queue: GROUP_QUEUE, err: err.message }, 'worker connection problem'));
+  watchWorker(worker, ctx.logger, { queue: GROUP_QUEUE, failedMessage: 'group recompute failed' });
 
   const scheduled = scheduleNightlyGroupRecompute(queue).catch((err: Error) => ctx.logger.warn({ err: err.message }, 'could not schedule the nightly group recompute; the next worker start will'));
 
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      for (const id of await staleDynamicGroupIds(ctx.knex, options.staleAfterSeconds ?? 60)) {
-        const group = (await ctx.knex('customerGroups').where({ id }).first('updatedAt')) as { updatedAt: Date } | undefined;
-        if (group) await enqueueGroupRecompute(queue, id, group.updatedAt);
-      }
-    } catch (err) {
-      ctx.logger.warn({ err: (err as Error).message }, 'group recompute sweep failed; will try again');
-    } finally {
-      sweeping = false;
+  const sweeper = startPeriodicSweep(ctx.logger, 'group recompute', options.sweepEveryMs ?? 60_000, async () => {
+    for (const id of await staleDynamicGroupIds(ctx.knex, options.staleAfterSeconds ?? 60)) {
+      const group = (await ctx.knex('customerGroups').where({ id }).first('updatedAt')) as { updatedAt: Date } | undefined;
+      if (group) await enqueueGroupRecompute(queue, id, group.updatedAt);
     }
-  };
-  const timer = setInterval(sweep, options.sweepEveryMs ?? 60_000);
-  timer.unref();
+  });
 
   return {
     worker,
     scheduled,
     close: async () => {
-      clearInterval(timer);
+      sweeper.stop();
       await scheduled;
       await worker.close();
     },

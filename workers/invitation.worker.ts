@@ -3,6 +3,7 @@ import type { AppContext } from '../app/context.js';
 import { EXPIRE_INVITATIONS, INVITATION_QUEUE, scheduleInvitationExpiry, type InvitationJobData } from '../app/queues/invitation.queue.js';
 import { enqueueMailDelivery } from '../app/queues/mail.queue.js';
 import { expireInvitations, pendingBulkInvitationMail } from '../app/services/invitation.service.js';
+import { watchWorker } from './worker-events.js';
 
 export interface InvitationWorkerOptions {
   /** How often the expiry job runs (default every 15 minutes). */
@@ -23,8 +24,7 @@ export async function startInvitationWorker(ctx: AppContext, options: Invitation
     },
     { concurrency: 1 },
   );
-  worker.on('failed', (job, err) => ctx.logger.warn({ queue: INVITATION_QUEUE, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'invitation job failed'));
-  worker.on('error', (err) => ctx.logger.warn({ queue: INVITATION_QUEUE, err: err.message }, 'worker connection problem'));
+  watchWorker(worker, ctx.logger, { queue: INVITATION_QUEUE, failedMessage: 'invitation job failed' });
 
   let scheduled = false;
   const schedule = async () => {

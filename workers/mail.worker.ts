@@ -5,6 +5,7 @@ import { DELIVER_MAIL, MAIL_QUEUE, type MailJobData } from '../app/queues/mail.q
 import type { JobWorker } from '../app/queues/queue-backend.js';
 import { deliverMailProcessor } from './processors/deliver-mail.processor.js';
 import { startOutboxSweeper } from './processors/sweep-outbox.processor.js';
+import { watchWorker } from './worker-events.js';
 
 export interface RunningWorker {
   worker: JobWorker<MailJobData>;
@@ -26,7 +27,7 @@ export async function startMailWorker(ctx: AppContext, options: MailWorkerOption
     queue: ctx.queues.mail,
     everyMs: options.sweepEveryMs ?? 15_000,
     strandedAfterSeconds: options.strandedAfterSeconds,
-    onError: (err) => ctx.logger.warn({ err: err.message }, 'outbox sweep failed; will try again'),
+    logger: ctx.logger,
   });
 
   const worker = ctx.queueBackend.createWorker<MailJobData>(
@@ -37,8 +38,7 @@ export async function startMailWorker(ctx: AppContext, options: MailWorkerOption
     },
     { concurrency: options.concurrency ?? 4 },
   );
-  worker.on('failed', (job, err) => ctx.logger.warn({ queue: MAIL_QUEUE, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
-  worker.on('error', (err) => ctx.logger.warn({ queue: MAIL_QUEUE, err: err.message }, 'worker connection problem'));
+  watchWorker(worker, ctx.logger, { queue: MAIL_QUEUE, failedMessage: 'job failed' });
 
   return {
     worker,

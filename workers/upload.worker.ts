@@ -2,6 +2,8 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../app/context.js';
 import { enqueueDocumentCheck, PROCESS_DOCUMENT, UPLOAD_QUEUE, type UploadJobData } from '../app/queues/upload.queue.js';
 import { checkDocument, findStalePendingDocumentIds, markDocumentCheckFailed, type DocumentCheckOptions } from '../app/services/document-check.service.js';
+import { startPeriodicSweep } from './periodic-sweep.js';
+import { watchWorker } from './worker-events.js';
 
 export interface UploadWorkerOptions extends DocumentCheckOptions {
   /** How often pending documents whose job was lost are handed to the queue again. */
@@ -26,33 +28,21 @@ export function startUploadWorker(ctx: AppContext, options: UploadWorkerOptions 
     },
     { concurrency: 1 },
   );
-  worker.on('failed', (job, err) => {
-    ctx.logger.warn({ queue: UPLOAD_QUEUE, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'document check failed');
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      markDocumentCheckFailed(deps, job.data.documentId).catch((error: Error) => ctx.logger.warn({ err: error.message, documentId: job.data.documentId }, 'could not mark the document as failed'));
-    }
+  watchWorker(worker, ctx.logger, {
+    queue: UPLOAD_QUEUE,
+    failedMessage: 'document check failed',
+    gaveUp: (job) =>
+      markDocumentCheckFailed(deps, job.data.documentId).catch((error: Error) => ctx.logger.warn({ err: error.message, documentId: job.data.documentId }, 'could not mark the document as failed')),
   });
-  worker.on('error', (err) => ctx.logger.warn({ queue: UPLOAD_QUEUE, err: err.message }, 'worker connection problem'));
 
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      for (const id of await findStalePendingDocumentIds(ctx.knex, options.staleAfterSeconds ?? 120)) await enqueueDocumentCheck(ctx.queues.uploads, id);
-    } catch (err) {
-      ctx.logger.warn({ err: (err as Error).message }, 'pending document sweep failed; will try again');
-    } finally {
-      sweeping = false;
-    }
-  };
-  const timer = setInterval(sweep, options.sweepEveryMs ?? 30_000);
-  timer.unref();
+  const sweeper = startPeriodicSweep(ctx.logger, 'pending document', options.sweepEveryMs ?? 30_000, async () => {
+    for (const id of await findStalePendingDocumentIds(ctx.knex, options.staleAfterSeconds ?? 120)) await enqueueDocumentCheck(ctx.queues.uploads, id);
+  });
 
   return {
     worker,
     close: async () => {
-      clearInterval(timer);
+      sweeper.stop();
       await worker.close();
     },
   };

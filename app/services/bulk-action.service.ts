@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { insertOnce, strandedQueuedIds } from '../db/job-records.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
@@ -61,14 +62,12 @@ export async function createBulkOperation(
     throw new ValidationError({ ids: `Tick between 1 and ${MAX_SELECTED_IDS} customers, or choose all matching the filter.` });
   }
   const groupParams = await groupBulkParams(knex, input.action, input.groupId);
-  const inserted = await knex('bulkOperations')
-    .insert({ staffUserId: staffId, idempotencyKey: input.key, action: input.action, params: JSON.stringify({ ...(input.tag ? { tag: input.tag } : {}), ...groupParams }), selection: JSON.stringify(input.selection) })
-    .onConflict(['staffUserId', 'idempotencyKey'])
-    .ignore()
-    .returning('id');
-  if (inserted[0]) return { id: inserted[0].id as number, created: true };
-  const existing = await knex('bulkOperations').where({ staffUserId: staffId, idempotencyKey: input.key }).first('id');
-  return { id: existing.id as number, created: false };
+  return insertOnce(
+    knex,
+    'bulkOperations',
+    { staffUserId: staffId, idempotencyKey: input.key },
+    { action: input.action, params: JSON.stringify({ ...(input.tag ? { tag: input.tag } : {}), ...groupParams }), selection: JSON.stringify(input.selection) },
+  );
 }
 
 export async function getBulkOperation(knex: Knex, staffId: number, operationId: number): Promise<BulkOperation> {
@@ -124,13 +123,7 @@ export async function runBulkOperation(knex: Knex, operationId: number, onProgre
 
 /** Operations still 'queued' after a grace period: their job was never added (queue down) or lost. */
 export async function findStrandedBulkOperationIds(knex: Knex, graceSeconds: number): Promise<number[]> {
-  const rows = await knex('bulkOperations')
-    .where('status', 'queued')
-    .andWhere('createdAt', '<', knex.raw('now() - make_interval(secs => ?)', [graceSeconds]))
-    .orderBy('id')
-    .limit(100)
-    .select('id');
-  return rows.map((row: { id: number }) => row.id);
+  return strandedQueuedIds(knex, 'bulkOperations', graceSeconds);
 }
 
 export async function markBulkOperationFailed(knex: Knex, operationId: number, error: string): Promise<void> {

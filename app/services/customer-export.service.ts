@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
+import { insertOnce, strandedQueuedIds } from '../db/job-records.js';
 import { NotFoundError } from '../lib/errors.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import type { FileStorage } from '../storage/file-storage.js';
@@ -114,14 +115,7 @@ export interface CustomerExport {
 
 /** Records an export job once per idempotency key: a second submit of the same form answers the first. */
 export async function createCustomerExport(knex: Knex, staffId: number, input: { key: string; selection: ExportSelection; fileName: string }): Promise<{ id: number; created: boolean }> {
-  const inserted = await knex('customerExports')
-    .insert({ staffUserId: staffId, idempotencyKey: input.key, selection: JSON.stringify(input.selection), fileName: input.fileName })
-    .onConflict(['staffUserId', 'idempotencyKey'])
-    .ignore()
-    .returning('id');
-  if (inserted[0]) return { id: inserted[0].id as number, created: true };
-  const existing = await knex('customerExports').where({ staffUserId: staffId, idempotencyKey: input.key }).first('id');
-  return { id: existing.id as number, created: false };
+  return insertOnce(knex, 'customerExports', { staffUserId: staffId, idempotencyKey: input.key }, { selection: JSON.stringify(input.selection), fileName: input.fileName });
 }
 
 /** An export of this staff member's (another's export is not theirs to see or download). */
@@ -161,13 +155,7 @@ export async function markCustomerExportFailed(knex: Knex, exportId: number, err
 
 /** Exports still 'queued' after a grace period: their job was never added (queue down) or lost. */
 export async function findStrandedExportIds(knex: Knex, graceSeconds: number): Promise<number[]> {
-  const rows = await knex('customerExports')
-    .where('status', 'queued')
-    .andWhere('createdAt', '<', knex.raw('now() - make_interval(secs => ?)', [graceSeconds]))
-    .orderBy('id')
-    .limit(100)
-    .select('id');
-  return rows.map((row: { id: number }) => row.id);
+  return strandedQueuedIds(knex, 'customerExports', graceSeconds);
 }
 
 /** Deletes the files of expired exports (customer data should not lie around); the rows stay as a record. */

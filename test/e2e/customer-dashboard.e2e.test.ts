@@ -1,15 +1,12 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
-import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll } from '../support/browser.js';
+import { ADMIN, isModalOpen, POLL, screenshots, startDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
-const ADMIN = 'admin.localhost';
-const POLL = { timeout: 5_000, interval: 50 };
 /** With SCREENSHOTS_DIR set, the steps are also saved as PNGs for a person to look at. */
-const DIR = process.env.SCREENSHOTS_DIR;
+const screenshot = screenshots('dash', { fullPage: 'unlessModal' });
 
 const VIEWPORTS = {
   desktop: { viewport: { width: 1280, height: 800 } },
@@ -19,14 +16,11 @@ const VIEWPORTS = {
 /** The customer dashboard in a real browser: modals in a <dialog>, saves that swap widgets, no reloads. */
 describe('customer dashboard in a real browser', () => {
   let t: TestApp;
-  let server: LiveServer;
-  let browser: Browser;
+  let web: DashboardBrowser;
   let logins: DemoLogins;
   let customerId: number;
-  const pages: Page[] = [];
 
   beforeAll(async () => {
-    if (DIR) await mkdir(DIR, { recursive: true });
     t = await createTestApp();
     const knex = t.ctx.knex;
     logins = await seedDemoData(knex, { customers: 30 });
@@ -40,34 +34,15 @@ describe('customer dashboard in a real browser', () => {
       .orderByRaw('count(DISTINCT a.id) DESC, count(DISTINCT o.id) DESC, c.id')
       .first('c.id');
     customerId = Number(rich.id);
-    server = await listen(t.app);
-    browser = await launchBrowser();
+    web = await startDashboardBrowser(t);
   });
 
-  afterAll(() => closeAll(pages, browser, server, t));
+  afterAll(() => closeAll([], web, t));
 
-  async function open(variant: keyof typeof VIEWPORTS): Promise<{ page: Page; problems: string[] }> {
-    const page = await newPage(browser, VIEWPORTS[variant]);
-    pages.push(page);
-    const problems = watchForProblems(page);
-    await page.goto(server.url(ADMIN, '/admin/login'));
-    await page.locator('#f-email').fill(logins.owner.email);
-    await page.locator('#f-password').fill(logins.owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/admin\/customers$/);
-    await page.goto(server.url(ADMIN, `/admin/customers/${customerId}`));
-    return { page, problems };
-  }
+  const open = (variant: keyof typeof VIEWPORTS) => web.openDashboard(logins.owner, customerId, VIEWPORTS[variant]);
 
   const dialog = (page: Page) => page.locator('dialog#modal');
-  const isModalOpen = (page: Page) => page.evaluate<boolean>("document.getElementById('modal')?.open === true");
-  const shoot = async (page: Page, name: string, variant: string) => {
-    if (!DIR) return;
-    // A modal is fixed to the viewport: shoot what the user sees; a page, the whole of it.
-    const modalOpen = await isModalOpen(page);
-    // caret 'initial': hiding it injects a <style> that the CSP refuses.
-    await page.screenshot({ path: path.join(DIR, `dash-${name}-${variant}.png`), fullPage: !modalOpen, caret: 'initial' });
-  };
+  const shoot = (page: Page, name: string, variant: string) => screenshot(page, `${name}-${variant}`);
 
   for (const variant of Object.keys(VIEWPORTS) as Array<keyof typeof VIEWPORTS>) {
     it(`adjusts credit in the modal and sees the balance change without a reload (${variant})`, async () => {
@@ -140,14 +115,14 @@ describe('customer dashboard in a real browser', () => {
 
     it(`shows the full-page fallbacks and the delete refusal (${variant})`, async () => {
       const { page, problems } = await open(variant);
-      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/orders`));
+      await page.goto(web.server.url(ADMIN, `/admin/customers/${customerId}/orders`));
       await shoot(page, '09-orders-all', variant);
-      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/edit`));
+      await page.goto(web.server.url(ADMIN, `/admin/customers/${customerId}/edit`));
       await shoot(page, '10-edit-page', variant);
-      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/delete`));
+      await page.goto(web.server.url(ADMIN, `/admin/customers/${customerId}/delete`));
       expect(await page.locator('.alert-error').textContent()).toContain('cannot be deleted');
       await shoot(page, '11-delete-refused', variant);
-      await page.goto(server.url(ADMIN, `/admin/customers/${customerId}/timeline`));
+      await page.goto(web.server.url(ADMIN, `/admin/customers/${customerId}/timeline`));
       await shoot(page, '12-timeline-all', variant);
       expect(problems.filter((p) => !p.includes('status of 422') && !p.includes('status of 409'))).toEqual([]);
     });

@@ -1,22 +1,18 @@
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUploadWorker } from '../../workers/upload.worker.js';
-import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll } from '../support/browser.js';
+import { startDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { pdfFile } from '../support/document-fixtures.js';
 import { makeCustomer, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
-const ADMIN = 'admin.localhost';
-
 /** F-DASH-8 in a real browser: an htmx multipart upload swaps the widget, the list polls until the check is done. */
 describe('customer documents in a real browser', () => {
   let t: TestApp;
-  let server: LiveServer;
-  let browser: Browser;
+  let web: DashboardBrowser;
   let worker: ReturnType<typeof startUploadWorker>;
   let email: string;
   let customerId: number;
-  const pages: Page[] = [];
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -24,25 +20,16 @@ describe('customer documents in a real browser', () => {
     email = (await makeStaff(t.ctx.knex, { role: 'owner' })).email;
     customerId = (await makeCustomer(t.ctx.knex, [shop.id])).id;
     worker = startUploadWorker(t.ctx);
-    server = await listen(t.app);
-    browser = await launchBrowser();
+    web = await startDashboardBrowser(t);
   }, 60_000);
 
   afterAll(async () => {
     await worker?.close();
-    await closeAll(pages, browser, server, t);
+    await closeAll([], web, t);
   });
 
   it('uploads with htmx, shows "Checking…" until the worker is done, then toggles and deletes without a reload', async () => {
-    const page = await newPage(browser);
-    pages.push(page);
-    const problems = watchForProblems(page);
-    await page.goto(server.url(ADMIN, '/admin/login'));
-    await page.locator('#f-email').fill(email);
-    await page.locator('#f-password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/admin\/customers$/);
-    await page.goto(server.url(ADMIN, `/admin/customers/${customerId}`));
+    const { page, problems } = await web.openDashboard({ email, password: PASSWORD }, customerId);
     // Survives only as long as the page is not reloaded.
     await page.evaluate(() => ((globalThis as unknown as { stillHere: boolean }).stillHere = true));
     const widget = page.locator('#w-documents');

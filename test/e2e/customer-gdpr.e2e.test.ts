@@ -1,27 +1,20 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll } from '../support/browser.js';
+import { isModalOpen, POLL, screenshots, startDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
-const ADMIN = 'admin.localhost';
-const POLL = { timeout: 5_000, interval: 50 };
 /** With SCREENSHOTS_DIR set, the steps are also saved as PNGs for a person to look at. */
-const DIR = process.env.SCREENSHOTS_DIR;
+const shoot = screenshots('gdpr');
 
 /** F-CUST-9 in a real browser: the erase confirmation in the dashboard's <dialog>, every widget updated without a reload. */
 describe('GDPR erasure in a real browser', () => {
   let t: TestApp;
-  let server: LiveServer;
-  let browser: Browser;
+  let web: DashboardBrowser;
   let staffEmail: string;
   let customer: { id: number; email: string };
-  const pages: Page[] = [];
 
   beforeAll(async () => {
-    if (DIR) await mkdir(DIR, { recursive: true });
     t = await createTestApp();
     const knex = t.ctx.knex;
     const shop = await makeShop(knex, { code: 'gdprweb', name: 'GDPR Web' });
@@ -29,27 +22,13 @@ describe('GDPR erasure in a real browser', () => {
     customer = await makeCustomer(knex, [shop.id], { email: 'erase.me@example.test', firstName: 'Erin', lastName: 'Erasable' });
     await makeAddress(knex, customer.id, { isDefaultBilling: true, isDefaultShipping: true });
     await makeOrder(knex, customer.id, shop.id, 1_999);
-    server = await listen(t.app);
-    browser = await launchBrowser();
+    web = await startDashboardBrowser(t);
   });
 
-  afterAll(() => closeAll(pages, browser, server, t));
-
-  const shoot = async (page: Page, name: string) => {
-    if (DIR) await page.screenshot({ path: path.join(DIR, `gdpr-${name}.png`), caret: 'initial' });
-  };
-  const isModalOpen = (page: Page) => page.evaluate<boolean>("document.getElementById('modal')?.open === true");
+  afterAll(() => closeAll([], web, t));
 
   it('confirms with the e-mail in the modal, refuses a mismatch in place, and updates the dashboard without a reload', async () => {
-    const page = await newPage(browser);
-    pages.push(page);
-    const problems = watchForProblems(page);
-    await page.goto(server.url(ADMIN, '/admin/login'));
-    await page.locator('#f-email').fill(staffEmail);
-    await page.locator('#f-password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/admin\/customers$/);
-    await page.goto(server.url(ADMIN, `/admin/customers/${customer.id}`));
+    const { page, problems } = await web.openDashboard({ email: staffEmail, password: PASSWORD }, customer.id);
     await page.evaluate('window.__marker = 1');
 
     await page.locator('#w-privacy').getByRole('link', { name: 'Erase personal data…' }).click();

@@ -1,52 +1,32 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll } from '../support/browser.js';
+import { POLL, screenshots, startDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { makeCustomer, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
-const ADMIN = 'admin.localhost';
 const SHOP = 'inv-e2e.localhost';
-const POLL = { timeout: 5_000, interval: 50 };
 /** With SCREENSHOTS_DIR set, the steps are also saved as PNGs for a person to look at. */
-const DIR = process.env.SCREENSHOTS_DIR;
+const shot = screenshots('invitations', { fullPage: true });
 
 /** F-LIFE-2 in a real browser: invite from the shops widget (htmx), follow the link, set a password, land in My Account. */
 describe('invitations in a real browser', () => {
   let t: TestApp;
-  let server: LiveServer;
-  let browser: Browser;
+  let web: DashboardBrowser;
   let staffEmail: string;
   let customerId: number;
-  const pages: Page[] = [];
 
   beforeAll(async () => {
-    if (DIR) await mkdir(DIR, { recursive: true });
     t = await createTestApp();
     const knex = t.ctx.knex;
     const shop = await makeShop(knex, { code: 'inv-e2e', name: 'Invite E2E Shop', hostname: SHOP });
     staffEmail = (await makeStaff(knex, { role: 'owner' })).email;
     customerId = (await makeCustomer(knex, [shop.id], { state: 'guest', email: 'browser.guest@example.test', firstName: 'Bea' })).id;
-    server = await listen(t.app);
-    browser = await launchBrowser();
+    web = await startDashboardBrowser(t);
   });
-  afterAll(() => closeAll(pages, browser, server, t));
-
-  const shot = async (page: Page, name: string) => {
-    if (DIR) await page.screenshot({ path: path.join(DIR, `invitations-${name}.png`), fullPage: true });
-  };
+  afterAll(() => closeAll([], web, t));
 
   it('invites with htmx, then the customer sets a password through the link and is logged in; the link is then used up', async () => {
-    const admin = await newPage(browser);
-    pages.push(admin);
-    const adminProblems = watchForProblems(admin);
-    await admin.goto(server.url(ADMIN, '/admin/login'));
-    await admin.locator('#f-email').fill(staffEmail);
-    await admin.locator('#f-password').fill(PASSWORD);
-    await admin.getByRole('button', { name: 'Log in' }).click();
-    await admin.waitForURL(/\/admin\/customers$/);
-    await admin.goto(server.url(ADMIN, `/admin/customers/${customerId}`));
+    const { page: admin, problems: adminProblems } = await web.openDashboard({ email: staffEmail, password: PASSWORD }, customerId);
 
     const widget = admin.locator('#w-shops');
     // A marker on the window survives an htmx swap but not a page load.
@@ -61,10 +41,8 @@ describe('invitations in a real browser', () => {
     const mail = await t.ctx.knex('mailOutbox').where({ customerId, template: 'invitation' }).orderBy('id', 'desc').first('textBody');
     const link = /\/account\/invitation\/[A-Za-z0-9_-]{43}/.exec(mail.textBody as string)![0];
 
-    const customer = await newPage(browser);
-    pages.push(customer);
-    const customerProblems = watchForProblems(customer);
-    await customer.goto(server.url(SHOP, link));
+    const { page: customer, problems: customerProblems } = await web.openPage();
+    await customer.goto(web.server.url(SHOP, link));
     await expect.poll(() => customer.locator('h1').textContent(), POLL).toBe('Choose your password');
     await shot(customer, 'set-password');
     await customer.locator('#f-password').fill('a browser passphrase 2026');
@@ -74,7 +52,7 @@ describe('invitations in a real browser', () => {
     expect(await customer.locator('body').textContent()).toContain('Your password is set and your account at Invite E2E Shop is active.');
     await shot(customer, 'account');
 
-    await customer.goto(server.url(SHOP, link));
+    await customer.goto(web.server.url(SHOP, link));
     await expect.poll(() => customer.locator('h1').textContent(), POLL).toBe('Password token expired');
     await shot(customer, 'expired');
     // The used link answers 410 Gone on purpose; the browser reports that status and nothing else.

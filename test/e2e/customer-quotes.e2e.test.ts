@@ -1,50 +1,29 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
-import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll } from '../support/browser.js';
+import { isModalOpen, POLL, screenshots, startDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
-const ADMIN = 'admin.localhost';
-const POLL = { timeout: 5_000, interval: 50 };
 /** With SCREENSHOTS_DIR set, the steps are also saved as PNGs for a person to look at. */
-const DIR = process.env.SCREENSHOTS_DIR;
+const shoot = screenshots('quotes');
 
 /** The Quotes module and subscriptions in a real browser: modals, widgets swapped, "view all" staying open. */
 describe('quotes and subscriptions in a real browser', () => {
   let t: TestApp;
-  let server: LiveServer;
-  let browser: Browser;
+  let web: DashboardBrowser;
   let logins: DemoLogins;
   let aliceId: number;
-  const pages: Page[] = [];
 
   beforeAll(async () => {
-    if (DIR) await mkdir(DIR, { recursive: true });
     t = await createTestApp();
     logins = await seedDemoData(t.ctx.knex, { customers: 12 });
     aliceId = Number((await t.ctx.knex('customers').where({ email: 'alice@example.test' }).first('id')).id);
-    server = await listen(t.app);
-    browser = await launchBrowser();
+    web = await startDashboardBrowser(t);
   });
-  afterAll(() => closeAll(pages, browser, server, t));
-
-  const shoot = async (page: Page, name: string) => {
-    if (DIR) await page.screenshot({ path: path.join(DIR, `quotes-${name}.png`), caret: 'initial' });
-  };
-  const isModalOpen = (page: Page) => page.evaluate<boolean>("document.getElementById('modal')?.open === true");
+  afterAll(() => closeAll([], web, t));
 
   it('creates a quote and a subscription in the modal, then sends the quote from "view all"', async () => {
-    const page = await newPage(browser);
-    pages.push(page);
-    const problems = watchForProblems(page);
-    await page.goto(server.url(ADMIN, '/admin/login'));
-    await page.locator('#f-email').fill(logins.owner.email);
-    await page.locator('#f-password').fill(logins.owner.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/admin\/customers$/);
-    await page.goto(server.url(ADMIN, `/admin/customers/${aliceId}`));
+    const { page, problems } = await web.openDashboard(logins.owner, aliceId);
     const dialog = page.locator('dialog#modal');
     const widget = page.locator('#w-quotes');
     // The seeded current quotes (a draft and a sent one) are on the dashboard.

@@ -2,9 +2,10 @@ import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brandLengths, cardBrand, luhnValid } from '../../app/lib/payment-card.js';
-import { loginStaff, type Agent } from '../support/agents.js';
+import type { Agent } from '../support/agents.js';
+import { makeStaffCast } from '../support/dashboard-scene.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
-import { makeCustomer, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
+import { makeCustomer, makeShop } from '../support/factories.js';
 import { escapeHtml, fieldError, inputValue, textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -47,15 +48,7 @@ describe('customer dashboard: payment cards', () => {
     (t.ctx.logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = { write: (line: string) => void logged.push(line) };
     shop = await makeShop(knex, { code: 'cards', name: 'Cards Shop' });
     otherShop = await makeShop(knex, { code: 'cards-other' });
-    team = await makeSalesTeam(knex);
-    const rival = await makeSalesTeam(knex);
-    const ownerRow = await makeStaff(knex, { role: 'owner' });
-    ownerId = ownerRow.id;
-    owner = await loginStaff(t.app, ownerRow.email);
-    support = await loginStaff(t.app, (await makeStaff(knex, { role: 'support', shopIds: [shop.id] })).email);
-    foreign = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [otherShop.id] })).email);
-    rep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shop.id], salesTeamId: team.id })).email);
-    rivalRep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shop.id], salesTeamId: rival.id })).email);
+    ({ owner, ownerId, support, foreign, rep, rivalRep, team } = await makeStaffCast(t, { home: shop.id, other: otherShop.id }));
   });
   afterAll(() => t?.close());
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginStaff, type Agent } from '../support/agents.js';
+import type { Agent } from '../support/agents.js';
+import { loginNewStaff } from '../support/dashboard-scene.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
-import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
+import { makeCustomer, makeShop } from '../support/factories.js';
 import { textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -17,8 +18,8 @@ describe('customer dashboard: groups and segments', () => {
     const knex = t.ctx.knex;
     shopA = await makeShop(knex, { code: 'wg-a' });
     shopB = await makeShop(knex, { code: 'wg-b' });
-    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
-    otherShopStaff = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [shopB.id] })).email);
+    owner = await loginNewStaff(t, { role: 'owner' });
+    otherShopStaff = await loginNewStaff(t, { role: 'manager', shopIds: [shopB.id] });
     [{ id: vip }, { id: exempt }, { id: dynamic }] = await knex('customerGroups')
       .insert([
         { name: 'VIP', kind: 'static' },

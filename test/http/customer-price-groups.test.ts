@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginStaff, type Agent } from '../support/agents.js';
+import type { Agent } from '../support/agents.js';
+import { makeStaffCast } from '../support/dashboard-scene.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
-import { makeCustomer, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
+import { makeCustomer, makeShop } from '../support/factories.js';
 import { escapeHtml, fieldError, textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -29,16 +30,7 @@ describe('price groups: dashboard widget and admin page', () => {
     knex = t.ctx.knex;
     shop = await makeShop(knex, { code: 'pg-shop', name: 'PG Shop' });
     otherShop = await makeShop(knex, { code: 'pg-other', name: 'PG Other' });
-    team = await makeSalesTeam(knex);
-    const rival = await makeSalesTeam(knex);
-    const ownerRow = await makeStaff(knex, { role: 'owner' });
-    ownerId = ownerRow.id;
-    owner = await loginStaff(t.app, ownerRow.email);
-    manager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [shop.id] })).email);
-    support = await loginStaff(t.app, (await makeStaff(knex, { role: 'support', shopIds: [shop.id] })).email);
-    foreign = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [otherShop.id] })).email);
-    rep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shop.id], salesTeamId: team.id })).email);
-    rivalRep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shop.id], salesTeamId: rival.id })).email);
+    ({ owner, ownerId, manager, support, foreign, rep, rivalRep, team } = await makeStaffCast(t, { home: shop.id, other: otherShop.id }));
     business = (await knex('businessAccounts').insert({ name: 'Fjord Logistics AS' }).returning('id'))[0] as { id: number };
     for (const [name, priority] of [['Bronze', 10], ['Silver', 50], ['Gold', 100], ['Platinum', 200], ['Staff', 5], ['Trade', 150]] as const) await group(name, priority);
     await knex('businessAccountPriceGroups').insert({ businessAccountId: business.id, priceGroupId: groups.Trade });

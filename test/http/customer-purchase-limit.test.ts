@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMonths, limitWindow, purchaseLimitStatus, spentQuery, todayIn } from '../../app/services/purchase-limit.service.js';
-import { loginStaff, type Agent } from '../support/agents.js';
+import type { Agent } from '../support/agents.js';
+import { makeStaffCast } from '../support/dashboard-scene.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
-import { makeCustomer, makeOrder, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
+import { makeCustomer, makeOrder, makeShop } from '../support/factories.js';
 import { fieldError, inputValue, textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -31,15 +32,7 @@ describe('purchase limits', () => {
     knex = t.ctx.knex;
     shop = await makeShop(knex, { code: 'limits', name: 'Limit Shop' });
     otherShop = await makeShop(knex, { code: 'limits-other', name: 'Other Limit Shop' });
-    team = await makeSalesTeam(knex);
-    const rival = await makeSalesTeam(knex);
-    const ownerRow = await makeStaff(knex, { role: 'owner' });
-    ownerId = ownerRow.id;
-    owner = await loginStaff(t.app, ownerRow.email);
-    support = await loginStaff(t.app, (await makeStaff(knex, { role: 'support', shopIds: [shop.id] })).email);
-    foreign = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [otherShop.id] })).email);
-    rep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shop.id], salesTeamId: team.id })).email);
-    rivalRep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shop.id], salesTeamId: rival.id })).email);
+    ({ owner, ownerId, support, foreign, rep, rivalRep, team } = await makeStaffCast(t, { home: shop.id, other: otherShop.id }));
   });
   afterAll(() => t?.close());
 

@@ -1,21 +1,16 @@
 import express, { Router } from 'express';
-import type { Knex } from 'knex';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installModules, MODULES, type PortalModule } from '../../app/modules/index.js';
-import { loginStaff, type Agent } from '../support/agents.js';
+import type { Agent } from '../support/agents.js';
+import { makeProduct, makeStaffCast } from '../support/dashboard-scene.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
-import { makeCustomer, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
+import { makeCustomer, makeShop } from '../support/factories.js';
 import { escapeHtml, fieldError, inputValue, tableRows, textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /** The day `days` from now (UTC), as YYYY-MM-DD; ±2 days keeps clear of the shop's time zone. */
 const day = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-
-async function makeProduct(knex: Knex, shopId: number, sku: string, name: string, price: number, active = true) {
-  const [row] = await knex('products').insert({ shopId, sku, name, price, active }).returning(['id', 'sku', 'name', 'price']);
-  return row as { id: number; sku: string; name: string; price: number };
-}
 
 /** The Quotes module (F-DASH-10): the module registry, the quotes widget, view all, create, status changes. */
 describe('customer dashboard: the Quotes module', () => {
@@ -41,16 +36,7 @@ describe('customer dashboard: the Quotes module', () => {
     boots = await makeProduct(knex, north.id, 'BT-2', 'Trail Boots', 8_999);
     retired = await makeProduct(knex, north.id, 'OLD-3', 'Retired Scarf', 500, false);
     southTote = await makeProduct(knex, south.id, 'TOTE-9', 'Canvas Tote', 1_500);
-    team = await makeSalesTeam(knex);
-    const rival = await makeSalesTeam(knex);
-    const ownerRow = await makeStaff(knex, { role: 'owner' });
-    ownerId = ownerRow.id;
-    owner = await loginStaff(t.app, ownerRow.email);
-    northManager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [north.id] })).email);
-    farManager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [far.id] })).email);
-    support = await loginStaff(t.app, (await makeStaff(knex, { role: 'support', shopIds: [north.id, south.id] })).email);
-    teamRep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [north.id], salesTeamId: team.id })).email);
-    rivalRep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [north.id], salesTeamId: rival.id })).email);
+    ({ owner, ownerId, manager: northManager, foreign: farManager, support, rep: teamRep, rivalRep, team } = await makeStaffCast(t, { home: north.id, other: far.id, support: [north.id, south.id] }));
   });
   afterAll(() => t?.close());
 

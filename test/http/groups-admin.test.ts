@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginStaff, type Agent } from '../support/agents.js';
+import { loginNewStaff } from '../support/dashboard-scene.js';
 import { auditOf, postForm } from '../support/dashboard.js';
 import { makeCustomer, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
 import { fieldError, textOf } from '../support/html.js';
@@ -16,10 +17,10 @@ describe('admin groups and segments', () => {
     const knex = t.ctx.knex;
     shopA = await makeShop(knex, { code: 'grp-a' });
     shopB = await makeShop(knex, { code: 'grp-b' });
-    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
-    manager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [shopA.id] })).email);
-    rep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [shopA.id] })).email);
-    support = await loginStaff(t.app, (await makeStaff(knex, { role: 'support', shopIds: [shopA.id] })).email);
+    owner = await loginNewStaff(t, { role: 'owner' });
+    manager = await loginNewStaff(t, { role: 'manager', shopIds: [shopA.id] });
+    rep = await loginNewStaff(t, { role: 'sales_rep', shopIds: [shopA.id] });
+    support = await loginNewStaff(t, { role: 'support', shopIds: [shopA.id] });
   });
   afterAll(() => t?.close());
 

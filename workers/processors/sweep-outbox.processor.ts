@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import { enqueueMailDelivery, type MailJobData } from '../../app/queues/mail.queue.js';
 import type { JobQueue } from '../../app/queues/queue-backend.js';
 import { findStrandedOutboxIds } from '../../app/services/outbox.service.js';
+import { startPeriodicSweep } from '../periodic-sweep.js';
 
 /** Long enough that the web request's own enqueue normally wins; short enough that nobody waits. */
 export const STRANDED_AFTER_SECONDS = 10;
@@ -17,22 +19,11 @@ export function startOutboxSweeper(deps: {
   everyMs: number;
   /** Grace period before a waiting row counts as stranded; defaults to STRANDED_AFTER_SECONDS. */
   strandedAfterSeconds?: number;
-  onError(err: Error): void;
+  /** Told (as "outbox sweep failed; will try again") when a sweep fails. */
+  logger: Pick<Logger, 'warn'>;
 }) {
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const ids = await findStrandedOutboxIds(deps.knex, deps.strandedAfterSeconds ?? STRANDED_AFTER_SECONDS);
-      for (const id of ids) await enqueueMailDelivery(deps.queue, id, { revive: true });
-    } catch (err) {
-      deps.onError(err as Error);
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(sweep, deps.everyMs);
-  timer.unref();
-  return { sweep, stop: () => clearInterval(timer) };
+  return startPeriodicSweep(deps.logger, 'outbox', deps.everyMs, async () => {
+    const ids = await findStrandedOutboxIds(deps.knex, deps.strandedAfterSeconds ?? STRANDED_AFTER_SECONDS);
+    for (const id of ids) await enqueueMailDelivery(deps.queue, id, { revive: true });
+  });
 }
