@@ -27,9 +27,9 @@ export async function deleteView(knex: Knex, staffId: number, viewId: number): P
   return (await knex('savedViews').where({ id: viewId, staffUserId: staffId }).delete()) > 0;
 }
 
-export async function listColumnsOf(knex: Knex, staffId: number): Promise<OptionalColumn[]> {
-  const row = await knex('staffUsers').where({ id: staffId }).first('listColumns');
-  return ((row?.listColumns ?? []) as string[]).filter((c): c is OptionalColumn => optionalColumns.includes(c as OptionalColumn));
+/** The remembered columns (loaded with the staff principal on every request) that still exist. */
+export function rememberedListColumns(stored: readonly string[]): OptionalColumn[] {
+  return stored.filter((c): c is OptionalColumn => optionalColumns.includes(c as OptionalColumn));
 }
 
 export async function rememberListColumns(knex: Knex, staffId: number, columns: OptionalColumn[]): Promise<void> {

@@ -11,6 +11,8 @@ export interface StaffPrincipal {
   /** Sales reps in a team see only that team's customers (F-STAFF-1); null means no such limit. */
   salesTeamId: number | null;
   sessionVersion: number;
+  /** The customer list's on-demand columns this staff member chose last (as stored; filter before use). */
+  listColumns: string[];
 }
 
 export async function authenticateStaff(knex: Knex, email: string, password: string): Promise<StaffUser | null> {
@@ -34,13 +36,13 @@ export async function loadStaffPrincipal(knex: Knex, staffId: number): Promise<S
   const staff = (await knex('staffUsers')
     .where({ id: staffId })
     .whereNull('disabledAt')
-    .first('id', 'email', 'name', 'role', 'allShops', 'salesTeamId', 'sessionVersion', knex.raw('ARRAY(SELECT shop_id FROM staff_shop_scopes WHERE staff_user_id = staff_users.id ORDER BY shop_id) AS shop_ids'))) as
-    | (StaffUser & { shopIds: number[] })
+    .first('id', 'email', 'name', 'role', 'allShops', 'salesTeamId', 'sessionVersion', 'listColumns', knex.raw('ARRAY(SELECT shop_id FROM staff_shop_scopes WHERE staff_user_id = staff_users.id ORDER BY shop_id) AS shop_ids'))) as
+    | (StaffUser & { shopIds: number[]; listColumns: string[] | null })
     | undefined;
   if (!staff) return null;
   const scope: ShopScope = staff.role === 'owner' || staff.allShops ? 'all' : staff.shopIds.map(Number);
   const salesTeamId = staff.role === 'sales_rep' ? staff.salesTeamId : null;
-  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, salesTeamId, sessionVersion: staff.sessionVersion };
+  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, salesTeamId, sessionVersion: staff.sessionVersion, listColumns: staff.listColumns ?? [] };
 }
 
 export interface NewStaff {

@@ -7,7 +7,7 @@ import { parseForm, requiredText } from '../../schemas/form.js';
 import { recordAudit } from '../../services/audit.service.js';
 import { writeCustomerCsv } from '../../services/customer-export.service.js';
 import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource } from '../../services/customer-list.service.js';
-import { deleteView, listColumnsOf, listSavedViews, rememberListColumns, saveView } from '../../services/saved-view.service.js';
+import { deleteView, listSavedViews, rememberedListColumns, rememberListColumns, saveView } from '../../services/saved-view.service.js';
 import { listShops } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
@@ -54,7 +54,7 @@ export function customersRouter(ctx: AppContext): Router {
   router.get('/', async (req, res) => {
     const staff = req.staff!;
     const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
-    const columns = 'cols' in req.query ? list.query.columns : await listColumnsOf(ctx.knex, staff.id);
+    const columns = 'cols' in req.query ? list.query.columns : rememberedListColumns(staff.listColumns);
     // The saved views menu is outside the fragment: an htmx swap of the results does not need it.
     const [page, savedViews, membership] = await Promise.all([
       list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags') }) : Promise.resolve({ rows: [] }),
