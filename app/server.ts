@@ -39,7 +39,11 @@ export function createApp(ctx: AppContext): WebApp {
         return id;
       },
       // Paths can carry tokens (invitation, reset, group URL): log the route shape, not the secret.
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: redactTokens(req.url), host: req.headers.host }) },
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, url: redactTokens(req.url), host: req.headers.host }),
+        // Redirects can carry them too (Shop As Customer's hand-over link in HX-Redirect / Location).
+        res: (res: { statusCode: number; headers?: Record<string, unknown> }) => ({ statusCode: res.statusCode, headers: redactRedirectHeaders(res.headers) }),
+      },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
@@ -115,5 +119,12 @@ function withTimeout(check: Promise<boolean>, ms = 2_000): Promise<boolean> {
 }
 
 function redactTokens(url: string | undefined): string {
-  return (url ?? '').replace(/\/(invitation|reset|g)\/[^/?#]+/g, '/$1/[token]');
+  return (url ?? '').replace(/\/(invitation|reset|g|sac)\/[^/?#]+/g, '/$1/[token]');
+}
+
+function redactRedirectHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!headers) return headers;
+  const copy = { ...headers };
+  for (const name of ['location', 'hx-redirect']) if (typeof copy[name] === 'string') copy[name] = redactTokens(copy[name]);
+  return copy;
 }

@@ -12,6 +12,8 @@ export const shopSettingsSchema = z.object({
   passwordRegex: z.string().optional(),
   passwordRegexMessage: z.string().optional(),
   emailRegex: z.string().optional(),
+  /** F-SAC-1: Shop As Customer only for customers who allowed remote shopping assistance in My Account. */
+  requireAssistanceConsent: z.boolean().default(false),
 });
 
 export type ShopSettings = z.infer<typeof shopSettingsSchema>;

@@ -75,6 +75,14 @@ function show(field: string, value: unknown): string {
   return String(value);
 }
 
+const SAC_END_TEXT: Record<string, string> = {
+  requested: 'ended by the staff member',
+  timed_out: 'time box passed',
+  staff_logout: 'the staff member logged out',
+  permission_revoked: 'the staff member may no longer act for this customer',
+  replaced: 'replaced by a newer session',
+};
+
 const STATUS_LABEL: Record<string, string> = { active: 'active', disabled: 'disabled', pending_approval: 'awaiting approval' };
 
 function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
@@ -209,6 +217,13 @@ function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
       const name = show('', kind === 'group' ? c.group : c.segment);
       return { title: `${change === 'member_added' ? 'Added to' : 'Removed from'} ${kind} ${name}`, lines: c.via ? [{ label: 'Via', text: show('', c.via) }] : [] };
     }
+    // F-SAC-4 Shop As Customer
+    case 'sac.started':
+      return { title: `Shop As Customer started by ${show('', c.staff)} in ${show('', c.shop)}: ${show('', c.reason)}`, lines: [] };
+    case 'customer.remote_assistance_changed':
+      return { title: fields.allowRemoteAssistance?.to === true ? 'Remote shopping assistance allowed by the customer' : 'Remote shopping assistance withdrawn by the customer', lines: [] };
+    case 'sac.ended':
+      return { title: `Shop As Customer ended in ${show('', c.shop)} (${SAC_END_TEXT[String(c.reason)] ?? show('', c.reason)})`, lines: c.redeemed === false ? [{ label: 'Link', text: 'never used' }] : [] };
     default:
       return { title: row.action, lines };
   }

@@ -7,6 +7,7 @@ import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
 import { render } from '../render.js';
 import { bulkRouter } from './bulk.router.js';
 import { customerDashboardRouter } from './customer-dashboard.router.js';
+import { endShopAsCustomerAtLogout } from './customer-shop-as-customer.router.js';
 import { customersRouter } from './customers.router.js';
 import { exportRouter } from './export.router.js';
 import { groupsRouter } from './groups.router.js';
@@ -41,7 +42,7 @@ export function adminRouter(ctx: AppContext): Router {
       refusalMessage: () => 'The e-mail or password is not correct.',
     }),
   );
-  router.post('/admin/logout', logoutHandler('/admin/login'));
+  router.post('/admin/logout', endShopAsCustomerAtLogout(ctx), logoutHandler('/admin/login'));
 
   router.use('/admin', requireStaff);
   router.use('/admin/customers/bulk', bulkRouter(ctx));

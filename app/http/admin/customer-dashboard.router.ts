@@ -48,6 +48,7 @@ import { customerGdprRouter } from './customer-gdpr.router.js';
 import { customerSubscriptionsRouter } from './customer-subscriptions.router.js';
 import { customerDocumentsRouter } from './customer-documents.router.js';
 import { customerGroupsRouter } from './customer-groups.router.js';
+import { customerShopAsCustomerRouter } from './customer-shop-as-customer.router.js';
 import { installModules } from '../../modules/index.js';
 
 // The customer dashboard (F-DASH) under /admin/customers/:customerId. Every route starts with the
@@ -334,5 +335,6 @@ export function customerDashboardRouter(ctx: AppContext): Router {
   router.use('/cards', customerCardsRouter(ctx));
   router.use('/purchase-limit', customerPurchaseLimitRouter(ctx));
   router.use('/groups', customerGroupsRouter(ctx));
+  router.use('/shop-as-customer', customerShopAsCustomerRouter(ctx));
   return router;
 }

@@ -13,6 +13,7 @@ import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
 import { accountDocumentsRouter } from './account-documents.router.js';
 import { accountInvitationRouter } from './account-invitation.router.js';
+import { shopAsCustomerGuard, shopAsCustomerRouter } from './shop-as-customer.router.js';
 
 const REFUSALS: Record<string, string> = {
   invalid: 'The e-mail or password is not correct.',
@@ -29,7 +30,8 @@ const requireCustomer: RequestHandler = (req, res, next) => {
 export function storefrontRouter(ctx: AppContext): Router {
   const passport = createPassport(ctx);
   const router = Router();
-  router.use(passport.initialize(), passport.session(), loadCustomer(ctx));
+  router.use(passport.initialize(), passport.session(), shopAsCustomerGuard(ctx), loadCustomer(ctx));
+  router.use(shopAsCustomerRouter(ctx));
   router.use(accountInvitationRouter(ctx));
 
   router.get('/', (req, res) => render(req, res, 'pages/storefront/home'));
