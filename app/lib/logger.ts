@@ -8,7 +8,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: {
         // Secrets that must never reach a log line, wherever they appear. Tokens in URL paths
         // (invitation, reset, group URL) are replaced by the request serializer in server.ts.
-        paths: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-csrf-token"]', '*.password', '*.token', 'password', 'token'],
+        paths: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', '*.password', '*.token', 'password', 'token'],
         censor: '[redacted]',
       },
     },

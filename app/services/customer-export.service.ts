@@ -141,7 +141,12 @@ export async function runCustomerExport(knex: Knex, files: FileStorage, exportId
   }
   await knex('customerExports').where({ id: exportId }).update({ status: 'running', error: null });
   const csv = new PassThrough();
-  const [stored, rows] = await Promise.all([files.receive(csv, 'exports'), writeCustomerCsv(knex, { ...record.selection, salesTeamId: staff.salesTeamId }, csv)]);
+  const written = writeCustomerCsv(knex, { ...record.selection, salesTeamId: staff.salesTeamId }, csv).catch((error: Error) => {
+    // A failure before COPY began leaves the stream open: end it, so the file is removed and the job fails.
+    csv.destroy(error);
+    throw error;
+  });
+  const [stored, rows] = await Promise.all([files.receive(csv, 'exports'), written]);
   await knex.transaction(async (trx) => {
     await trx('customerExports').where({ id: exportId }).update({ status: 'done', rowsWritten: rows, bytes: stored.bytes, storageKey: stored.key, finishedAt: trx.fn.now(), expiresAt: trx.raw("now() + interval '1 day'") });
     await recordAudit(trx, { actorType: 'staff', actorId: record.staffUserId, shopId: source.kind === 'shop' ? source.shopId : null, customerId: null, action: 'customers.exported', changes: { exportId, rows } });

@@ -65,9 +65,12 @@ export async function loadGroupsWidget(knex: Knex, access: CustomerAccess) {
   return { ...(await customerMemberships(knex, access.customerId)), mayEdit: mayEditMemberships(access.staff) };
 }
 
-/** Membership of one customer is everyday work, like tags (F-LIST-5 "roles as for tags"). */
-export function mayEditMemberships(_staff: StaffPrincipal): boolean {
-  return true;
+/**
+ * Membership of one customer is sales work: owners, managers and sales reps. Support may not: a
+ * group can make a customer tax exempt or give a discount.
+ */
+export function mayEditMemberships(staff: StaffPrincipal): boolean {
+  return staff.role !== 'support';
 }
 
 /** What the edit modal offers: every static group and every segment, with the customer's current choice. */

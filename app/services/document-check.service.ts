@@ -3,6 +3,7 @@ import { fileTypeFromStream } from 'file-type';
 import type { Knex } from 'knex';
 import sharp from 'sharp';
 import type { FileStorage } from '../storage/file-storage.js';
+import { readZipDirectory } from '../storage/zip-directory.js';
 import { recordAudit } from './audit.service.js';
 import { removeFiles } from './customer-document.service.js';
 
@@ -74,9 +75,37 @@ const REASONS = {
   tooManyPixels: (max: number) => `The image is too large to check (more than ${Math.round(max / 1_000_000)} megapixels). Make it smaller and upload it again.`,
   badImage: 'The image could not be read; the file may be damaged. Save it again and upload it.',
   lost: 'The uploaded file was lost before it could be checked. Please upload it again.',
+  badPackage: (ext: string) => `This file is not a valid .${ext} document (it may be damaged or a renamed archive). Save it again and upload it.`,
+  packedFiles: (ext: string) => `This .${ext} document contains other files (programs, scripts, web pages or archives), so it is not accepted. Save it again without attachments and upload it.`,
 };
 
 const other = (ext: string) => `This type of file (${ext.toUpperCase()}) is not accepted. ${ACCEPTED}`;
+
+/**
+ * Office files are ZIP packages, and file-type names them from one marker entry alone: any ZIP
+ * that starts with the right marker would pass. The package must have its format's main part, and
+ * nothing that runs or hides more files: programs, scripts, web pages, macros, nested archives.
+ */
+const PACKAGE_MAIN_PART: Record<string, string> = {
+  docx: 'word/document.xml',
+  xlsx: 'xl/workbook.xml',
+  pptx: 'ppt/presentation.xml',
+  odt: 'content.xml',
+  ods: 'content.xml',
+  odp: 'content.xml',
+};
+const FORBIDDEN_ENTRY = /(^|\/)vbaProject\.bin$|\.(exe|dll|com|scr|msi|bat|cmd|ps1|vbs|js|jse|wsf|hta|sh|jar|app|html?|xhtml|svg|zip|rar|7z|gz|tar|docm|xlsm|pptm)$/i;
+
+async function checkPackage(files: FileStorage, key: string, ext: string, allowed: Allowed): Promise<Verdict> {
+  const entries = await readZipDirectory(files, key);
+  if (!entries || !entries.has(PACKAGE_MAIN_PART[ext]!)) return { ok: false, reason: REASONS.badPackage(ext) };
+  for (const name of entries.keys()) {
+    if (name.startsWith('/') || name.split('/').includes('..')) return { ok: false, reason: REASONS.badPackage(ext) };
+    if (/vbaProject\.bin$/i.test(name)) return { ok: false, reason: REASONS.macros };
+    if (FORBIDDEN_ENTRY.test(name)) return { ok: false, reason: REASONS.packedFiles(ext) };
+  }
+  return { ok: true, type: allowed };
+}
 
 /** Decides from the content what the file at `key` is, and whether it is allowed. */
 export async function sniffDocument(files: FileStorage, key: string, originalName: string): Promise<Verdict> {
@@ -89,6 +118,7 @@ export async function sniffDocument(files: FileStorage, key: string, originalNam
   }
   if (type) {
     const allowed = ALLOWED[type.ext];
+    if (allowed && PACKAGE_MAIN_PART[type.ext]) return checkPackage(files, key, type.ext, allowed);
     if (allowed) return { ok: true, type: allowed };
     if (PROGRAMS.has(type.ext)) return { ok: false, reason: REASONS.program };
     if (MACROS.has(type.ext)) return { ok: false, reason: REASONS.macros };

@@ -114,6 +114,8 @@ async function issueInvitation(trx: Knex.Transaction, input: IssueInput): Promis
     .update({ status: 'superseded', closedAt: trx.fn.now() });
   const token = newToken();
   const hostname = await primaryHostname(trx, input.shopId);
+  // A link needs the shop's own host name (never the request's): without one there is nothing to send.
+  if (!hostname) throw new ConflictError(`${input.shopName} has no host name yet, so an invitation link cannot be built. Add the shop's domain first.`);
   const outboxId = await queueMail(trx, {
     shopId: input.shopId,
     customerId: input.customerId,
@@ -390,6 +392,8 @@ export async function inviteChunk(trx: Knex.Transaction, input: InviteChunkInput
   const rows = result.rows as Array<{ id: number; email: string; first_name: string; last_name: string; state: string; assignment: string | null; already: boolean }>;
   const shop = (await trx('shops').where({ id: input.shopId }).first('name')) as { name: string };
   const hostname = await primaryHostname(trx, input.shopId);
+  // The operation fails with this reason (shown on its progress page) rather than mailing broken links.
+  if (!hostname) throw new Error(`${shop.name} has no host name yet, so invitation links cannot be built; add the shop's domain and run the action again`);
 
   const skippedExamples: Array<{ id: number; reason: string }> = [];
   let skipped = 0;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ModelObject } from 'objection';
 import { renderMail, type MailTemplate } from '../mail/mail-templates.js';
 import type { MailTransport } from '../mail/mail-transport.js';
 import { MailOutbox } from '../models/mail-outbox.model.js';
@@ -98,8 +99,17 @@ export async function listOutbox(knex: Knex, scope: ShopScope, options: { limit:
   return query;
 }
 
-export async function findOutboxMail(knex: Knex, scope: ShopScope, outboxId: number): Promise<MailOutbox | undefined> {
-  return scopedOutbox(knex, scope).where('mailOutbox.id', outboxId).first('mailOutbox.*');
+/**
+ * Mail whose body carries a link that logs someone in or sets a password: staff see that it was
+ * sent, never the link (whoever reads it could take over the account).
+ */
+export const SECRET_LINK_TEMPLATES: readonly string[] = ['invitation'];
+
+export async function findOutboxMail(knex: Knex, scope: ShopScope, outboxId: number): Promise<(ModelObject<MailOutbox> & { bodyWithheld: boolean }) | undefined> {
+  const mail = (await scopedOutbox(knex, scope).where('mailOutbox.id', outboxId).first('mailOutbox.*')) as ModelObject<MailOutbox> | undefined;
+  if (!mail) return undefined;
+  const bodyWithheld = SECRET_LINK_TEMPLATES.includes(mail.template);
+  return { ...mail, textBody: bodyWithheld ? '' : mail.textBody, htmlBody: bodyWithheld ? '' : mail.htmlBody, bodyWithheld };
 }
 
 /** Staff limited to some shops see those shops' mail only; platform mail (no shop) needs all shops. */

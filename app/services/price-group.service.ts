@@ -28,6 +28,19 @@ function requireManage(staff: StaffPrincipal): void {
   if (!mayManagePriceGroups(staff)) throw new ForbiddenError('Only owners and managers may change price groups.');
 }
 
+export const GROUP_OUTSIDE_SCOPE = 'This price group also sets prices in shops you do not manage, so only someone who manages those shops may change it or hand it out.';
+
+/**
+ * Price groups are platform-wide, but what they do is set prices of products, which belong to
+ * shops: changing a group, or giving it to a customer or business account, changes prices in every
+ * shop it prices. Staff limited to some shops may do that only when the group prices nothing else.
+ */
+async function requireGroupInScope(db: Db, staff: StaffPrincipal, groupId: number): Promise<void> {
+  if (staff.scope === 'all') return;
+  const outside = await db('priceGroupPrices as p').join('products as pr', 'pr.id', 'p.productId').where('p.priceGroupId', groupId).whereNotIn('pr.shopId', staff.scope).first('p.id');
+  if (outside) throw new ForbiddenError(GROUP_OUTSIDE_SCOPE);
+}
+
 export interface PriceGroupRow {
   id: number;
   name: string;
@@ -89,6 +102,7 @@ export async function updatePriceGroup(knex: Knex, staff: StaffPrincipal, id: nu
     return await knex.transaction(async (trx) => {
       const before = (await trx('priceGroups').where({ id }).forUpdate().first(GROUP_COLUMNS)) as PriceGroupRow | undefined;
       if (!before) throw new NotFoundError(PRICE_GROUP_NOT_FOUND);
+      await requireGroupInScope(trx, staff, id);
       const fields: Record<string, { from: unknown; to: unknown }> = {};
       for (const key of ['name', 'priority', 'description'] as const) if (before[key] !== input[key]) fields[key] = { from: before[key], to: input[key] };
       if (Object.keys(fields).length === 0) return 0;
@@ -209,6 +223,7 @@ export async function assignBusinessAccount(knex: Knex, staff: StaffPrincipal, g
   requireManage(staff);
   return knex.transaction(async (trx) => {
     const group = await findPriceGroup(trx, groupId);
+    await requireGroupInScope(trx, staff, groupId);
     const account = (await trx('businessAccounts').where({ id: businessAccountId }).first('id', 'name')) as { id: number; name: string } | undefined;
     if (!account) throw new ValidationError({ businessAccountId: 'Choose a business account from the list.' });
     const inserted = await trx('businessAccountPriceGroups').insert({ businessAccountId, priceGroupId: groupId, assignedBy: staff.id }).onConflict(['businessAccountId', 'priceGroupId']).ignore().returning('priceGroupId');
@@ -221,6 +236,7 @@ export async function unassignBusinessAccount(knex: Knex, staff: StaffPrincipal,
   requireManage(staff);
   await knex.transaction(async (trx) => {
     const group = await findPriceGroup(trx, groupId);
+    await requireGroupInScope(trx, staff, groupId);
     const removed = await trx('businessAccountPriceGroups').where({ businessAccountId, priceGroupId: groupId }).delete();
     if (!removed) throw new NotFoundError('That business account does not have this price group.');
     await recordAudit(trx, { ...adminActor(staff, requestId), action: 'business_account.price_group_unassigned', changes: { businessAccountId, priceGroupId: groupId, priceGroup: group.name } });
@@ -287,6 +303,7 @@ export async function assignPriceGroup(knex: Knex, staff: StaffPrincipal, custom
     const access = await customerAccess(trx, staff, customerId);
     const group = (await trx('priceGroups').where({ id: priceGroupId }).first('id', 'name', 'priority')) as { id: number; name: string; priority: number } | undefined;
     if (!group) throw new ValidationError({ priceGroupId: 'Choose a price group from the list.' });
+    await requireGroupInScope(trx, staff, priceGroupId);
     const inserted = await trx('customerPriceGroups').insert({ customerId, priceGroupId, assignedBy: staff.id }).onConflict(['customerId', 'priceGroupId']).ignore().returning('priceGroupId');
     if (inserted.length) await recordAudit(trx, { ...staffActor(access, requestId), shopId: null, action: 'price_group.assigned', changes: { priceGroupId, priceGroup: group.name, priority: group.priority } });
     return { changed: inserted.length > 0, name: group.name };
@@ -298,6 +315,7 @@ export async function unassignPriceGroup(knex: Knex, staff: StaffPrincipal, cust
   return knex.transaction(async (trx) => {
     const access = await customerAccess(trx, staff, customerId);
     const group = (await trx('priceGroups').where({ id: priceGroupId }).first('id', 'name')) as { id: number; name: string } | undefined;
+    if (group) await requireGroupInScope(trx, staff, priceGroupId);
     const removed = group ? await trx('customerPriceGroups').where({ customerId, priceGroupId }).delete() : 0;
     if (!group || !removed) throw new NotFoundError('This customer does not have that price group (a group that comes through the business account is changed on the price group’s page).');
     await recordAudit(trx, { ...staffActor(access, requestId), shopId: null, action: 'price_group.unassigned', changes: { priceGroupId, priceGroup: group.name } });

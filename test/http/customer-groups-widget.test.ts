@@ -64,6 +64,17 @@ describe('customer dashboard: groups and segments', () => {
     expect(sectionText((await owner.get(`/admin/customers/${c.id}`)).text, 'w-timeline')).toContain('Removed from group Schools');
   });
 
+  it('lets support staff see the groups but not change them (403)', async () => {
+    const c = await makeCustomer(t.ctx.knex, [shopA.id], { email: 'support.groups@example.test' });
+    const support = await loginNewStaff(t, { role: 'support', shopIds: [shopA.id] });
+    const page = await support.get(`/admin/customers/${c.id}`);
+    expect(sectionText(page.text, 'w-groups')).not.toContain('Edit groups');
+    expect((await getHtmx(support, `/admin/customers/${c.id}/groups`)).status).toBe(403);
+    const refused = await postForm(support, `/admin/customers/${c.id}/groups`, { groups: String(vip) });
+    expect(refused.status).toBe(403);
+    expect(await t.ctx.knex('customerGroupMembers').where({ customerId: c.id }).count({ n: '*' }).first().then((r) => Number(r!.n))).toBe(0);
+  });
+
   it('refuses a dynamic group, unknown ids and arrays of garbage (422), another shop’s customer (404)', async () => {
     const knex = t.ctx.knex;
     const c = await makeCustomer(knex, [shopA.id]);

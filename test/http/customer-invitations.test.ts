@@ -107,6 +107,35 @@ describe('invitations (F-LIFE-2)', () => {
     expect(sectionText(page.text, 'w-timeline')).toContain('Invitation sent for Invite Shop');
   });
 
+  it('never shows the link of an invitation on the outbox page, and keeps the outbox to owners and managers', async () => {
+    const knex = t.ctx.knex;
+    const c = await invitedGuest({ email: 'outbox.secret@example.test' });
+    await invite(owner, c.id, shop.id);
+    const mail = await lastInvitationMail(c.id);
+    const page = await owner.get(`/admin/outbox/${mail.row.id}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('You are invited to your account at Invite Shop');
+    expect(page.text).toContain('it is not shown here');
+    expect(page.text).not.toContain(mail.token);
+    expect(page.text).not.toContain('/account/invitation/');
+
+    const support = await loginStaff(t.app, (await makeStaff(knex, { role: 'support', shopIds: [shop.id] })).email);
+    expect((await support.get('/admin/outbox')).status).toBe(403);
+    expect((await support.get(`/admin/outbox/${mail.row.id}`)).status).toBe(403);
+    expect((await support.get('/admin/customers')).text).not.toContain('href="/admin/outbox"');
+  });
+
+  it('refuses to invite to a shop without a host name instead of mailing a broken link', async () => {
+    const knex = t.ctx.knex;
+    const hostless = await makeShop(knex, { code: 'inv-nohost', name: 'Hostless Shop', hostname: 'inv-nohost.localhost' });
+    await knex('shopDomains').where({ shopId: hostless.id }).delete();
+    const c = await invitedGuest({ email: 'hostless@example.test', shopIds: [hostless.id] });
+    const response = await invite(owner, c.id, hostless.id, { htmx: true });
+    expect(response.status).toBe(409);
+    expect(textOf(response.text)).toContain('Hostless Shop has no host name yet');
+    expect(await knex('mailOutbox').where({ customerId: c.id }).count({ n: '*' }).first().then((r) => Number(r!.n))).toBe(0);
+  });
+
   it('works as a plain form too (redirect with a flash message)', async () => {
     const c = await invitedGuest();
     const response = await invite(owner, c.id, shop.id);

@@ -115,6 +115,24 @@ describe('price groups: dashboard widget and admin page', () => {
     expect(await ownGroups(c.id)).toEqual([groups.Bronze]);
   });
 
+  it('lets staff limited to some shops change or hand out only groups that price nothing outside their shops', async () => {
+    const c = await makeCustomer(knex, [shop.id, otherShop.id]);
+    const [outsider] = await knex('products').insert({ shopId: otherShop.id, sku: 'PG-OUT', name: 'Other shop product', price: 5000 }).returning('id');
+    const [elsewhere] = await knex('priceGroups').insert({ name: 'Other shop VIP', priority: 90 }).returning('id');
+    await knex('priceGroupPrices').insert({ priceGroupId: elsewhere.id, productId: outsider.id, percentOff: 50 });
+
+    // The manager of shop A may not give a group that halves shop B's prices, nor rename it.
+    const refused = await postForm(manager, `/admin/customers/${c.id}/price-groups/assign`, { priceGroupId: String(elsewhere.id) }, { htmx: true });
+    expect(refused.status).toBe(403);
+    expect(textOf(refused.text)).toContain('also sets prices in shops you do not manage');
+    expect(await ownGroups(c.id)).toEqual([]);
+    expect((await postForm(manager, `/admin/price-groups/${elsewhere.id}`, { name: 'Renamed', priority: '1', description: '' })).status).toBe(403);
+    expect(await knex('priceGroups').where({ id: elsewhere.id }).first('name')).toEqual({ name: 'Other shop VIP' });
+    // An owner (all shops) may.
+    expect((await postForm(owner, `/admin/customers/${c.id}/price-groups/assign`, { priceGroupId: String(elsewhere.id) }, { htmx: true })).status).toBe(200);
+    expect(await ownGroups(c.id)).toEqual([elsewhere.id]);
+  });
+
   it('refuses bad input: empty, unknown id, SQL, arrays', async () => {
     const c = await makeCustomer(knex, [shop.id]);
     const url = `/admin/customers/${c.id}/price-groups/assign`;

@@ -50,13 +50,22 @@ export const csvFile = (): Buffer => Buffer.from('\uFEFFinvoice;amount\nINV-1;12
 
 export const shellScript = (): Buffer => Buffer.from('#!/bin/sh\nrm -rf ~\n');
 
-export async function zipFile(): Promise<Buffer> {
+export async function zipFile(entries: Record<string, string | Buffer> = { 'hello.txt': 'hello' }): Promise<Buffer> {
   const zip = new yazl.ZipFile();
-  zip.addBuffer(Buffer.from('hello'), 'hello.txt');
+  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
   zip.end();
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+const WORD_CONTENT_TYPES =
+  '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+  '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>';
+
+/** A ZIP that file-type takes for a Word document (its content types come first), holding `extra` besides. */
+export function fakeDocx(extra: Record<string, string | Buffer>, withDocument = true): Promise<Buffer> {
+  return zipFile({ '[Content_Types].xml': WORD_CONTENT_TYPES, ...(withDocument ? { 'word/document.xml': '<w:document/>' } : {}), ...extra });
 }
 
 export async function xlsxFile(): Promise<Buffer> {

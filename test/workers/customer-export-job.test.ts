@@ -116,6 +116,8 @@ describe.each(['redis', 'postgres'] as const)('customer export job (%s backend)'
     const { storageKey } = await t.ctx.knex('customerExports').where({ id }).first('storageKey');
     expect(await t.ctx.files.exists(storageKey)).toBe(true);
     await t.ctx.knex('customerExports').where({ id }).update({ expiresAt: new Date(Date.now() - 1000) });
+    // Expired is expired, also before the sweep has removed the file.
+    expect((await owner.get(`${location}/download`)).status).toBe(404);
     await worker.sweep();
     expect(await t.ctx.files.exists(storageKey)).toBe(false);
     expect((await owner.get(location)).text).toContain('This export has expired');

@@ -19,6 +19,7 @@ import {
   pngFile,
   shellScript,
   svgWithScript,
+  fakeDocx,
   xlsxFile,
   zipFile,
 } from '../support/document-fixtures.js';
@@ -79,6 +80,14 @@ describe('document check (uploads job)', () => {
     await expectRejected('photo.jpg', machO, /is a program/);
     await expectRejected('blob.bin', Buffer.from([1, 2, 3, 0, 4, 5, 0, 0, 255, 254]), /could not be recognised/);
     await expectRejected('latin1.txt', Buffer.from('Gr\xfc\xdfe aus K\xf6ln', 'latin1'), /not UTF-8/);
+  });
+
+  it('rejects an office file that is a renamed archive or carries programs, pages or macros', async () => {
+    await expectRejected('contract.docx', await fakeDocx({ 'payload.exe': exeFile() }), /contains other files \(programs, scripts, web pages or archives\)/);
+    await expectRejected('contract.docx', await fakeDocx({ 'word/page.html': '<script>alert(1)</script>' }), /contains other files/);
+    await expectRejected('contract.docx', await fakeDocx({ 'word/vbaProject.bin': Buffer.from([1, 2, 3]) }), /Office files with macros are not accepted/);
+    await expectRejected('contract.docx', await fakeDocx({ 'notes.txt': 'x' }, false), /not a valid \.docx document/);
+    expect((await check('letter.docx', await fakeDocx({ 'word/styles.xml': '<w:styles/>' }))).row).toMatchObject({ status: 'ready', extension: 'docx' });
   });
 
   it('makes a PNG ready with a small WebP thumbnail, outside quarantine', async () => {

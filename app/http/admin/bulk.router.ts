@@ -22,9 +22,11 @@ const bulkSchema = z.object({
   query: z.string().max(2000).default(''),
 });
 
-/** Who may run which bulk action: tags and static-group membership are everyday work; disabling and deleting are for managers. */
+/** Who may run which bulk action: tags are everyday work, groups sales work; disabling, deleting and inviting are for managers. */
 export function bulkActionsFor(staff: StaffPrincipal): BulkAction[] {
-  return staff.role === 'owner' || staff.role === 'manager' ? [...bulkActions] : ['add_tag', 'remove_tag', 'add_to_group', 'remove_from_group'];
+  if (staff.role === 'owner' || staff.role === 'manager') return [...bulkActions];
+  // Groups can make customers tax exempt or give a discount: sales work, not support's.
+  return staff.role === 'sales_rep' ? ['add_tag', 'remove_tag', 'add_to_group', 'remove_from_group'] : ['add_tag', 'remove_tag'];
 }
 
 /** A fresh idempotency key for each rendering of the bulk form. */

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.js';
-import { ValidationError } from '../../lib/errors.js';
-import { loadGroupsWidget, membershipChoices, setCustomerMemberships, tickedIds } from '../../services/customer-membership.service.js';
+import { ForbiddenError, ValidationError } from '../../lib/errors.js';
+import { loadGroupsWidget, mayEditMemberships, membershipChoices, setCustomerMemberships, tickedIds } from '../../services/customer-membership.service.js';
 import { registerWidget } from '../../services/dashboard-widgets.js';
 import { dashboardActions, MODALS } from './dashboard-actions.js';
 
@@ -13,6 +13,9 @@ registerWidget({ name: 'groups', template: 'partials/admin/dashboard/groups', co
 export function customerGroupsRouter(ctx: AppContext): Router {
   const router = Router({ mergeParams: true });
   const { accessFor, requestId, saved, show } = dashboardActions(ctx);
+
+  // Looking is for everyone who sees the customer (the widget); changing memberships is not (support may not).
+  router.use((req, _res, next) => (mayEditMemberships(req.staff!) ? next() : next(new ForbiddenError('Your role may not change a customer’s groups or segments.'))));
 
   router.get('/', async (req, res) => {
     const access = await accessFor(req);

@@ -94,7 +94,7 @@ export function customersRouter(ctx: AppContext): Router {
     if (!list.source) throw new NotFoundError('You have no shop to export customers from.');
     await recordAudit(ctx.knex, { actorType: 'staff', actorId: staff.id, shopId: list.shop?.id ?? null, customerId: null, action: 'customers.exported', changes: { query: list.url.selection }, requestId: String(req.id) });
     const stamp = new Date().toISOString().slice(0, 10);
-    res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="customers-${list.shop?.code ?? 'all'}-${stamp}.csv"`, 'Cache-Control': 'no-store' });
+    res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="customers-${list.shop?.code ?? 'all'}-${stamp}.csv"`, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     // Streamed by COPY: memory stays flat however many rows match.
     await writeCustomerCsv(ctx.knex, { source: list.source, q: list.query.q, filters: list.query.filters, salesTeamId: staff.salesTeamId }, res);
   });

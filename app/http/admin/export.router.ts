@@ -64,7 +64,8 @@ export function exportRouter(ctx: AppContext): Router {
 
   router.get('/:exportId/download', async (req, res) => {
     const job = await getCustomerExport(ctx.knex, req.staff!.id, exportIdOf(req.params.exportId));
-    if (job.status !== 'done' || !job.storageKey || !(await ctx.files.exists(job.storageKey))) throw new NotFoundError('This export is not ready, or it has expired; please export again.');
+    const expired = new Date(job.expiresAt).getTime() <= Date.now();
+    if (job.status !== 'done' || !job.storageKey || expired || !(await ctx.files.exists(job.storageKey))) throw new NotFoundError('This export is not ready, or it has expired; please export again.');
     res.set({
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="${job.fileName}"`,

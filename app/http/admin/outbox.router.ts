@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.js';
-import { NotFoundError } from '../../lib/errors.js';
+import { ForbiddenError, NotFoundError } from '../../lib/errors.js';
 import { enqueueMailDelivery } from '../../queues/mail.queue.js';
 import { findOutboxMail, listOutbox, retryOutboxMail } from '../../services/outbox.service.js';
 import { flash, render } from '../render.js';
@@ -16,6 +16,12 @@ function parseId(raw: unknown): number {
 
 export function outboxRouter(ctx: AppContext): Router {
   const router = Router();
+
+  // Mail is addressed to customers of every sales team: the outbox is for those who run the shop.
+  router.use((req, _res, next) => {
+    if (req.staff!.role !== 'owner' && req.staff!.role !== 'manager') return next(new ForbiddenError('Only owners and managers may see the outbox.'));
+    next();
+  });
 
   router.get('/', async (req, res) => {
     const before = Number(req.query.before);

@@ -96,6 +96,8 @@ export async function exportCustomerData(knex: Knex, files: FileStorage, staff: 
   for (const section of sections) {
     if (!section.files) continue;
     for (const row of section.rows) {
+      // A file still waiting for its check (or rejected by it) is not handed out.
+      if (section.files.exportable && !section.files.exportable(row)) continue;
       const key = row[section.files.keys[0]!];
       if (typeof key !== 'string' || !(await files.exists(key))) continue;
       zip.addReadStream(files.open(key), zipEntryName(section.name, row.id ?? row[section.columns[0]!], row[section.files.name]), { mtime });

@@ -36,7 +36,7 @@ export interface GdprSection {
    * are never exported as data. The export adds the first key's file as `<section>/<id>-<name>`;
    * a 'delete' erasure removes every key's file once the transaction has committed.
    */
-  files?: { keys: readonly string[]; name: string };
+  files?: { keys: readonly string[]; name: string; /** Rows whose file goes into the export (e.g. only checked documents); default all. */ exportable?: (row: Record<string, unknown>) => boolean };
 }
 
 /**
@@ -154,7 +154,7 @@ async function scrubAuditLog(trx: Knex.Transaction, customerId: number): Promise
 
 export const GDPR_SECTIONS: readonly GdprSection[] = [
   customerSection,
-  customerRows('documents', 'customerDocuments', ['id', 'shopId', 'originalName', 'byteSize', 'contentType', 'status', 'visibleToCustomer', 'uploadedByName', 'createdAt', 'updatedAt'], 'delete', { keys: ['storageKey', 'thumbnailKey'], name: 'originalName' }),
+  customerRows('documents', 'customerDocuments', ['id', 'shopId', 'originalName', 'byteSize', 'contentType', 'status', 'visibleToCustomer', 'uploadedByName', 'createdAt', 'updatedAt'], 'delete', { keys: ['storageKey', 'thumbnailKey'], name: 'originalName', exportable: (row) => row.status === 'ready' }),
   // Quotes are kept for accounting, without their free text.
   customerRows('quotes', 'quotes', ['id', 'shopId', 'number', 'status', 'validUntil', 'currency', 'subtotal', 'total', 'note', 'createdAt', 'updatedAt'], (trx, id) => trx('quotes').where({ customerId: id }).update({ note: '' })),
   {
