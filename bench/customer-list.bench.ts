@@ -15,7 +15,7 @@ import { benchConfig, DATABASE_URL, ensureBenchDatabase, SAMPLES, STAFF } from '
 import { createClient, percentile } from './http-client.js';
 
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
-const SAVED_VIEW = 'shop=all&type=B2B&country=AT&sort=total_spent&dir=desc';
+const SAVED_VIEW = 'shop=all&tag=vip&sort=total_spent&dir=desc';
 
 interface Scenario {
   name: string;
@@ -79,11 +79,11 @@ async function main() {
     { name: 'search common ("example")', query: 'shop=all&q=example' },
     { name: 'search typo ("andersn")', query: 'shop=all&q=andersn' },
     { name: 'filter + search + sort', query: `shop=${north.id}&q=schmidt&state=active&sort=total_spent&dir=desc` },
-    { name: 'saved view, full page (B2B in AT, sort spent)', query: SAVED_VIEW, fullPage: true },
+    { name: 'saved view, full page (tag vip, sort spent)', query: SAVED_VIEW, fullPage: true },
   ];
 
   const staffId = (await knex('staffUsers').where({ email: STAFF.email }).first('id')).id as number;
-  if (!(await knex('savedViews').where({ staffUserId: staffId, name: 'B2B in Austria' }).first('id'))) await saveView(knex, staffId, 'B2B in Austria', SAVED_VIEW);
+  if (!(await knex('savedViews').where({ staffUserId: staffId, name: 'VIP by spend' }).first('id'))) await saveView(knex, staffId, 'VIP by spend', SAVED_VIEW);
 
   const client = createClient(port, config.adminHost);
   await client.login(STAFF.email, STAFF.password);
