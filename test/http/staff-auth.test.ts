@@ -65,6 +65,28 @@ describe.each(backends)('staff sessions on %s', (backend) => {
     expect(list.text).toContain(staff.email);
   });
 
+  it('goes back to the admin page asked for before logging in, and never to another host', async () => {
+    const staff = await makeStaff(t.ctx.knex);
+    const agent = agentFor(t.app, ADMIN);
+    const asked = await agent.get('/admin/customers/123?tab=x');
+    expect(asked.status).toBe(303);
+    const loginUrl = asked.headers.location!;
+    expect(loginUrl).toBe(`/admin/login?next=${encodeURIComponent('/admin/customers/123?tab=x')}`);
+    const page = await agent.get(loginUrl);
+    expect(page.text).toContain(`action="/admin/login?next=${encodeURIComponent('/admin/customers/123?tab=x')}"`);
+    const response = await agent.post(loginUrl).type('form').send({ email: staff.email, password: PASSWORD, _csrf: csrfFrom(page.text) });
+    expect(response.status).toBe(303);
+    expect(response.headers.location).toBe('/admin/customers/123?tab=x');
+
+    for (const next of ['//evil.example/admin/', 'https://evil.example/admin/', '/\\evil.example', '/account', '/admin/\r\nX: y']) {
+      const other = agentFor(t.app, ADMIN);
+      const form = await other.get(`/admin/login?next=${encodeURIComponent(next)}`);
+      expect(form.text).toContain('action="/admin/login"');
+      const done = await other.post(`/admin/login?next=${encodeURIComponent(next)}`).type('form').send({ email: staff.email, password: PASSWORD, _csrf: csrfFrom(form.text) });
+      expect(done.headers.location).toBe('/admin/customers');
+    }
+  });
+
   it('answers a wrong password and an unknown e-mail with the same 401 page', async () => {
     const staff = await makeStaff(t.ctx.knex);
     const unknown = `nobody-${staff.id}@example.test`;

@@ -3,7 +3,10 @@ import type { AppContext } from '../../context.js';
 import { createPassport, STAFF_STRATEGY } from '../../auth/passport.js';
 import { createLoginThrottle } from '../middleware/login-throttle.js';
 import { loadStaff } from '../middleware/principals.js';
-import { loginHandler, logoutHandler, redirect } from '../login-handler.js';
+import { loginHandler, logoutHandler, redirect, safeNextUrl } from '../login-handler.js';
+
+/** After logging in, staff go back to the admin page they asked for (`?next=`), only ever one of these. */
+const ADMIN_PATHS = '/admin/';
 import { render } from '../render.js';
 import { bulkRouter } from './bulk.router.js';
 import { customerDashboardRouter } from './customer-dashboard.router.js';
@@ -31,7 +34,7 @@ export function adminRouter(ctx: AppContext): Router {
 
   router.get('/admin/login', (req, res) => {
     if (req.staff) return res.redirect(303, '/admin/customers');
-    render(req, res, 'pages/admin/login', { email: '', errors: {} });
+    render(req, res, 'pages/admin/login', { email: '', errors: {}, next: safeNextUrl(req.query.next, ADMIN_PATHS) });
   });
   router.post(
     '/admin/login',
@@ -39,6 +42,7 @@ export function adminRouter(ctx: AppContext): Router {
       strategy: STAFF_STRATEGY,
       template: 'pages/admin/login',
       successUrl: '/admin/customers',
+      nextPrefix: ADMIN_PATHS,
       refusalMessage: () => 'The e-mail or password is not correct.',
     }),
   );
