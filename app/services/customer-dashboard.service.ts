@@ -9,6 +9,12 @@ import { mayInvite, shopInvitationState } from './invitation.service.js';
 import { recentOrders } from './customer-order.service.js';
 import { timeline } from './customer-timeline.service.js';
 import { dashboardWidget, dashboardWidgets, registerWidget, type DashboardWidget } from './dashboard-widgets.js';
+import { loadSubscriptionsWidget } from './customer-subscription.service.js';
+import { loadGroupsWidget } from './customer-membership.service.js';
+import { loadPrivacy } from './gdpr/privacy-widget.js';
+import { loadCardsWidget } from './payment-cards.widget.js';
+import { loadPriceGroupsWidget } from './price-groups.widget.js';
+import { loadPurchaseLimitWidget } from './purchase-limit.widget.js';
 import { erasedCustomerName } from './gdpr/gdpr-access.js';
 import { taxExemptGroupNames } from './customer-group.service.js';
 
@@ -88,17 +94,26 @@ async function loadDanger(knex: Knex, access: CustomerAccess) {
   return { mayDelete: mayDeleteCustomers(access.staff), refusal: mayDeleteCustomers(access.staff) ? await deleteRefusal(knex, access) : null };
 }
 
-const CORE_WIDGETS: Omit<DashboardWidget, 'template'>[] = [
+// Every core widget, in page order per column; the partial is partials/admin/dashboard/<template>.
+// Documents register from their router (the upload form needs the configured size limit) and
+// modules through installModules (app/modules/).
+const CORE_WIDGETS: Array<Omit<DashboardWidget, 'template'> & { template?: string }> = [
   { name: 'info', column: 'main', order: 10, load: loadInfo },
   { name: 'orders', column: 'main', order: 20, load: loadOrders },
+  { name: 'subscriptions', column: 'main', order: 40, load: loadSubscriptionsWidget },
   { name: 'timeline', column: 'main', order: 90, load: loadTimeline },
   { name: 'credit', column: 'side', order: 10, load: loadCredit },
   { name: 'shops', column: 'side', order: 20, load: loadShops },
   { name: 'notes', column: 'side', order: 30, load: loadNotes },
   { name: 'tags', column: 'side', order: 40, load: loadTags },
+  { name: 'groups', column: 'side', order: 45, load: loadGroupsWidget },
+  { name: 'priceGroups', template: 'price-groups', column: 'side', order: 60, load: loadPriceGroupsWidget },
+  { name: 'cards', column: 'side', order: 70, load: loadCardsWidget },
+  { name: 'purchaseLimit', template: 'purchase-limit', column: 'side', order: 80, load: loadPurchaseLimitWidget },
+  { name: 'privacy', column: 'side', order: 98, load: loadPrivacy },
   { name: 'danger', column: 'side', order: 99, load: loadDanger },
 ];
-for (const widget of CORE_WIDGETS) registerWidget({ ...widget, template: `partials/admin/dashboard/${widget.name}` });
+for (const widget of CORE_WIDGETS) registerWidget({ ...widget, template: `partials/admin/dashboard/${widget.template ?? widget.name}` });
 
 /** The locals one widget's partial gets: its data under `w`, and the customer id for its links. */
 export async function loadWidget(knex: Knex, access: CustomerAccess, name: string) {

@@ -3,7 +3,6 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { SUBSCRIPTION_ACTIONS, type SubscriptionAction, type SubscriptionInput, type SubscriptionInterval } from '../schemas/customer-subscription.schema.js';
 import { recordAudit } from './audit.service.js';
 import { customerAccess, scopedShop, staffActor, whereInScope, type CustomerAccess, type ScopedShop } from './customer-access.service.js';
-import { registerWidget } from './dashboard-widgets.js';
 import type { StaffPrincipal } from './staff.service.js';
 
 // Product subscriptions (F-DASH-4): a repeat delivery of one product of one of the customer's shops,
@@ -92,8 +91,6 @@ export async function loadSubscriptionsWidget(knex: Knex, access: CustomerAccess
   const [subscriptions, count] = await Promise.all([listSubscriptions(knex, access, { limit: 6 }), countSubscriptions(knex, access)]);
   return { subscriptions, count, mayAdd: mayAddSubscriptions(access.staff) };
 }
-
-registerWidget({ name: 'subscriptions', template: 'partials/admin/dashboard/subscriptions', column: 'main', order: 40, load: loadSubscriptionsWidget });
 
 /** The active products of one of the customer's shops, for the form's select. */
 export async function subscriptionProducts(db: Db, shop: ScopedShop): Promise<SubscriptionProduct[]> {

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
-import { fileTypeFromStream } from 'file-type';
 import type { Knex } from 'knex';
 import sharp from 'sharp';
 import type { FileStorage } from '../storage/file-storage.js';
+import { sniffFileType } from '../storage/sniff-file-type.js';
 import { readZipDirectory } from '../storage/zip-directory.js';
 import { recordAudit } from './audit.service.js';
 import { removeFiles } from './customer-document.service.js';
@@ -109,13 +109,7 @@ async function checkPackage(files: FileStorage, key: string, ext: string, allowe
 
 /** Decides from the content what the file at `key` is, and whether it is allowed. */
 export async function sniffDocument(files: FileStorage, key: string, originalName: string): Promise<Verdict> {
-  const source = files.open(key);
-  let type: Awaited<ReturnType<typeof fileTypeFromStream>>;
-  try {
-    type = await fileTypeFromStream(source);
-  } finally {
-    source.destroy();
-  }
+  const type = await sniffFileType(files, key);
   if (type) {
     const allowed = ALLOWED[type.ext];
     if (allowed && PACKAGE_MAIN_PART[type.ext]) return checkPackage(files, key, type.ext, allowed);

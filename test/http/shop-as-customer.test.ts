@@ -333,6 +333,8 @@ describe('Shop As Customer', () => {
     const customer = agentFor(t.app, 'consent2.localhost');
     const login = await customer.get('/account/login');
     await customer.post('/account/login').type('form').send({ email: c.email, password: PASSWORD, _csrf: csrfFrom(login.text) });
+    // My Account leads to the setting.
+    expect((await customer.get('/account')).text).toContain('href="/account/remote-assistance"');
     const page = await customer.get('/account/remote-assistance');
     expect(page.status).toBe(200);
     expect(page.text).not.toContain('checked');

@@ -5,7 +5,6 @@ import { cardAddSchema, cardEditSchema } from '../../schemas/payment-card.schema
 import { parseForm } from '../../schemas/form.js';
 import type { CustomerAccess } from '../../services/customer-access.service.js';
 import { addCard, findCard, listCards, mayManageCards, removeCard, updateCard } from '../../services/payment-card.service.js';
-import '../../services/payment-cards.widget.js';
 import { dashboardActions, MODALS, numericParam } from './dashboard-actions.js';
 
 // F-DASH-7: a customer's payment cards under /admin/customers/:customerId/cards. The add form's

@@ -8,7 +8,6 @@ import { dashboardWidgets } from '../../services/dashboard-widgets.js';
 import { assertMayHandlePersonalData } from '../../services/gdpr/gdpr-access.js';
 import { eraseCustomer, erasurePreview } from '../../services/gdpr/gdpr-erasure.service.js';
 import { exportCustomerData } from '../../services/gdpr/gdpr-export.service.js';
-import '../../services/gdpr/privacy-widget.js';
 import { dashboardActions, MODALS } from './dashboard-actions.js';
 
 // F-CUST-9 under /admin/customers/:customerId/gdpr: the export (a zip download) and the erasure

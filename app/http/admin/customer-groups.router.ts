@@ -1,14 +1,11 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.js';
 import { ForbiddenError, ValidationError } from '../../lib/errors.js';
-import { loadGroupsWidget, mayEditMemberships, membershipChoices, setCustomerMemberships, tickedIds } from '../../services/customer-membership.service.js';
-import { registerWidget } from '../../services/dashboard-widgets.js';
+import { mayEditMemberships, membershipChoices, setCustomerMemberships, tickedIds } from '../../services/customer-membership.service.js';
 import { dashboardActions, MODALS } from './dashboard-actions.js';
 
 // F-DASH-11: the customer's groups and segments on the dashboard (widget `groups`), and the modal
 // that edits the static ones and the direct segments. Mounted at /admin/customers/:customerId/groups.
-
-registerWidget({ name: 'groups', template: 'partials/admin/dashboard/groups', column: 'side', order: 45, load: loadGroupsWidget });
 
 export function customerGroupsRouter(ctx: AppContext): Router {
   const router = Router({ mergeParams: true });

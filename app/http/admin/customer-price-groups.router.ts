@@ -5,7 +5,6 @@ import { priceGroupAssignSchema } from '../../schemas/price-group.schema.js';
 import { parseForm } from '../../schemas/form.js';
 import type { CustomerAccess } from '../../services/customer-access.service.js';
 import { assignablePriceGroups, assignPriceGroup, customerPriceGroups, mayAssignPriceGroups, unassignPriceGroup } from '../../services/price-group.service.js';
-import '../../services/price-groups.widget.js';
 import { dashboardActions, MODALS, numericParam } from './dashboard-actions.js';
 
 // F-DASH-6: a customer's price groups under /admin/customers/:customerId/price-groups. "View all"

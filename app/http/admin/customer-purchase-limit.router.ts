@@ -6,7 +6,6 @@ import { purchaseLimitSchema } from '../../schemas/purchase-limit.schema.js';
 import { parseForm } from '../../schemas/form.js';
 import { scopedShop, type CustomerAccess } from '../../services/customer-access.service.js';
 import { findPurchaseLimit, mayManagePurchaseLimits, removePurchaseLimit, setPurchaseLimit, todayIn } from '../../services/purchase-limit.service.js';
-import '../../services/purchase-limit.widget.js';
 import { dashboardActions, MODALS, numericParam } from './dashboard-actions.js';
 
 // F-LIMIT-1 / F-DASH-11: a customer's purchase limit per shop under

@@ -2,8 +2,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvError, parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
-import { fileTypeFromStream } from 'file-type';
 import type { FileStorage } from '../../storage/file-storage.js';
+import { sniffFileType } from '../../storage/sniff-file-type.js';
 import { inspectZip } from './xlsx-package.js';
 
 /**
@@ -52,13 +52,7 @@ const KNOWN_TYPES: Record<string, string> = {
 
 /** Decides from the content whether `key` is a CSV or an XLSX file; throws ImportFileError otherwise. */
 export async function sniffImportFile(files: FileStorage, key: string): Promise<SniffedFile> {
-  const source = files.open(key);
-  let type: Awaited<ReturnType<typeof fileTypeFromStream>>;
-  try {
-    type = await fileTypeFromStream(source);
-  } finally {
-    source.destroy();
-  }
+  const type = await sniffFileType(files, key);
   if (type?.mime === XLSX_MIME) return { format: 'xlsx', delimiter: null };
   if (type?.ext === 'zip') {
     const verdict = await inspectZip(files, key);
