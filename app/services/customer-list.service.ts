@@ -159,9 +159,12 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   // Membership filters read the members' primary keys ((group_id, customer_id), (segment_id,
   // customer_id)) and customers_business_account_idx: a large group costs one index range scan.
   if (f.group !== undefined) builder.whereIn('c.id', knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
+  // Two EXISTS rather than IN (… UNION …): the planner misjudges the size of the union and then
+  // reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
   if (f.segment !== undefined) {
     builder.whereRaw(
-      'c.id IN (SELECT sc.customer_id FROM segment_customers sc WHERE sc.segment_id = ? UNION SELECT sm.customer_id FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ?)',
+      `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id)
+        OR EXISTS (SELECT 1 FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ? AND sm.customer_id = c.id))`,
       [f.segment, f.segment],
     );
   }

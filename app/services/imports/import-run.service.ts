@@ -28,6 +28,12 @@ import { ERRORS_SAMPLE_SIZE, inScope, markImportFailed, mayImportCustomers, type
  */
 
 export const BATCH_LINES = 5_000;
+/**
+ * Batches merged at the same time, each in its own transaction and connection. The merge is bound
+ * by index maintenance in PostgreSQL, which uses one core per connection; the batches touch
+ * different customers (e-mails are unique within a run), so they do not wait for each other.
+ */
+const MERGE_CONCURRENCY = 2;
 const STAGE = 'customer_import_rows';
 const IN_BATCH = 's.import_id = ? AND s.line > ? AND s.line <= ?';
 const BELONGS_ELSEWHERE = 'Belongs to another shop';
@@ -70,7 +76,7 @@ export async function runImport(deps: ImportDeps, importId: number, mode: Import
       await knex(STAGE).where({ importId }).delete();
       const staged = await stageRows(deps, record);
       await validateStagedRows(knex, importId);
-      await knex('customerImports').where({ id: importId }).update({ stagedRows: staged, mergedThroughLine: 0 });
+      await knex('customerImports').where({ id: importId }).update({ stagedRows: staged, processedRows: 0 });
     } catch (error) {
       if (!(error instanceof ImportFileError)) throw error;
       await markImportFailed(knex, importId, error.message);
@@ -78,29 +84,65 @@ export async function runImport(deps: ImportDeps, importId: number, mode: Import
     }
   }
 
-  const lastLine = ((await knex(STAGE).where({ importId }).max('line as last').first()) as { last: number | null } | undefined)?.last ?? 0;
   const batch = { importId, shopId: record.shopId, staffId: staff.id, scope: staff.scope, tag: record.options?.tag ?? null, mapped: new Set(record.mapping.filter(Boolean) as FieldKey[]) };
-  for (let from = resume ? record.mergedThroughLine : 0; from < lastLine; from += BATCH_LINES) {
+  await forEachConcurrently(await pendingBatches(knex, importId), MERGE_CONCURRENCY, async (from) => {
     const to = from + BATCH_LINES;
     if (mode === 'dry_run') {
       await resolveCustomers(knex, batch, from, to);
-      await knex('customerImports').where({ id: importId }).update({ processedRows: await stagedCount(knex, importId, to) });
+      await countProcessed(knex, importId, from, to);
     } else {
       await knex.transaction(async (trx) => {
         await resolveCustomers(trx, batch, from, to);
         await mergeBatch(trx, batch, from, to);
-        await trx('customerImports').where({ id: importId }).update({ mergedThroughLine: to, processedRows: await stagedCount(trx, importId, to) });
+        await countProcessed(trx, importId, from, to);
       });
     }
-  }
+  });
 
   await finishRun(deps, record, mode);
 }
 
-async function stagedCount(db: Knex | Knex.Transaction, importId: number, throughLine?: number): Promise<number> {
-  const query = db(STAGE).where({ importId });
-  if (throughLine !== undefined) query.where('line', '<=', throughLine);
-  const row = (await query.count('* as n').first()) as { n: string | number } | undefined;
+/**
+ * The first line (exclusive) of every batch that still has a valid row without an outcome. A batch
+ * commits whole, so after a crash exactly the batches that did not commit are merged again.
+ */
+async function pendingBatches(knex: Knex, importId: number): Promise<number[]> {
+  const rows = await knex.raw(
+    `SELECT DISTINCT ((line - 1) / ${BATCH_LINES}) * ${BATCH_LINES} AS "from" FROM ${STAGE} WHERE import_id = ? AND reason IS NULL AND outcome IS NULL ORDER BY 1`,
+    [importId],
+  );
+  return (rows.rows as Array<{ from: number }>).map((row) => Number(row.from));
+}
+
+async function countProcessed(db: Knex | Knex.Transaction, importId: number, from: number, to: number): Promise<void> {
+  const lines = await db(STAGE).where({ importId }).where('line', '>', from).where('line', '<=', to).count('* as n').first();
+  await db('customerImports').where({ id: importId }).increment('processedRows', Number(lines?.n ?? 0));
+}
+
+/**
+ * Runs `task` for every item, at most `limit` at a time, in the items' order. After a failure no
+ * further item starts; the ones running finish, then the failure is thrown.
+ */
+async function forEachConcurrently<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await task(items[next++]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const failure = lanes.find((lane) => lane.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+async function stagedCount(db: Knex | Knex.Transaction, importId: number): Promise<number> {
+  const row = (await db(STAGE).where({ importId }).count('* as n').first()) as { n: string | number } | undefined;
   return Number(row?.n ?? 0);
 }
 

@@ -38,7 +38,6 @@ export interface CustomerImport {
   rejectedCount: number;
   errorsSample: RejectedRow[];
   stagedRows: number | null;
-  mergedThroughLine: number;
   error: string | null;
   createdAt: Date;
   finishedAt: Date | null;
@@ -129,7 +128,6 @@ export async function startImportRun(
       runCount: knex.raw('run_count + 1'),
       processedRows: 0,
       stagedRows: null,
-      mergedThroughLine: 0,
       error: null,
     })
     .returning('runCount');
