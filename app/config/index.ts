@@ -32,6 +32,7 @@ const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: integer(3000, 0, 65535),
+    WEB_CONCURRENCY: integer(1, 1, 64),
     ADMIN_HOST: hostname.default('admin.localhost'),
     DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
     REDIS_URL: optionalUrl(['redis', 'rediss']),
@@ -63,6 +64,8 @@ const schema = z
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** Web processes `npm run start:web` runs (Node cluster), sharing the port. */
+  webConcurrency: number;
   adminHost: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     env: e.NODE_ENV,
     port: e.PORT,
+    webConcurrency: e.WEB_CONCURRENCY,
     adminHost: e.ADMIN_HOST,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
