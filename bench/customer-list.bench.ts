@@ -15,6 +15,8 @@ import { benchConfig, DATABASE_URL, ensureBenchDatabase, SAMPLES, STAFF } from '
 import { createClient, percentile } from './http-client.js';
 
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
+/** Runs only the scenarios whose name contains this text (case-insensitive), e.g. BENCH_ONLY=tags. */
+const ONLY = process.env.BENCH_ONLY?.toLowerCase();
 const SAVED_VIEW = 'shop=all&tag=vip&sort=total_spent&dir=desc';
 
 interface Scenario {
@@ -88,7 +90,7 @@ async function main() {
   const client = createClient(port, config.adminHost);
   await client.login(STAFF.email, STAFF.password);
   const results: Result[] = [];
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY))) {
     const path = `/admin/customers?${scenario.query}`;
     const parsed = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(scenario.query).entries()));
     const multi = new URLSearchParams(scenario.query);

@@ -64,6 +64,14 @@ const date = z.iso.date();
 const wholeNumber = z.coerce.number().int().min(0).max(1_000_000_000);
 const amount = z.coerce.number().min(0).max(10_000_000_000);
 const recordId = z.string().regex(/^\d{1,15}$/).transform(Number).pipe(z.number().int().positive());
+// Built once: the list parses a query on every request, and building zod schemas is not free.
+const yesOrNo = z.enum(['yes', 'no']);
+const shopId = z.coerce.number().int().positive();
+const sortColumn = z.enum(customerSortColumns);
+const direction = z.enum(['asc', 'desc']);
+const pageSize = z.coerce.number().pipe(z.union(pageSizes.map((n) => z.literal(n))));
+const cursor = z.string().max(300);
+const tagMode = z.enum(['all', 'any']);
 
 /**
  * Reads /admin/customers' query string. Nothing here throws: a value that cannot be used is left
@@ -85,14 +93,14 @@ export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
     return [...new Set(values.filter((v): v is T => allowed.includes(v as T)))];
   };
   const yesNo = (key: string, label: string) => {
-    const value = pick(key, label, z.enum(['yes', 'no']));
+    const value = pick(key, label, yesOrNo);
     return value === undefined ? undefined : value === 'yes';
   };
 
   // NUL cannot occur in PostgreSQL text (and would fail the query): drop it.
   const q = (first(raw.q) ?? '').replaceAll('\u0000', '').slice(0, 200);
   const shopValue = first(raw.shop);
-  const shop = shopValue === undefined || shopValue === '' ? undefined : shopValue === 'all' ? 'all' : pick('shop', 'shop', z.coerce.number().int().positive());
+  const shop = shopValue === undefined || shopValue === '' ? undefined : shopValue === 'all' ? 'all' : pick('shop', 'shop', shopId);
   const countries = list(raw.country).map((c) => c.toUpperCase());
   for (const c of countries) if (!/^[A-Z]{2}$/.test(c)) ignored.push(`country “${c.slice(0, 40)}”`);
   const tags = [...new Set(list(raw.tag).map((t) => t.toLowerCase()))];
@@ -102,18 +110,18 @@ export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
 
   return {
     q,
-    sort: pick('sort', 'sort', z.enum(customerSortColumns)) ?? 'created',
-    dir: pick('dir', 'direction', z.enum(['asc', 'desc'])) ?? 'desc',
+    sort: pick('sort', 'sort', sortColumn) ?? 'created',
+    dir: pick('dir', 'direction', direction) ?? 'desc',
     shop,
-    size: (pick('size', 'page size', z.coerce.number().pipe(z.union(pageSizes.map((n) => z.literal(n))))) ?? 25) as CustomerListQuery['size'],
-    after: pick('after', 'page', z.string().max(300)),
-    before: pick('before', 'page', z.string().max(300)),
+    size: (pick('size', 'page size', pageSize) ?? 25) as CustomerListQuery['size'],
+    after: pick('after', 'page', cursor),
+    before: pick('before', 'page', cursor),
     filters: {
       state: pickMany('state', 'state', customerStates),
       type: pickMany('type', 'customer type', customerTypes, (v) => v.toUpperCase()),
       status: pickMany('status', 'shop status', assignmentStatuses),
       tag: tags.filter((t) => t.length <= 64),
-      tagMode: pick('tagmode', 'tag match', z.enum(['all', 'any'])) ?? 'any',
+      tagMode: pick('tagmode', 'tag match', tagMode) ?? 'any',
       country: [...new Set(countries.filter((c) => /^[A-Z]{2}$/.test(c)))],
       createdFrom: pick('created_from', 'created from', date),
       createdTo: pick('created_to', 'created to', date),

@@ -106,13 +106,79 @@ function cursorKeySql(key: SortKey): string {
  * The FROM and WHERE of a list query (shared by the page, the count and exports). Every value is a
  * binding; the sort key and columns come from the allow-lists above.
  */
-export function customerListFilter(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Knex.QueryBuilder {
+export function customerListFilter(
+  knex: Knex,
+  source: ListSource,
+  query: Pick<CustomerListQuery, 'q' | 'filters'>,
+  salesTeamId: number | null,
+  memberIds?: number[],
+): Knex.QueryBuilder {
   const builder = knex.queryBuilder().from({ c: 'customers' });
   if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
   if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
   applySearch(builder, query.q);
   applyFilters(knex, builder, source, query.filters);
+  if (memberIds) builder.whereRaw('c.id = ANY(?::bigint[])', [memberIds]);
+  else applyMembershipFilters(knex, builder, query.filters);
   return builder;
+}
+
+/** At most this many members are looked up by id; more are filtered while the sort index is walked. */
+export const FEW_MEMBERS = 1_000;
+
+/**
+ * The customers the membership filters (tags, group, segment) allow, when they are at most
+ * FEW_MEMBERS; null when there are more or there is no such filter. The planner cannot estimate
+ * these sets (two tags together, a segment's groups): believing them large it walks the sort
+ * index, and when they are in fact small it reads most of the table to fill a page. Read first
+ * from their own indexes, a small set is then fetched by primary key and sorted.
+ */
+export async function fewMembers(knex: Knex, f: CustomerFilters): Promise<number[] | null> {
+  const [driver, ...others] = membershipSets(knex, f);
+  if (!driver) return null;
+  const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
+  for (const other of others) members.whereIn('m.customer_id', other);
+  // One row with an array: a thousand rows would cost more to receive than to find.
+  const [row] = (await knex.queryBuilder().from(members.as('few')).select(knex.raw('array_agg(few.customer_id) AS ids'))) as Array<{ ids: string[] | null }>;
+  // A customer may be listed twice (two of the tags): that only makes the set look larger.
+  const ids = (row?.ids ?? []).map(Number);
+  return ids.length > FEW_MEMBERS ? null : ids;
+}
+
+/** One subquery of customer ids per membership filter; their intersection is what the filters allow. */
+function membershipSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
+  const sets: Knex.QueryBuilder[] = [];
+  if (f.tag.length && f.tagMode === 'all') sets.push(...f.tag.map((tag) => taggedWith(knex, [tag])));
+  else if (f.tag.length) sets.push(taggedWith(knex, f.tag));
+  // Membership tables are read by their primary keys ((group_id, customer_id), (segment_id, customer_id)).
+  if (f.group !== undefined) sets.push(knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
+  if (f.segment !== undefined) {
+    sets.push(
+      knex('segment_customers as sc')
+        .select('sc.customer_id')
+        .where('sc.segment_id', f.segment)
+        .unionAll((union) => union.from('segment_groups as sg').join('customer_group_members as sm', 'sm.group_id', 'sg.group_id').where('sg.segment_id', f.segment).select('sm.customer_id')),
+    );
+  }
+  return sets;
+}
+
+const taggedWith = (knex: Knex, tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
+
+function applyMembershipFilters(knex: Knex, builder: Knex.QueryBuilder, f: CustomerFilters): void {
+  // "All of these tags": one semi-join per tag (grouping every tagged row to count them costs far more).
+  if (f.tag.length && f.tagMode === 'all') for (const tag of f.tag) builder.whereIn('c.id', taggedWith(knex, [tag]));
+  else if (f.tag.length) builder.whereIn('c.id', taggedWith(knex, f.tag));
+  if (f.group !== undefined) builder.whereIn('c.id', knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
+  // Two EXISTS rather than IN (… UNION …): the planner misjudges the size of the union and then
+  // reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
+  if (f.segment !== undefined) {
+    builder.whereRaw(
+      `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id)
+        OR EXISTS (SELECT 1 FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ? AND sm.customer_id = c.id))`,
+      [f.segment, f.segment],
+    );
+  }
 }
 
 function applySearch(builder: Knex.QueryBuilder, q: string): void {
@@ -151,23 +217,6 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.taxExempt !== undefined) builder.where('c.tax_exempt', f.taxExempt);
   if (f.wholesale !== undefined) builder.where('c.wholesale', f.wholesale);
   if (f.marketing !== undefined) builder.where('c.marketing_opt_in', f.marketing);
-  if (f.tag.length) {
-    const tagged = knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', f.tag);
-    if (f.tagMode === 'all') tagged.groupBy('t.customer_id').havingRaw('count(*) = ?', [f.tag.length]);
-    builder.whereIn('c.id', tagged);
-  }
-  // Membership filters read the members' primary keys ((group_id, customer_id), (segment_id,
-  // customer_id)) and customers_business_account_idx: a large group costs one index range scan.
-  if (f.group !== undefined) builder.whereIn('c.id', knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
-  // Two EXISTS rather than IN (… UNION …): the planner misjudges the size of the union and then
-  // reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
-  if (f.segment !== undefined) {
-    builder.whereRaw(
-      `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id)
-        OR EXISTS (SELECT 1 FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ? AND sm.customer_id = c.id))`,
-      [f.segment, f.segment],
-    );
-  }
   if (f.business !== undefined) builder.where('c.business_account_id', f.business);
 }
 
@@ -190,7 +239,7 @@ export async function listCustomers(
   const ascending = (query.dir === 'asc') !== backwards;
   const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
 
-  const builder = customerListFilter(knex, source, query, salesTeamId)
+  const builder = customerListFilter(knex, source, query, salesTeamId, (await fewMembers(knex, query.filters)) ?? undefined)
     .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
     .select(
       'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at', 'c.erased_at',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { countCustomers } from '../../app/services/customer-list.service.js';
+import { countCustomers, fewMembers, FEW_MEMBERS } from '../../app/services/customer-list.service.js';
 import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
@@ -279,5 +279,53 @@ describe('customer count on a large table', () => {
     const owner = await loginStaff(t.app, (await makeStaff(t.ctx.knex, { role: 'owner' })).email);
     expect((await owner.get('/admin/customers/count')).text.trim()).toMatch(/^About 3\d thousand customers$/);
     expect((await owner.get('/admin/customers/count?state=invited')).text.trim()).toBe('5 customers');
+  });
+});
+
+describe('membership filters, few members and many', () => {
+  let t: TestApp;
+  let owner: Agent;
+  let both: number[], onlyGold: number[], groupMembers: number[];
+  let group: number;
+  let segment: number;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
+    // More customers with both tags than the list looks up by id, so the sort index is walked.
+    both = await insertManyCustomers(knex, FEW_MEMBERS + 200, { emailPrefix: 'both' });
+    onlyGold = await insertManyCustomers(knex, 300, { emailPrefix: 'vip-only' });
+    groupMembers = await insertManyCustomers(knex, 40, { emailPrefix: 'grouped' });
+    await knex.raw(`INSERT INTO customer_tags (customer_id, tag) SELECT id, t FROM unnest(?::bigint[]) id, unnest(array['gold', 'north']) t`, [both]);
+    await knex.raw(`INSERT INTO customer_tags (customer_id, tag) SELECT id, 'gold' FROM unnest(?::bigint[]) id`, [onlyGold]);
+    [{ id: group }] = await knex('customerGroups').insert({ name: 'Few', kind: 'static' }).returning('id');
+    await knex('customerGroupMembers').insert(groupMembers.slice(0, 30).map((customerId) => ({ groupId: group, customerId, source: 'manual' })));
+    [{ id: segment }] = await knex('segments').insert({ name: 'Few and more' }).returning('id');
+    await knex('segmentGroups').insert({ segmentId: segment, groupId: group });
+    await knex('segmentCustomers').insert(groupMembers.slice(25).map((customerId) => ({ segmentId: segment, customerId })));
+    await knex.raw('ANALYZE customers, customer_tags');
+  });
+  afterAll(() => t?.close());
+
+  it('lists every customer with all of the tags when they are many (walking the sort index)', async () => {
+    expect(sorted(await allListedIds(owner, '/admin/customers?shop=all&tag=gold&tag=north&tagmode=all&size=100&sort=email&dir=asc'))).toEqual(both);
+    expect(await fewMembers(t.ctx.knex, parseCustomerListQuery({ tag: ['gold', 'north'], tagmode: 'all' }).filters)).toBeNull();
+  });
+
+  it('lists the same customers by id when they are few', async () => {
+    const filters = (raw: Record<string, string>) => parseCustomerListQuery(raw).filters;
+    expect(sorted((await fewMembers(t.ctx.knex, filters({ group: String(group) })))!)).toEqual(sorted(groupMembers.slice(0, 30)));
+    expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&group=${group}&size=25`))).toEqual(sorted(groupMembers.slice(0, 30)));
+    // The segment: its group's 30 members and 15 customers of its own, 5 of them in both.
+    expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${segment}&size=25&sort=name`))).toEqual(sorted(groupMembers));
+    // Many with the tag, none of them in the group: an empty set, and an empty list.
+    expect(await fewMembers(t.ctx.knex, filters({ tag: 'gold', group: String(group) }))).toEqual([]);
+    expect(await allListedIds(owner, `/admin/customers?shop=all&segment=${segment}&tag=gold`)).toEqual([]);
+  });
+
+  it('gives the same answer either way for any of the tags', async () => {
+    const listed = sorted(await allListedIds(owner, '/admin/customers?shop=all&tag=gold&tag=north&size=100&sort=created'));
+    expect(listed).toEqual(sorted([...both, ...onlyGold]));
   });
 });
