@@ -26,6 +26,9 @@ export interface WebApp {
 export function createApp(ctx: AppContext): WebApp {
   const app = express();
   app.disable('x-powered-by');
+  // Pages are per staff member or customer and carry a CSRF token, so a 304 never happens: hashing
+  // every body for an ETag is wasted work (static files keep theirs).
+  app.disable('etag');
   app.set('trust proxy', ctx.config.trustProxy);
   app.locals.views = createViewEngine(ctx.config.env !== 'development');
 
