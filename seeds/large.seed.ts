@@ -1,5 +1,13 @@
 import type { Knex } from 'knex';
 
+/**
+ * A pseudo-random whole number in [0, n) drawn from a row's id, one stream per `salt`. Attributes
+ * drawn with different salts are independent, as in real data; `id % n` would tie them together
+ * (every B2B customer in the same country, a group's members never among the newest), which makes
+ * some list filters look far slower, or faster, than they are.
+ */
+const draw = (id: string, salt: number, n: number) => `((hashint8(${id}::bigint * 7919 + ${salt}) & 2147483647) % ${n})`;
+
 export interface LargeSeedReport {
   customers: number;
   orders: number;
@@ -42,40 +50,41 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
       `${count} customers`,
       `INSERT INTO customers (email, first_name, last_name, state, customer_type, phone, company_name1, marketing_opt_in, tax_exempt, wholesale, created_at, updated_at, password_changed_at)
        SELECT 'bench' || g || '@' || (ARRAY['example.test','mail.test','corp.test','shop.test'])[1 + g % 4],
-              (ARRAY['Alice','Bruno','Chloe','Dmitri','Elif','Farah','Giulia','Hannes','Ines','Jonas','Kaito','Lena','Mateo','Nora','Oskar','Priya','Quentin','Rosa','Soren','Tomas','Ugo','Vera','Wiebke','Xavier','Yara','Zoe'])[1 + (g * 7) % 26],
-              (ARRAY['Andersen','Becker','Costa','Dubois','Eriksen','Fischer','Garcia','Hansen','Ivanova','Jansen','Kowalski','Larsen','Mueller','Novak','OBrien','Petrov','Rossi','Schmidt','Tanaka','Umarov','Vogel','Weber','Yilmaz','Zimmermann'])[1 + (g * 13) % 24] || CASE WHEN g % 3 = 0 THEN '' ELSE chr((65 + g % 26)::int) || lpad((g % 997)::text, 3, '0') END,
-              CASE WHEN g % 50 = 0 THEN 'disabled' WHEN g % 17 = 0 THEN 'invited' WHEN g % 23 = 0 THEN 'guest' ELSE 'active' END,
-              CASE WHEN g % 23 = 0 THEN 'GUEST' WHEN g % 5 = 0 THEN 'B2B' WHEN g % 11 = 0 THEN 'B2E' ELSE 'B2C' END,
+              (ARRAY['Alice','Bruno','Chloe','Dmitri','Elif','Farah','Giulia','Hannes','Ines','Jonas','Kaito','Lena','Mateo','Nora','Oskar','Priya','Quentin','Rosa','Soren','Tomas','Ugo','Vera','Wiebke','Xavier','Yara','Zoe'])[1 + ${draw('g', 1, 26)}],
+              (ARRAY['Andersen','Becker','Costa','Dubois','Eriksen','Fischer','Garcia','Hansen','Ivanova','Jansen','Kowalski','Larsen','Mueller','Novak','OBrien','Petrov','Rossi','Schmidt','Tanaka','Umarov','Vogel','Weber','Yilmaz','Zimmermann'])[1 + ${draw('g', 2, 24)}] || CASE WHEN g % 3 = 0 THEN '' ELSE chr((65 + g % 26)::int) || lpad((g % 997)::text, 3, '0') END,
+              CASE WHEN r.state < 20 THEN 'disabled' WHEN r.state < 79 THEN 'invited' WHEN r.state < 122 THEN 'guest' ELSE 'active' END,
+              CASE WHEN r.state BETWEEN 79 AND 121 THEN 'GUEST' WHEN r.type < 200 THEN 'B2B' WHEN r.type < 291 THEN 'B2E' ELSE 'B2C' END,
               '+49 ' || (100000000 + (g * 7919) % 899999999)::text,
-              CASE WHEN g % 5 = 0 THEN 'Company ' || (g % 5000) ELSE '' END,
-              g % 3 = 0, g % 41 = 0, g % 7 = 0,
-              timestamptz '2021-01-01' + (g % 1800) * interval '1 day' + (g % 86400) * interval '1 second',
-              timestamptz '2021-01-01' + (g % 1800) * interval '1 day',
-              CASE WHEN g % 23 = 0 THEN NULL ELSE timestamptz '2022-01-01' + (g % 1000) * interval '1 day' END
-         FROM generate_series(?::bigint, ?::bigint) g`,
+              CASE WHEN r.type < 200 THEN 'Company ' || (g % 5000) ELSE '' END,
+              ${draw('g', 5, 3)} = 0, ${draw('g', 6, 41)} = 0, ${draw('g', 7, 7)} = 0,
+              timestamptz '2021-01-01' + r.day * interval '1 day' + ${draw('g', 8, 86400)} * interval '1 second',
+              timestamptz '2021-01-01' + r.day * interval '1 day',
+              CASE WHEN ${draw('g', 9, 23)} = 0 THEN NULL ELSE timestamptz '2022-01-01' + ${draw('g', 10, 1000)} * interval '1 day' END
+         FROM generate_series(?::bigint, ?::bigint) g
+        CROSS JOIN LATERAL (SELECT ${draw('g', 3, 1000)} AS state, ${draw('g', 4, 1000)} AS type, ${draw('g', 11, 1800)} AS day) r`,
       [firstId, firstId + count - 1],
     );
 
     await step(
       'shop assignments',
       `INSERT INTO customer_shops (customer_id, shop_id, status, created_at)
-       SELECT c.id, (?::bigint[])[1 + c.id % ?], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN c.id % 97 = 0 THEN 'pending_approval' ELSE 'active' END, c.created_at
+       SELECT c.id, (?::bigint[])[1 + ${draw('c.id', 20, shops.length)}], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN ${draw('c.id', 21, 97)} = 0 THEN 'pending_approval' ELSE 'active' END, c.created_at
          FROM customers c WHERE c.id >= ?
        UNION ALL
-       SELECT c.id, (?::bigint[])[1 + (c.id + 1) % ?], 'active', c.created_at
-         FROM customers c WHERE c.id >= ? AND c.id % 5 = 0`,
-      [shops, shops.length, firstId, shops, shops.length, firstId],
+       SELECT c.id, (?::bigint[])[1 + (${draw('c.id', 20, shops.length)} + 1) % ${shops.length}], 'active', c.created_at
+         FROM customers c WHERE c.id >= ? AND ${draw('c.id', 22, 5)} = 0`,
+      [shops, firstId, shops, firstId],
     );
 
     await step(
       'addresses',
       `INSERT INTO addresses (customer_id, first_name, last_name, line1, city, postcode, country_code, is_default_billing, is_default_shipping)
        SELECT c.id, c.first_name, c.last_name, 'Harbour Street ' || (c.id % 200 + 1),
-              (ARRAY['Hamburg','Berlin','Vienna','Zurich','Copenhagen','Amsterdam','Lyon','Milan','Madrid','Oslo'])[1 + c.id % 10],
+              (ARRAY['Hamburg','Berlin','Vienna','Zurich','Copenhagen','Amsterdam','Lyon','Milan','Madrid','Oslo'])[1 + p.k],
               lpad((c.id % 99999)::text, 5, '0'),
-              (ARRAY['DE','DE','AT','CH','DK','NL','FR','IT','ES','NO'])[1 + c.id % 10],
+              (ARRAY['DE','DE','AT','CH','DK','NL','FR','IT','ES','NO'])[1 + p.k],
               true, true
-         FROM customers c WHERE c.id >= ?`,
+         FROM customers c CROSS JOIN LATERAL (SELECT ${draw('c.id', 23, 10)} AS k) p WHERE c.id >= ?`,
       [firstId],
     );
 
@@ -83,24 +92,25 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
       'tags',
       `INSERT INTO customer_tags (customer_id, tag)
        SELECT c.id, t.tag FROM customers c
-         JOIN (VALUES (0, 'vip'), (1, 'newsletter'), (2, 'friend'), (3, 'wholesale-lead'), (4, 'returns'), (5, 'gift-buyer')) AS t(k, tag) ON c.id % 13 = t.k
+         JOIN (VALUES (30, 'vip'), (31, 'newsletter'), (32, 'friend'), (33, 'wholesale-lead'), (34, 'returns'), (35, 'gift-buyer')) AS t(salt, tag)
+           ON (hashint8(c.id * 7919 + t.salt) & 2147483647) % 13 = 0
         WHERE c.id >= ?`,
       [firstId],
     );
 
-    // Two static groups (every 7th and every 50th customer) and a segment holding the second group
-    // and every 997th customer, for the list's group and segment filters.
-    const member = (group: string, every: number, rest: number) =>
+    // Two static groups (one customer in 7, one in 50) and a segment holding the second group and
+    // one customer in 997, for the list's group and segment filters.
+    const member = (group: string, every: number, salt: number) =>
       `WITH g AS (INSERT INTO customer_groups (name, kind, description) VALUES ('${group}', 'static', 'Large benchmark set')
                   ON CONFLICT (name) DO UPDATE SET updated_at = now() RETURNING id)
-       INSERT INTO customer_group_members (group_id, customer_id, source) SELECT g.id, c.id, 'manual' FROM g, customers c WHERE c.id >= ? AND c.id % ${every} = ${rest}`;
-    await step('group "Bench: every 7th"', member('Bench: every 7th', 7, 0), [firstId]);
-    await step('group "Bench: every 50th"', member('Bench: every 50th', 50, 1), [firstId]);
+       INSERT INTO customer_group_members (group_id, customer_id, source) SELECT g.id, c.id, 'manual' FROM g, customers c WHERE c.id >= ? AND ${draw('c.id', salt, every)} = 0`;
+    await step('group "Bench: every 7th"', member('Bench: every 7th', 7, 40), [firstId]);
+    await step('group "Bench: every 50th"', member('Bench: every 50th', 50, 41), [firstId]);
     await step(
       'segment "Bench segment"',
       `WITH s AS (INSERT INTO segments (name, description) VALUES ('Bench segment', 'Large benchmark set') ON CONFLICT (name) DO UPDATE SET updated_at = now() RETURNING id),
             g AS (INSERT INTO segment_groups (segment_id, group_id) SELECT s.id, g.id FROM s, customer_groups g WHERE g.name = 'Bench: every 50th' ON CONFLICT DO NOTHING)
-       INSERT INTO segment_customers (segment_id, customer_id) SELECT s.id, c.id FROM s, customers c WHERE c.id >= ? AND c.id % 997 = 0`,
+       INSERT INTO segment_customers (segment_id, customer_id) SELECT s.id, c.id FROM s, customers c WHERE c.id >= ? AND ${draw('c.id', 42, 997)} = 0`,
       [firstId],
     );
     await step(
@@ -108,7 +118,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
       `WITH b AS (INSERT INTO business_accounts (name) SELECT 'Bench Company ' || n FROM generate_series(1, 50) n RETURNING id),
             numbered AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM b)
        UPDATE customers c SET business_account_id = numbered.id FROM numbered
-        WHERE c.id >= ? AND c.customer_type = 'B2B' AND c.id % 40 = 0 AND numbered.k = (c.id / 40) % 50`,
+        WHERE c.id >= ? AND c.customer_type = 'B2B' AND ${draw('c.id', 43, 40)} = 0 AND numbered.k = ${draw('c.id', 44, 50)}`,
       [firstId],
     );
 
@@ -120,7 +130,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
               'EUR', s.amount, s.amount * 19 / 100, s.amount + s.amount * 19 / 100,
               least(cs.created_at + ((cs.customer_id * 31 + n * 17) % 700) * interval '1 day', now() - n * interval '1 hour')
          FROM customer_shops cs
-         CROSS JOIN LATERAL generate_series(1, (cs.customer_id % 9)::int) n
+         CROSS JOIN LATERAL generate_series(1, ${draw('cs.customer_id', 45, 9)}::int) n
          CROSS JOIN LATERAL (SELECT (500 + (cs.customer_id * 131 + n * 977) % 40000)::bigint AS amount) s
         WHERE cs.customer_id >= ? AND cs.status <> 'pending_approval'`,
       [firstId],
