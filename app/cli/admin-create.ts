@@ -1,4 +1,5 @@
 // `npm run admin:create -- --email E --password P [--role owner] [--shops north,south]`
+import { Writable } from 'node:stream';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { bootstrap } from '../bootstrap.js';
@@ -18,8 +19,22 @@ async function ask(question: string): Promise<string> {
   }
 }
 
+/** Like `ask`, but what is typed is not shown (on a terminal; piped input has nothing to hide). */
+async function askSecret(question: string): Promise<string> {
+  if (!process.stdin.isTTY) return ask(question);
+  process.stdout.write(question);
+  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
+  try {
+    return (await rl.question('')).trim();
+  } finally {
+    rl.close();
+    process.stdout.write('\n');
+  }
+}
+
 const email = options.email ?? (await ask('E-mail: '));
-const password = options.password ?? (await ask('Password: '));
+const password = options.password ?? (await askSecret('Password: '));
 const role = z.enum(['owner', 'manager', 'sales_rep', 'support']).safeParse(options.role ?? 'owner');
 exitOnProblems([
   z.email().safeParse(email).success ? null : 'email must be a valid e-mail address',
