@@ -52,7 +52,8 @@ export async function recomputeDynamicGroup(knex: Knex, groupId: number, options
     const total: RecomputeResult = { added: 0, removed: 0 };
     for (let from = 0; from < last; from += chunk) {
       const to = from + chunk;
-      const matching = customerListFilter(trx, { kind: 'all' }, { q: '', filters }, null).where('c.id', '>', from).andWhere('c.id', '<=', to).select('c.id');
+      // An erased customer (F-CUST-9) matches no rule: a rule on type or figures would add them back.
+      const matching = customerListFilter(trx, { kind: 'all' }, { q: '', filters }, null).whereNull('c.erased_at').where('c.id', '>', from).andWhere('c.id', '<=', to).select('c.id');
       const { sql, bindings } = matching.toSQL();
       const result = await trx.raw(
         `WITH matching AS (${sql}),

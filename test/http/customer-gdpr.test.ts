@@ -3,7 +3,10 @@ import { inflateRawSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { createBulkOperation, runBulkOperation } from '../../app/services/bulk-action.service.js';
 import { customerRows, GDPR_SECTIONS, scrubChanges, type GdprSection } from '../../app/services/gdpr/gdpr-sections.js';
+import { recomputeDynamicGroup } from '../../app/services/group-rule.service.js';
 import { agentFor, csrfToken, loginCustomer, loginStaff, postLogin, type Agent } from '../support/agents.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
 import { makeAddress, makeCustomer, makeOrder, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
@@ -289,6 +292,38 @@ describe('customer dashboard: GDPR export and erasure (F-CUST-9)', () => {
     const fresh = await knex('customers').where('email', 'quinlan.erase@example.test').first('id', 'erasedAt');
     expect(fresh.id).not.toBe(c.id);
     expect(fresh.erasedAt).toBeNull();
+  });
+
+  it('keeps an erased customer read-only: changes are refused, bulk actions and group rules pass them by', async () => {
+    const c = await makeCustomer(knex, [shop.id], { firstName: 'Ruth', lastName: 'Readonly', customerType: 'B2B' });
+    const neighbour = await makeCustomer(knex, [shop.id], { firstName: 'Nina', lastName: 'Neighbour', customerType: 'B2B' });
+    expect((await erase(owner, c.id, c.email, true)).status).toBe(200);
+
+    // Every change on the dashboard answers 409 with the reason, htmx or not, and stores nothing.
+    const note = await postForm(owner, `/admin/customers/${c.id}/notes/new`, { body: 'Ruth called again' }, { htmx: true });
+    expect(note.status).toBe(409);
+    expect(textOf(note.text)).toMatch(/This customer’s personal data was erased on \d{4}-\d{2}-\d{2}; the record can no longer be changed\./);
+    const tags = await postForm(owner, `/admin/customers/${c.id}/tags`, { tags: 'readonly-again' });
+    expect(tags.status).toBe(409);
+    expect(textOf(tags.text)).toContain('the record can no longer be changed');
+    expect(await count('customerNotes', { customerId: c.id })).toBe(0);
+    expect(await count('customerTags', { customerId: c.id })).toBe(0);
+    // Reading still works; staff of another shop still get 404, not a hint that the customer exists.
+    expect((await owner.get(`/admin/customers/${c.id}`)).status).toBe(200);
+    expect((await postForm(foreign, `/admin/customers/${c.id}/notes/new`, { body: 'x' }, { htmx: true })).status).toBe(404);
+
+    // A bulk tag over every B2B customer of the shop tags the neighbour, not the erased customer.
+    const selection = { source: { kind: 'shop' as const, shopId: shop.id }, q: '', filters: parseCustomerListQuery({ type: 'B2B' }).filters, scope: 'all' as const, salesTeamId: null };
+    const { id } = await createBulkOperation(knex, ownerId, { key: `erased-bulk-${c.id}-xxxxxxxxxxxxxxxx`, action: 'add_tag', tag: 'b2b-wave', selection });
+    await runBulkOperation(knex, id);
+    expect(await count('customerTags', { customerId: neighbour.id, tag: 'b2b-wave' })).toBe(1);
+    expect(await count('customerTags', { customerId: c.id })).toBe(0);
+
+    // A dynamic group whose rule the erased customer still matches (type B2B) does not take them in.
+    const [group] = await knex('customerGroups').insert({ name: 'GDPR rule group', kind: 'dynamic', rule: JSON.stringify({ tags: [], tagMode: 'any', country: [], type: ['B2B'] }) }).returning('id');
+    await recomputeDynamicGroup(knex, group.id);
+    expect(await count('customerGroupMembers', { groupId: group.id, customerId: neighbour.id })).toBe(1);
+    expect(await count('customerGroupMembers', { groupId: group.id, customerId: c.id })).toBe(0);
   });
 
   it('erases a customer without orders through the plain form (redirect with a flash)', async () => {

@@ -66,6 +66,17 @@ export function customerDashboardRouter(ctx: AppContext): Router {
   // Only numeric ids are customers; /admin/customers/count, /export.csv … belong to the list router.
   router.use(((req, _res, next) => (/^\d{1,18}$/.test(String(req.params.customerId)) ? next() : next('router'))) as RequestHandler);
 
+  // F-CUST-9: an erased customer is a record kept for orders and the ledger; nothing may add
+  // personal data to it again. Every change is refused (the GDPR actions answer for themselves);
+  // the scope check comes first, so another shop's staff learn nothing about the customer.
+  router.use(async (req, _res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/gdpr/')) return next();
+    const access = await accessFor(req);
+    const { erasedAt } = (await ctx.knex('customers').where({ id: access.customerId }).first('erasedAt')) as { erasedAt: Date | null };
+    if (erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${erasedAt.toISOString().slice(0, 10)}; the record can no longer be changed.`);
+    next();
+  });
+
   // ---- the page and its widgets -------------------------------------------------------------
 
   router.get('/', async (req, res) => {
