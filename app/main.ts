@@ -14,8 +14,11 @@ if (cluster.isPrimary && processes > 1) {
   for (let i = 0; i < processes; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    runtime.logger.error({ pid: worker.process.pid, code, signal }, 'web process exited; starting another');
-    cluster.fork();
+    runtime.logger.error({ pid: worker.process.pid, code, signal }, 'web process exited; starting another in a second');
+    // The pause keeps a process that cannot start (database down) from being forked in a tight loop.
+    setTimeout(() => {
+      if (!stopping) cluster.fork();
+    }, 1_000);
   });
   runtime.logger.info({ port: runtime.config.port, processes }, 'web cluster started');
   onShutdown(runtime.logger, async () => {

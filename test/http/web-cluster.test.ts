@@ -20,13 +20,15 @@ describe('the web process as a cluster', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines = createInterface({ input: primary.stdout! });
+    let started = false;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the web processes did not start within 30 s')), 30_000);
       primary.once('exit', (code) => reject(new Error(`the primary exited with ${code}`)));
       lines.on('line', (line) => {
         const entry = JSON.parse(line) as { msg?: string; pid: number; port: number };
         if (entry.msg === 'web listening') listening.push({ pid: entry.pid, port: entry.port });
-        if (listening.length === 2) {
+        if (listening.length === 2 && !started) {
+          started = true;
           clearTimeout(timer);
           resolve();
         }
@@ -46,6 +48,19 @@ describe('the web process as a cluster', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`http://127.0.0.1:${a!.port}/healthz`).then((res) => res.text())));
     expect(answers).toEqual(Array(10).fill('ok'));
   });
+
+  it('replaces a web process that dies', async () => {
+    const victim = listening[0]!;
+    process.kill(victim.pid, 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (listening.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const replacement = listening[2];
+    expect(replacement, 'a new web process').toBeDefined();
+    expect(replacement!.pid).not.toBe(victim.pid);
+    expect(replacement!.port).toBe(victim.port);
+    expect(await fetch(`http://127.0.0.1:${victim.port}/healthz`).then((res) => res.text())).toBe('ok');
+    listening.splice(0, 1);
+  }, 20_000);
 
   it('stops every web process on SIGTERM and exits cleanly', async () => {
     const exited = once(primary, 'exit');
