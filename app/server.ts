@@ -84,9 +84,15 @@ export function createApp(ctx: AppContext): WebApp {
   // One store per area: express-session writes its cookie settings onto the store it is given.
   const stores = [createSessionStore(ctx), createSessionStore(ctx)] as const;
   const adminStack = express.Router();
-  // F-GRP-6: a batch connect takes up to 10,000 pasted e-mail addresses; only these two forms get the larger limit.
-  adminStack.use(['/admin/groups/:groupId/batch', '/admin/groups/segments/:segmentId/customers'], express.urlencoded({ extended: false, limit: '3mb', parameterLimit: 20 }));
-  adminStack.use(formBody, sessionMiddleware(ctx, stores[0], 'admin'), csrfProtection, adminRouter(ctx), notFound);
+  const adminSession = sessionMiddleware(ctx, stores[0], 'admin');
+  // F-GRP-6: a batch connect takes up to 10,000 pasted e-mail addresses; only these two forms get
+  // the larger limit, and only in a signed-in session: anyone else's body meets the usual limit
+  // (413) instead of being read and parsed. (The session is read once; express-session skips a
+  // request that already has one.)
+  const largeForm = express.urlencoded({ extended: false, limit: '3mb', parameterLimit: 20 });
+  adminStack.use(['/admin/groups/:groupId/batch', '/admin/groups/segments/:segmentId/customers'], adminSession, ((req, res, next) =>
+    (req.session as { passport?: { user?: unknown } }).passport?.user ? largeForm(req, res, next) : next()) as RequestHandler);
+  adminStack.use(formBody, adminSession, csrfProtection, adminRouter(ctx), notFound);
   const shopStack = express.Router();
   shopStack.use(formBody, sessionMiddleware(ctx, stores[1], 'shop'), csrfProtection, storefrontRouter(ctx), notFound);
 
