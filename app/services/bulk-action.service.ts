@@ -140,8 +140,9 @@ interface ChunkResult {
 
 async function runChunk(trx: Knex.Transaction, operation: BulkOperation, afterId: number, options: BulkRunOptions = {}): Promise<ChunkResult> {
   const selection = operation.selection;
-  // Erased customers (F-CUST-9) are kept for their orders only: no bulk action touches them.
-  const chunk = customerListFilter(trx, selection.source, selection, selection.salesTeamId).whereNull('c.erased_at').where('c.id', '>', afterId).orderBy('c.id').limit(CHUNK).select('c.id');
+  const chunk = customerListFilter(trx, selection.source, selection, selection.salesTeamId).where('c.id', '>', afterId).orderBy('c.id').limit(CHUNK).select('c.id');
+  // Erased customers (F-CUST-9) take no changes; only deleting their record (orders permitting) applies.
+  if (operation.action !== 'delete') chunk.whereNull('c.erased_at');
   if (selection.ids) chunk.whereIn('c.id', selection.ids);
   const { sql, bindings } = chunk.toSQL();
   // F-LIFE-2: tokens are minted per customer in the worker, so this one is not a single statement.

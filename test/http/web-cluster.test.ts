@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -77,4 +78,28 @@ describe('the web process as a cluster', () => {
     };
     expect(listening.filter(({ pid }) => alive(pid))).toEqual([]);
   }, 20_000);
+});
+
+describe('a web cluster whose processes cannot start', () => {
+  it('gives up after a few quick exits, with exit code 1, so a process manager sees it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const db = await createTestDatabase();
+    try {
+      const primary = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
+        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: '', PORT: String(port), WEB_CONCURRENCY: '2', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const output: string[] = [];
+      createInterface({ input: primary.stdout! }).on('line', (line) => output.push(line));
+      const exited = once(primary, 'exit');
+      const [code] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error('still running after 40 s')), 40_000))])) as [number];
+      expect(code).toBe(1);
+      expect(output.some((line) => line.includes('giving up'))).toBe(true);
+    } finally {
+      taken.close();
+      await db.drop();
+    }
+  }, 50_000);
 });

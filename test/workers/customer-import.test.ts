@@ -220,6 +220,18 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(after).toEqual(before);
   });
 
+  it('rejects a row that matches an erased customer (F-CUST-9), changing nothing of them', async () => {
+    const erased = await makeCustomer(t.ctx.knex, [shopA.id], { firstName: '', lastName: '' });
+    const placeholder = `erased-${erased.id}@erased.invalid`;
+    await t.ctx.knex('customers').where({ id: erased.id }).update({ email: placeholder, erasedAt: new Date() });
+    const file = Buffer.from(`Email,First Name,Tags\n${placeholder},Back Again,returned\n`);
+    const report = await run(owner, await upload(owner, file, 'erased.csv'), 'import');
+    expect(report.counts).toEqual({ created: 0, updated: 0, rejected: 1 });
+    expect(report.rejected).toEqual([[2, placeholder, 'This customer’s personal data was erased; the record can no longer be changed']]);
+    expect(await t.ctx.knex('customers').where({ id: erased.id }).first('firstName')).toEqual({ firstName: '' });
+    expect(await tagsOf(erased.id)).toEqual([]);
+  });
+
   it('an owner may update a customer of any shop; the customer gains the chosen shop', async () => {
     const file = Buffer.from('Email,First Name,Tags\nothershop@example.com,Otto,owner-fixed\n');
     const report = await run(owner, await upload(owner, file, 'one.csv'), 'import');

@@ -15,7 +15,7 @@ import {
 } from '../../schemas/customer-dashboard.schema.js';
 import { customerTypes } from '../../schemas/shop-settings.schema.js';
 import { parseForm } from '../../schemas/form.js';
-import type { CustomerAccess } from '../../services/customer-access.service.js';
+import { CUSTOMER_NOT_FOUND, type CustomerAccess } from '../../services/customer-access.service.js';
 import { createAddress, deleteAddress, findAddress, listAddresses, setDefaultAddress, updateAddress } from '../../services/customer-address.service.js';
 import { adjustCredit, creditBalances, creditHistory, creditRefusal } from '../../services/customer-credit.service.js';
 import { loadDashboard, loadWidget } from '../../services/customer-dashboard.service.js';
@@ -67,13 +67,15 @@ export function customerDashboardRouter(ctx: AppContext): Router {
   router.use(((req, _res, next) => (/^\d{1,18}$/.test(String(req.params.customerId)) ? next() : next('router'))) as RequestHandler);
 
   // F-CUST-9: an erased customer is a record kept for orders and the ledger; nothing may add
-  // personal data to it again. Every change is refused (the GDPR actions answer for themselves);
-  // the scope check comes first, so another shop's staff learn nothing about the customer.
+  // personal data to it again. Every change is refused except deleting the record (the GDPR
+  // actions answer for themselves); the scope check comes first, so another shop's staff learn
+  // nothing about the customer.
   router.use(async (req, _res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/gdpr/')) return next();
+    if (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/gdpr/') || req.path === '/delete') return next();
     const access = await accessFor(req);
-    const { erasedAt } = (await ctx.knex('customers').where({ id: access.customerId }).first('erasedAt')) as { erasedAt: Date | null };
-    if (erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${erasedAt.toISOString().slice(0, 10)}; the record can no longer be changed.`);
+    const row = (await ctx.knex('customers').where({ id: access.customerId }).first('erasedAt')) as { erasedAt: Date | null } | undefined;
+    if (!row) throw new NotFoundError(CUSTOMER_NOT_FOUND);
+    if (row.erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${row.erasedAt.toISOString().slice(0, 10)}; the record can no longer be changed.`);
     next();
   });
 

@@ -37,6 +37,7 @@ const MERGE_CONCURRENCY = 2;
 const STAGE = 'customer_import_rows';
 const IN_BATCH = 's.import_id = ? AND s.line > ? AND s.line <= ?';
 const BELONGS_ELSEWHERE = 'Belongs to another shop';
+const ERASED = 'This customer’s personal data was erased; the record can no longer be changed';
 const TAKEN_MEANWHILE = 'This e-mail address was created by another change at the same moment; import the file again';
 
 // Deliberately plain: the point is to catch typos and cells from the wrong column, not to be RFC 5322.
@@ -76,7 +77,7 @@ export async function runImport(deps: ImportDeps, importId: number, mode: Import
       await knex(STAGE).where({ importId }).delete();
       const staged = await stageRows(deps, record);
       await validateStagedRows(knex, importId);
-      await knex('customerImports').where({ id: importId }).update({ stagedRows: staged, processedRows: 0 });
+      await knex('customerImports').where({ id: importId }).update({ stagedRows: staged });
     } catch (error) {
       if (!(error instanceof ImportFileError)) throw error;
       await markImportFailed(knex, importId, error.message);
@@ -85,7 +86,12 @@ export async function runImport(deps: ImportDeps, importId: number, mode: Import
   }
 
   const batch = { importId, shopId: record.shopId, staffId: staff.id, scope: staff.scope, tag: record.options?.tag ?? null, mapped: new Set(record.mapping.filter(Boolean) as FieldKey[]) };
-  await forEachConcurrently(await pendingBatches(knex, importId), MERGE_CONCURRENCY, async (from) => {
+  const pending = await pendingBatches(knex, importId);
+  // Progress counts lines: those of batches with nothing left to merge (merged before a restart, or
+  // rejected whole) count at once; each pending batch adds its own when it commits.
+  const settled = await knex(STAGE).where({ importId }).whereRaw(`((line - 1) / ${BATCH_LINES}) * ${BATCH_LINES} <> ALL(?::int[])`, [pending]).count('* as n').first();
+  await knex('customerImports').where({ id: importId }).update({ processedRows: Number(settled?.n ?? 0) });
+  await forEachConcurrently(pending, MERGE_CONCURRENCY, async (from) => {
     const to = from + BATCH_LINES;
     if (mode === 'dry_run') {
       await resolveCustomers(knex, batch, from, to);
@@ -121,24 +127,24 @@ async function countProcessed(db: Knex | Knex.Transaction, importId: number, fro
 
 /**
  * Runs `task` for every item, at most `limit` at a time, in the items' order. After a failure no
- * further item starts; the ones running finish, then the failure is thrown.
+ * further item starts; the ones running finish, then the failure is thrown (all of them, in the
+ * order they happened, when more than one lane failed).
  */
 async function forEachConcurrently<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  let failed = false;
+  const failures: unknown[] = [];
   const lane = async () => {
-    while (!failed && next < items.length) {
+    while (failures.length === 0 && next < items.length) {
       try {
         await task(items[next++]!);
       } catch (error) {
-        failed = true;
-        throw error;
+        failures.push(error);
       }
     }
   };
-  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
-  const failure = lanes.find((lane) => lane.status === 'rejected');
-  if (failure) throw failure.reason;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} batches failed; the first: ${String((failures[0] as Error)?.message ?? failures[0])}`);
 }
 
 async function stagedCount(db: Knex | Knex.Transaction, importId: number): Promise<number> {
@@ -289,15 +295,23 @@ async function resolveCustomers(db: Knex | Knex.Transaction, batch: BatchContext
       WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL AND c.email = s.email::citext`,
     range,
   );
-  if (batch.scope === 'all') return;
-  // A customer with no shop at all, or with at least one of this staff member's shops, may be changed;
-  // one who is only in other shops is not (and the reason says no more than that).
+  if (batch.scope !== 'all') {
+    // A customer with no shop at all, or with at least one of this staff member's shops, may be changed;
+    // one who is only in other shops is not (and the reason says no more than that).
+    await db.raw(
+      `UPDATE ${STAGE} s SET reason = ${sqlText(BELONGS_ELSEWHERE)}
+        WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL AND s.customer_id IS NOT NULL
+          AND EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = s.customer_id)
+          AND NOT EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = s.customer_id AND x.shop_id = ANY(?::bigint[]))`,
+      [...range, batch.scope],
+    );
+  }
+  // F-CUST-9: an erased customer's record (matched by its placeholder address) takes no personal data again.
   await db.raw(
-    `UPDATE ${STAGE} s SET reason = ${sqlText(BELONGS_ELSEWHERE)}
-      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL AND s.customer_id IS NOT NULL
-        AND EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = s.customer_id)
-        AND NOT EXISTS (SELECT 1 FROM customer_shops x WHERE x.customer_id = s.customer_id AND x.shop_id = ANY(?::bigint[]))`,
-    [...range, batch.scope],
+    `UPDATE ${STAGE} s SET reason = ${sqlText(ERASED)}
+      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL
+        AND EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id AND c.erased_at IS NOT NULL)`,
+    range,
   );
 }
 
