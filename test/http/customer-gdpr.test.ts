@@ -302,14 +302,18 @@ describe('customer dashboard: GDPR export and erasure (F-CUST-9)', () => {
     // Every change on the dashboard answers 409 with the reason, htmx or not, and stores nothing.
     const note = await postForm(owner, `/admin/customers/${c.id}/notes/new`, { body: 'Ruth called again' }, { htmx: true });
     expect(note.status).toBe(409);
-    expect(textOf(note.text)).toMatch(/This customer’s personal data was erased on \d{4}-\d{2}-\d{2}; the record can no longer be changed\./);
+    expect(textOf(note.text)).toMatch(/This customer’s personal data was erased on \d{1,2} [A-Z][a-z]{2} \d{4}; the record can no longer be changed\./);
     const tags = await postForm(owner, `/admin/customers/${c.id}/tags`, { tags: 'readonly-again' });
     expect(tags.status).toBe(409);
     expect(textOf(tags.text)).toContain('the record can no longer be changed');
     expect(await count('customerNotes', { customerId: c.id })).toBe(0);
     expect(await count('customerTags', { customerId: c.id })).toBe(0);
-    // Reading still works; staff of another shop still get 404, not a hint that the customer exists.
-    expect((await owner.get(`/admin/customers/${c.id}`)).status).toBe(200);
+    // Reading still works, and the page says the record is read-only (without the edit buttons);
+    // staff of another shop still get 404, not a hint that the customer exists.
+    const page = await owner.get(`/admin/customers/${c.id}`);
+    expect(page.status).toBe(200);
+    expect(sectionText(page.text, 'w-info')).toContain('The record is kept for its orders and store credit and can no longer be changed');
+    expect(page.text).not.toContain(`href="/admin/customers/${c.id}/edit"`);
     expect((await postForm(foreign, `/admin/customers/${c.id}/notes/new`, { body: 'x' }, { htmx: true })).status).toBe(404);
 
     // A bulk tag over every B2B customer of the shop tags the neighbour, not the erased customer.

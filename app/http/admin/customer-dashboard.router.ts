@@ -39,6 +39,7 @@ import { timeline } from '../../services/customer-timeline.service.js';
 import { deliverSoon } from '../deliver-soon.js';
 import { redirect } from '../login-handler.js';
 import { flash, render, wantsFragment } from '../render.js';
+import { viewHelpers } from '../views.js';
 import { dashboardActions, MODALS, numericParam } from './dashboard-actions.js';
 import { customerPriceGroupsRouter } from './customer-price-groups.router.js';
 import { customerCardsRouter } from './customer-cards.router.js';
@@ -75,7 +76,7 @@ export function customerDashboardRouter(ctx: AppContext): Router {
     const access = await accessFor(req);
     const row = (await ctx.knex('customers').where({ id: access.customerId }).first('erasedAt')) as { erasedAt: Date | null } | undefined;
     if (!row) throw new NotFoundError(CUSTOMER_NOT_FOUND);
-    if (row.erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${row.erasedAt.toISOString().slice(0, 10)}; the record can no longer be changed.`);
+    if (row.erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${viewHelpers.date(row.erasedAt)}; the record can no longer be changed.`);
     next();
   });
 
