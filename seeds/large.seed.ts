@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  * (every B2B customer in the same country, a group's members never among the newest), which makes
  * some list filters look far slower, or faster, than they are.
  */
-const draw = (id: string, salt: number, n: number) => `((hashint8(${id}::bigint * 7919 + ${salt}) & 2147483647) % ${n})`;
+const draw = (id: string, salt: number | string, n: number) => `((hashint8(${id}::bigint * 7919 + ${salt}) & 2147483647) % ${n})`;
 
 export interface LargeSeedReport {
   customers: number;
@@ -93,7 +93,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
       `INSERT INTO customer_tags (customer_id, tag)
        SELECT c.id, t.tag FROM customers c
          JOIN (VALUES (30, 'vip'), (31, 'newsletter'), (32, 'friend'), (33, 'wholesale-lead'), (34, 'returns'), (35, 'gift-buyer')) AS t(salt, tag)
-           ON (hashint8(c.id * 7919 + t.salt) & 2147483647) % 13 = 0
+           ON ${draw('c.id', 't.salt', 13)} = 0
         WHERE c.id >= ?`,
       [firstId],
     );

@@ -27,6 +27,8 @@ export interface CustomerAccess {
   /** The customer's assignments in the staff member's shops (never empty), by shop name. */
   shops: ScopedShop[];
   shopIds: number[];
+  /** F-CUST-9: when the customer's personal data was erased (the record then takes no changes). */
+  erasedAt: Date | null;
 }
 
 export const CUSTOMER_NOT_FOUND = 'We could not find that customer.';
@@ -45,9 +47,9 @@ export function whereInScope<T extends Knex.QueryBuilder>(query: T, column: stri
  */
 export async function customerAccess(db: Db, staff: StaffPrincipal, customerId: number, options: { lock?: boolean } = {}): Promise<CustomerAccess> {
   if (!Number.isSafeInteger(customerId) || customerId <= 0) throw new NotFoundError(CUSTOMER_NOT_FOUND);
-  const customer = db('customers').where({ id: customerId }).first('id', 'salesTeamId');
+  const customer = db('customers').where({ id: customerId }).first('id', 'salesTeamId', 'erasedAt');
   if (options.lock) customer.forUpdate();
-  const row = (await customer) as { id: number; salesTeamId: number | null } | undefined;
+  const row = (await customer) as { id: number; salesTeamId: number | null; erasedAt: Date | null } | undefined;
   if (!row || (staff.salesTeamId !== null && row.salesTeamId !== staff.salesTeamId)) throw new NotFoundError(CUSTOMER_NOT_FOUND);
 
   const shops = (await whereInScope(
@@ -71,7 +73,7 @@ export async function customerAccess(db: Db, staff: StaffPrincipal, customerId: 
     staff.scope,
   )) as ScopedShop[];
   if (shops.length === 0) throw new NotFoundError(CUSTOMER_NOT_FOUND);
-  return { customerId, staff, shops, shopIds: shops.map((s) => s.shopId) };
+  return { customerId, staff, shops, shopIds: shops.map((s) => s.shopId), erasedAt: row.erasedAt };
 }
 
 /** The assignment to `shopId` if it is one the staff member may act on; otherwise 404. */

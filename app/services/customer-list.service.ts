@@ -134,7 +134,9 @@ export const FEW_MEMBERS = 1_000;
  * from their own indexes, a small set is then fetched by primary key and sorted.
  */
 export async function fewMembers(knex: Knex, f: CustomerFilters): Promise<number[] | null> {
-  const [driver, ...others] = membershipSets(knex, f);
+  const sets = tagAndGroupSets(knex, f);
+  if (f.segment !== undefined) sets.push(segmentMembers(knex, f.segment));
+  const [driver, ...others] = sets;
   if (!driver) return null;
   const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
   for (const other of others) members.whereIn('m.customer_id', other);
@@ -145,33 +147,31 @@ export async function fewMembers(knex: Knex, f: CustomerFilters): Promise<number
   return ids.length > FEW_MEMBERS ? null : ids;
 }
 
-/** One subquery of customer ids per membership filter; their intersection is what the filters allow. */
-function membershipSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
+/**
+ * One subquery of customer ids per tag or group filter ("all of these tags": one per tag). Each
+ * reads its table's primary key or (tag, customer_id) index.
+ */
+function tagAndGroupSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
+  const taggedWith = (tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
   const sets: Knex.QueryBuilder[] = [];
-  if (f.tag.length && f.tagMode === 'all') sets.push(...f.tag.map((tag) => taggedWith(knex, [tag])));
-  else if (f.tag.length) sets.push(taggedWith(knex, f.tag));
-  // Membership tables are read by their primary keys ((group_id, customer_id), (segment_id, customer_id)).
+  if (f.tag.length) sets.push(...(f.tagMode === 'all' ? f.tag.map((tag) => taggedWith([tag])) : [taggedWith(f.tag)]));
   if (f.group !== undefined) sets.push(knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
-  if (f.segment !== undefined) {
-    sets.push(
-      knex('segment_customers as sc')
-        .select('sc.customer_id')
-        .where('sc.segment_id', f.segment)
-        .unionAll((union) => union.from('segment_groups as sg').join('customer_group_members as sm', 'sm.group_id', 'sg.group_id').where('sg.segment_id', f.segment).select('sm.customer_id')),
-    );
-  }
   return sets;
 }
 
-const taggedWith = (knex: Knex, tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
+/** A segment's customers: its own and those of its groups (a customer may be listed twice). */
+function segmentMembers(knex: Knex, segmentId: number): Knex.QueryBuilder {
+  return knex('segment_customers as sc')
+    .select('sc.customer_id')
+    .where('sc.segment_id', segmentId)
+    .unionAll((union) => union.from('segment_groups as sg').join('customer_group_members as sm', 'sm.group_id', 'sg.group_id').where('sg.segment_id', segmentId).select('sm.customer_id'));
+}
 
 function applyMembershipFilters(knex: Knex, builder: Knex.QueryBuilder, f: CustomerFilters): void {
-  // "All of these tags": one semi-join per tag (grouping every tagged row to count them costs far more).
-  if (f.tag.length && f.tagMode === 'all') for (const tag of f.tag) builder.whereIn('c.id', taggedWith(knex, [tag]));
-  else if (f.tag.length) builder.whereIn('c.id', taggedWith(knex, f.tag));
-  if (f.group !== undefined) builder.whereIn('c.id', knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
-  // Two EXISTS rather than IN (… UNION …): the planner misjudges the size of the union and then
-  // reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
+  // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
+  for (const set of tagAndGroupSets(knex, f)) builder.whereIn('c.id', set);
+  // Two EXISTS rather than IN (segment members): the planner misjudges the size of the union and
+  // then reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
   if (f.segment !== undefined) {
     builder.whereRaw(
       `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id)

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAll, launchBrowser, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
 import { ADMIN, isModalOpen, logInAsStaff, POLL } from '../support/dashboard-browser.js';
 import { makeCustomer, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -21,7 +21,6 @@ async function freePort(): Promise<number> {
 /** Shop As Customer in a real browser (F-SAC-1, F-SAC-2): dashboard → modal → shop as the customer → overlay → end. */
 describe('Shop As Customer in a real browser', () => {
   let t: TestApp;
-  let server: Server;
   let live: LiveServer;
   let browser: Browser;
   const pages: Page[] = [];
@@ -36,17 +35,7 @@ describe('Shop As Customer in a real browser', () => {
     const staff = await makeStaff(knex, { role: 'owner' });
     login = { email: staff.email, password: PASSWORD };
     customerId = (await makeCustomer(knex, [shop.id], { firstName: 'Clara', lastName: 'Client' })).id;
-    server = t.app.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-    live = {
-      port,
-      url: (host, path = '/') => `http://${host}:${port}${path}`,
-      close: () =>
-        new Promise<void>((resolve, reject) => {
-          server.close((err) => (err ? reject(err) : resolve()));
-          server.closeAllConnections();
-        }),
-    };
+    live = await listen(t.app, port);
     browser = await launchBrowser();
   });
 

@@ -1,13 +1,11 @@
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../app/lib/logger.js';
-import { createApp } from '../../app/server.js';
 import { hashInvitationToken } from '../../app/services/invitation.service.js';
 import { agentFor, csrfFrom, loginStaff, type Agent } from '../support/agents.js';
 import { auditOf, postForm, sectionText, triggers } from '../support/dashboard.js';
 import { makeCustomer, makeSalesTeam, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { fieldError, textOf } from '../support/html.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import { appLoggingTo, createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
  * F-LIFE-2 invitations, individually from the dashboard: the e-mail (outbox) carries a link on the
@@ -418,9 +416,7 @@ describe('invitations (F-LIFE-2)', () => {
 
   it('never writes the token to the logs, the audit log or a job payload', async () => {
     const knex = t.ctx.knex;
-    const lines: string[] = [];
-    const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
-    const web = createApp({ ...t.ctx, logger });
+    const { web, logged: logText } = appLoggingTo(t.ctx);
     try {
       const staff = await makeStaff(knex, { role: 'owner' });
       const admin = await loginStaff(web.app, staff.email, PASSWORD);
@@ -434,7 +430,7 @@ describe('invitations (F-LIFE-2)', () => {
       const reused = await accept(path, {}, nextIp(), web.app);
       expect(reused.response.status).toBe(410);
 
-      const logged = lines.join('\n');
+      const logged = logText();
       expect(logged).toContain('/account/invitation/[token]');
       expect(logged).not.toContain(token);
       expect(logged).not.toContain(hashInvitationToken(token));

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../app/lib/logger.js';
-import { createApp } from '../../app/server.js';
 import type { Express } from 'express';
 import { agentFor, csrfFrom, loginStaff, type Agent } from '../support/agents.js';
 import { auditOf, getHtmx, HTMX, postForm, sectionText, tokenOf } from '../support/dashboard.js';
 import { setCookie } from '../support/cookies.js';
 import { makeCustomer, makeSalesTeam, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { escapeHtml, fieldError, textOf } from '../support/html.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import { appLoggingTo, createTestApp, type TestApp } from '../support/test-app.js';
 
 /** Shop As Customer (F-SAC-1, F-SAC-2, F-SAC-4, F-SEC tokens). */
 describe('Shop As Customer', () => {
@@ -362,9 +360,7 @@ describe('Shop As Customer', () => {
 
   it('never writes the token to the logs or the audit log', async () => {
     const knex = t.ctx.knex;
-    const lines: string[] = [];
-    const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
-    const web = createApp({ ...t.ctx, logger });
+    const { web, logged: logText } = appLoggingTo(t.ctx);
     try {
       const staff = await makeStaff(knex, { role: 'owner' });
       const admin = await loginStaff(web.app, staff.email);
@@ -378,7 +374,7 @@ describe('Shop As Customer', () => {
       expect((await browser.get('/account')).status).toBe(200);
       expect((await redeem(`/sac/${minted}`, HOST, web.app)).response.status).toBe(410);
 
-      const logged = lines.join('\n');
+      const logged = logText();
       expect(logged).toContain('/sac/[token]');
       for (const secret of [minted, plainToken]) {
         expect(logged).not.toContain(secret);

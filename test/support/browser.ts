@@ -39,14 +39,14 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-/** Serves the Express app on 127.0.0.1 on a free port. */
-export async function listen(app: Express): Promise<LiveServer> {
-  const server: Server = app.listen(0, '127.0.0.1');
+/** Serves the Express app on 127.0.0.1, on `port` or a free one. */
+export async function listen(app: Express, port = 0): Promise<LiveServer> {
+  const server: Server = app.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { port: listening } = server.address() as AddressInfo;
   return {
-    port,
-    url: (host, path = '/') => `http://${host}:${port}${path}`,
+    port: listening,
+    url: (host, path = '/') => `http://${host}:${listening}${path}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -74,3 +74,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
   };
 }
+
+/**
+ * A second web app on the test app's services whose every log line (debug and up) is kept, for
+ * tests that prove a secret never reaches the logs. Close it with `web.close()`.
+ */
+export function appLoggingTo(ctx: AppContext): { web: ReturnType<typeof createApp>; logged(): string } {
+  const lines: string[] = [];
+  const web = createApp({ ...ctx, logger: createLogger('debug', { write: (line: string) => void lines.push(line) }) });
+  return { web, logged: () => lines.join('\n') };
+}

@@ -15,7 +15,7 @@ import {
 } from '../../schemas/customer-dashboard.schema.js';
 import { customerTypes } from '../../schemas/shop-settings.schema.js';
 import { parseForm } from '../../schemas/form.js';
-import { CUSTOMER_NOT_FOUND, type CustomerAccess } from '../../services/customer-access.service.js';
+import type { CustomerAccess } from '../../services/customer-access.service.js';
 import { createAddress, deleteAddress, findAddress, listAddresses, setDefaultAddress, updateAddress } from '../../services/customer-address.service.js';
 import { adjustCredit, creditBalances, creditHistory, creditRefusal } from '../../services/customer-credit.service.js';
 import { loadDashboard, loadWidget } from '../../services/customer-dashboard.service.js';
@@ -62,7 +62,7 @@ const statusSchema = z.object({ status: z.enum(['active', 'disabled'], { error: 
 
 export function customerDashboardRouter(ctx: AppContext): Router {
   const router = Router({ mergeParams: true });
-  const { accessFor, baseOf, links, requestId, saved, show } = dashboardActions(ctx);
+  const { accessFor, baseOf, checkAhead, links, requestId, saved, show } = dashboardActions(ctx);
 
   // Only numeric ids are customers; /admin/customers/count, /export.csv … belong to the list router.
   router.use(((req, _res, next) => (/^\d{1,18}$/.test(String(req.params.customerId)) ? next() : next('router'))) as RequestHandler);
@@ -73,10 +73,8 @@ export function customerDashboardRouter(ctx: AppContext): Router {
   // nothing about the customer.
   router.use(async (req, _res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.path.startsWith('/gdpr/') || req.path === '/delete') return next();
-    const access = await accessFor(req);
-    const row = (await ctx.knex('customers').where({ id: access.customerId }).first('erasedAt')) as { erasedAt: Date | null } | undefined;
-    if (!row) throw new NotFoundError(CUSTOMER_NOT_FOUND);
-    if (row.erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${viewHelpers.date(row.erasedAt)}; the record can no longer be changed.`);
+    const { erasedAt } = await checkAhead(req);
+    if (erasedAt) throw new ConflictError(`This customer’s personal data was erased on ${viewHelpers.date(erasedAt)}; the record can no longer be changed.`);
     next();
   });
 

@@ -34,6 +34,9 @@ export interface Saved {
   refresh?: string[];
 }
 
+/** Scope checks a guard made ahead of the route, waiting for the route's first accessFor. */
+const checked = new WeakMap<Request, Promise<CustomerAccess>>();
+
 export function dashboardActions(ctx: AppContext) {
   const customerIdOf = (req: Request) => Number(req.params.customerId);
   const baseOf = (req: Request) => `/admin/customers/${customerIdOf(req)}`;
@@ -42,8 +45,22 @@ export function dashboardActions(ctx: AppContext) {
     baseOf,
     requestId: (req: Request) => String(req.id),
     links: () => ({ scheme: ctx.config.publicScheme, port: ctx.config.publicPort }),
-    /** The scope check every route starts with: another shop's or team's customer is a 404. */
-    accessFor: (req: Request) => customerAccess(ctx.knex, req.staff!, customerIdOf(req)),
+    /**
+     * The scope check every route starts with: another shop's or team's customer is a 404. A
+     * check the dashboard's guard already made for this request is used once; after that (a route
+     * reading the assignments again after a change) it is made afresh.
+     */
+    accessFor(req: Request): Promise<CustomerAccess> {
+      const guarded = checked.get(req);
+      checked.delete(req);
+      return guarded ?? customerAccess(ctx.knex, req.staff!, customerIdOf(req));
+    },
+    /** The scope check made ahead of the route (by a guard), handed to the route's first accessFor. */
+    checkAhead(req: Request): Promise<CustomerAccess> {
+      const access = customerAccess(ctx.knex, req.staff!, customerIdOf(req));
+      checked.set(req, access);
+      return access;
+    },
 
     /** A modal's content: a fragment for htmx, inside the section page for a plain request. */
     async show(req: Request, res: Response, access: CustomerAccess, partial: string, locals: object, status = 200) {
