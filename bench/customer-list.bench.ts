@@ -90,7 +90,9 @@ async function main() {
   const client = createClient(port, config.adminHost);
   await client.login(STAFF.email, STAFF.password);
   const results: Result[] = [];
-  for (const scenario of scenarios.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY))) {
+  const chosen = scenarios.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY));
+  if (chosen.length === 0) throw new Error(`BENCH_ONLY=${ONLY} matches no scenario; the scenarios are:\n  ${scenarios.map((s) => s.name).join('\n  ')}`);
+  for (const scenario of chosen) {
     const path = `/admin/customers?${scenario.query}`;
     const parsed = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(scenario.query).entries()));
     const multi = new URLSearchParams(scenario.query);
