@@ -33,13 +33,14 @@ export interface CustomerListPage {
 export type ListSource = { kind: 'shop'; shopId: number } | { kind: 'all' };
 
 interface SortKey {
-  /** SQL of the key, exactly as in its (key, id) index. */
+  /** SQL of the key, exactly as in its (key, id) index (e-mail: its unique index). */
   sql: string;
   type: 'text' | 'number' | 'timestamp';
 }
 
 // The allow-list of sort keys: the query string names one, never SQL. Figures come from
-// customer_shops in a shop and from customers over all shops; each key has a (key, id) index.
+// customer_shops in a shop and from customers over all shops; each key has a (key, id) index, but
+// e-mail, which is unique: its unique index gives the order and the id tiebreak never reorders.
 const customerKeys = {
   name: { sql: 'c.sort_name', type: 'text' },
   email: { sql: 'c.email', type: 'text' },
