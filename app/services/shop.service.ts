@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import { readShopSettings, type ShopSettings } from '../schemas/shop-settings.schema.js';
-import type { ShopScope } from '../models/staff-user.model.js';
 
 export interface ShopContext {
   id: number;
@@ -43,10 +42,12 @@ export async function primaryHostname(knex: Knex, shopId: number): Promise<strin
   return row?.hostname ?? '';
 }
 
-export async function listShops(knex: Knex, scope: ShopScope): Promise<Array<{ id: number; code: string; name: string; currency: string }>> {
-  const query = knex('shops').select('id', 'code', 'name', 'currency').orderBy('name');
-  if (scope !== 'all') query.whereIn('id', scope);
-  return query;
+/** A shop as the admin's menus name it. */
+export interface ShopOption {
+  id: number;
+  code: string;
+  name: string;
+  currency: string;
 }
 
 export interface NewShop {

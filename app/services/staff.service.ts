@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { decoyPasswordHash, hashPassword, needsRehash, verifyPassword } from '../auth/password.js';
 import type { ShopScope, StaffRole, StaffUser } from '../models/staff-user.model.js';
+import type { ShopOption } from './shop.service.js';
 
 export interface StaffPrincipal {
   id: number;
@@ -13,6 +14,8 @@ export interface StaffPrincipal {
   sessionVersion: number;
   /** The customer list's on-demand columns this staff member chose last (as stored; filter before use). */
   listColumns: string[];
+  /** The shops in the scope, by name: the shop menus and checks of a request need no query of their own. */
+  shops: ShopOption[];
 }
 
 export async function authenticateStaff(knex: Knex, email: string, password: string): Promise<StaffUser | null> {
@@ -29,20 +32,23 @@ export async function authenticateStaff(knex: Knex, email: string, password: str
 }
 
 /**
- * Loads what a request needs to know about the signed-in staff member, including their shop scope,
- * in one query: it runs on every admin request.
+ * Loads what a request needs to know about the signed-in staff member, including their shop scope
+ * and those shops, in one query: it runs on every admin request.
  */
 export async function loadStaffPrincipal(knex: Knex, staffId: number): Promise<StaffPrincipal | null> {
   const staff = (await knex('staffUsers')
     .where({ id: staffId })
     .whereNull('disabledAt')
-    .first('id', 'email', 'name', 'role', 'allShops', 'salesTeamId', 'sessionVersion', 'listColumns', knex.raw('ARRAY(SELECT shop_id FROM staff_shop_scopes WHERE staff_user_id = staff_users.id ORDER BY shop_id) AS shop_ids'))) as
-    | (StaffUser & { shopIds: number[]; listColumns: string[] | null })
-    | undefined;
+    .first(
+      'id', 'email', 'name', 'role', 'allShops', 'salesTeamId', 'sessionVersion', 'listColumns',
+      knex.raw('ARRAY(SELECT shop_id FROM staff_shop_scopes WHERE staff_user_id = staff_users.id ORDER BY shop_id) AS shop_ids'),
+      knex.raw(`(SELECT coalesce(json_agg(json_build_object('id', s.id, 'code', s.code, 'name', s.name, 'currency', s.currency) ORDER BY s.name, s.id), '[]') FROM shops s) AS shops`),
+    )) as (StaffUser & { shopIds: number[]; listColumns: string[] | null; shops: ShopOption[] }) | undefined;
   if (!staff) return null;
   const scope: ShopScope = staff.role === 'owner' || staff.allShops ? 'all' : staff.shopIds.map(Number);
   const salesTeamId = staff.role === 'sales_rep' ? staff.salesTeamId : null;
-  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, salesTeamId, sessionVersion: staff.sessionVersion, listColumns: staff.listColumns ?? [] };
+  const shops = scope === 'all' ? staff.shops : staff.shops.filter((shop) => scope.includes(shop.id));
+  return { id: staff.id, email: staff.email, name: staff.name, role: staff.role, scope, salesTeamId, sessionVersion: staff.sessionVersion, listColumns: staff.listColumns ?? [], shops };
 }
 
 export interface NewStaff {

@@ -343,6 +343,7 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
   let south: { id: number };
   let bothNorthLastOrder: number;
   let bothSouthLastOrder: number;
+  let repId: number;
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -365,6 +366,7 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
     const repUser = await makeStaff(knex, { role: 'sales_rep', shopIds: [north.id] });
     owner = await loginStaff(t.app, ownerUser.email);
     rep = await loginStaff(t.app, repUser.email);
+    repId = repUser.id;
   });
   afterAll(() => t.close());
 
@@ -424,5 +426,18 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
     const fragment = await rep.get('/admin/customers?sort=email&dir=asc').set('HX-Request', 'true');
     expect(fragment.text).not.toContain('<html');
     expect(emailsOf(fragment.text)).toEqual([both.email, northOnly.email]);
+  });
+
+  // Last: it moves the rep to the other shop.
+  it('applies a changed shop scope on the rep’s next request, menu included', async () => {
+    await t.ctx.knex('staffShopScopes').where({ staffUserId: repId }).delete();
+    await t.ctx.knex('staffShopScopes').insert({ staffUserId: repId, shopId: south.id });
+    const { page, rows } = await rowsByEmail(rep);
+    expect(Object.keys(rows).sort()).toEqual([both.email, southOnly.email]);
+    expect(page.text).toContain(`<option value="${south.id}"`);
+    expect(page.text).not.toContain(`<option value="${north.id}"`);
+    const exported = await rep.get(`/admin/customers/export.csv?shop=${north.id}`);
+    expect(exported.text).not.toContain(northOnly.email);
+    expect(exported.text).toContain(southOnly.email);
   });
 });

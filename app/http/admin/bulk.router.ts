@@ -8,7 +8,6 @@ import { parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm, text } from '../../schemas/form.js';
 import { bulkActions, createBulkOperation, getBulkOperation, type BulkAction } from '../../services/bulk-action.service.js';
 import { resolveListSource } from '../../services/customer-list.service.js';
-import { listShops } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
@@ -50,7 +49,7 @@ export function bulkRouter(ctx: AppContext): Router {
       const input = parseForm(bulkSchema, req.body);
       if (!bulkActionsFor(staff).includes(input.action)) throw new ForbiddenError('Your role may not run this bulk action.');
       const query = parseCustomerListQuery(queryObject(input.query));
-      const source = resolveListSource(staff.scope, await listShops(ctx.knex, staff.scope), query.shop);
+      const source = resolveListSource(staff.scope, staff.shops, query.shop);
       if (!source) throw new ValidationError({ shop: 'You have no shop to act on.' });
       const rawIds = ([] as unknown[]).concat(req.body?.ids ?? []);
       const ids = rawIds.map(Number).filter((id) => Number.isSafeInteger(id) && id > 0);

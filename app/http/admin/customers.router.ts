@@ -8,7 +8,6 @@ import { recordAudit } from '../../services/audit.service.js';
 import { writeCustomerCsv } from '../../services/customer-export.service.js';
 import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource } from '../../services/customer-list.service.js';
 import { deleteView, listSavedViews, rememberedListColumns, rememberListColumns, saveView } from '../../services/saved-view.service.js';
-import { listShops } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render, wantsFragment } from '../render.js';
@@ -21,7 +20,7 @@ const LIST_PATH = '/admin/customers';
 
 async function listContext(ctx: AppContext, staff: StaffPrincipal, rawQuery: Record<string, unknown>, search: string) {
   const query: CustomerListQuery = parseCustomerListQuery(rawQuery);
-  const shops = await listShops(ctx.knex, staff.scope);
+  const shops = staff.shops;
   const source = resolveListSource(staff.scope, shops, query.shop);
   if (typeof query.shop === 'number' && !shops.some((s) => s.id === query.shop)) query.ignored.push(`shop “${query.shop}” (not one of your shops)`);
   if (query.shop === 'all' && source?.kind !== 'all') query.ignored.push('shop “all” (you see only some shops)');

@@ -7,7 +7,6 @@ import { parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm } from '../../schemas/form.js';
 import { createCustomerExport, getCustomerExport, INLINE_EXPORT_LIMIT } from '../../services/customer-export.service.js';
 import { countCustomers, resolveListSource } from '../../services/customer-list.service.js';
-import { listShops } from '../../services/shop.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
 import { queryObject } from './bulk.router.js';
@@ -38,13 +37,12 @@ export function exportRouter(ctx: AppContext): Router {
       return redirect(req, res, '/admin/customers');
     }
     const query = parseCustomerListQuery(queryObject(input.query));
-    const shops = await listShops(ctx.knex, staff.scope);
-    const source = resolveListSource(staff.scope, shops, query.shop);
+    const source = resolveListSource(staff.scope, staff.shops, query.shop);
     if (!source) throw new NotFoundError('You have no shop to export customers from.');
     const count = await countCustomers(ctx.knex, source, query, staff.salesTeamId);
     if (count.exact && count.value <= INLINE_EXPORT_LIMIT) return redirect(req, res, `/admin/customers/export.csv${input.query ? `?${input.query}` : ''}`);
 
-    const shopCode = source.kind === 'shop' ? shops.find((s) => s.id === source.shopId)?.code : 'all';
+    const shopCode = source.kind === 'shop' ? staff.shops.find((s) => s.id === source.shopId)?.code : 'all';
     const job = await createCustomerExport(ctx.knex, staff.id, {
       key: input.key,
       selection: { source, q: query.q, filters: query.filters, salesTeamId: staff.salesTeamId },

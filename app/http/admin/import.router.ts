@@ -20,7 +20,6 @@ import {
   startImportRun,
   type CustomerImport,
 } from '../../services/imports/import.service.js';
-import { listShops } from '../../services/shop.service.js';
 import { recordAudit } from '../../services/audit.service.js';
 import { redirect } from '../login-handler.js';
 import { csrfTokenMatches } from '../middleware/csrf.js';
@@ -54,8 +53,8 @@ export function importRouter(ctx: AppContext): Router {
 
   async function renderUpload(req: Request, res: Response, extra: { errors?: FieldErrors; values?: { shop?: string; tag?: string }; status?: number } = {}) {
     const staff = req.staff!;
-    const [shops, recent] = await Promise.all([listShops(ctx.knex, staff.scope), listRecentImports(ctx.knex, staff)]);
-    render(req, res, 'pages/admin/import-upload', { shops, recent, maxMb, errors: extra.errors ?? {}, values: extra.values ?? {} }, { status: extra.status });
+    const recent = await listRecentImports(ctx.knex, staff);
+    render(req, res, 'pages/admin/import-upload', { shops: staff.shops, recent, maxMb, errors: extra.errors ?? {}, values: extra.values ?? {} }, { status: extra.status });
   }
 
   router.get('/', async (req, res) => {
@@ -65,7 +64,7 @@ export function importRouter(ctx: AppContext): Router {
   router.post('/', async (req, res) => {
     const staff = req.staff!;
     if (!req.is('multipart/form-data')) throw new BadRequestError('Send the file with the upload form.');
-    const shops = await listShops(ctx.knex, staff.scope);
+    const shops = staff.shops;
     let input: { shop: number; tag: string | null } | undefined;
     // Runs before a byte of the file is stored: the token (for a form without JavaScript it is the
     // first field of the body, see csrf.ts), the fields, and that the shop is one of the staff member's.
@@ -117,7 +116,7 @@ export function importRouter(ctx: AppContext): Router {
   });
 
   async function renderImport(req: Request, res: Response, record: CustomerImport, extra: { errors?: FieldErrors; mapping?: Mapping; tag?: string | null; status?: number } = {}) {
-    const shop = (await listShops(ctx.knex, req.staff!.scope)).find((s) => s.id === record.shopId);
+    const shop = req.staff!.shops.find((s) => s.id === record.shopId);
     render(
       req,
       res,
