@@ -42,7 +42,7 @@ export async function runGroupChunk(
           audit AS (INSERT INTO audit_log (actor_type, actor_id, customer_id, action, changes)
                     SELECT 'staff', ?, done.customer_id, ?, jsonb_build_object('group', grp.name, 'groupId', grp.id, 'via', 'bulk action', 'operationId', ?::bigint)
                       FROM done CROSS JOIN grp RETURNING 1)
-     SELECT (SELECT max(id) FROM chunk) AS last, (SELECT count(*) FROM chunk)::int AS seen, (SELECT count(*) FROM done)::int AS changed, (SELECT count(*) FROM audit)::int AS audited`,
+     SELECT (SELECT count(*) FROM chunk)::int AS seen, (SELECT count(*) FROM done)::int AS changed, (SELECT count(*) FROM audit)::int AS audited`,
     [
       ...chunkBindings,
       operation.params.groupId ?? 0,
@@ -52,6 +52,6 @@ export async function runGroupChunk(
       operation.id,
     ] as Knex.RawBinding[],
   );
-  const row = result.rows[0] as { last: number | null; seen: number; changed: number };
-  return { last: row.last, seen: row.seen, changed: row.changed, skipped: 0, skippedExamples: [] as Array<{ id: number; reason: string }> };
+  const row = result.rows[0] as { seen: number; changed: number };
+  return { seen: row.seen, changed: row.changed, skipped: 0, skippedExamples: [] as Array<{ id: number; reason: string }> };
 }

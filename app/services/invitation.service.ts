@@ -361,7 +361,6 @@ export interface InviteChunkInput {
 }
 
 export interface InviteChunkResult {
-  last: number | null;
   seen: number;
   changed: number;
   skipped: number;
@@ -409,7 +408,7 @@ export async function inviteChunk(trx: Knex.Transaction, input: InviteChunkInput
     eligible.push(row);
   }
 
-  const summary = { last: rows.length ? Number(rows[rows.length - 1]!.id) : null, seen: rows.length, skipped, skippedExamples };
+  const summary = { seen: rows.length, skipped, skippedExamples };
   if (!eligible.length) return { ...summary, changed: 0, outboxIds: [] };
 
   const ids = eligible.map((row) => Number(row.id));

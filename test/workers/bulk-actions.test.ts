@@ -294,5 +294,31 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     });
     expect(chunks).toEqual([10_000, 10_000, 5_000]);
     expect(await withTag('chunked')).toEqual([]);
+
+    // The matching ids are read once, but each chunk applies the filter again: a customer who no
+    // longer matches when their chunk comes is left alone.
+    const movedAway = ids.at(-1)!;
+    const again = await createBulkOperation(t.ctx.knex, ownerId, { key: newKey(), action: 'add_tag', tag: 'rechecked', selection });
+    const seen: number[] = [];
+    await runBulkOperation(t.ctx.knex, again.id, async (n) => {
+      seen.push(n);
+      if (seen.length === 1) await t.ctx.knex('customers').where({ id: movedAway }).update({ billingCountry: 'DE' });
+    });
+    expect(seen).toEqual([10_000, 10_000, 4_999]);
+    expect(await withTag('rechecked')).toEqual(ids.slice(0, -1));
+
+    // A run that stopped after its first chunk resumes after the last id that chunk covered.
+    await t.ctx.knex('customers').where({ id: movedAway }).update({ billingCountry: 'NZ' });
+    await t.ctx.knex('customerTags').where({ tag: 'rechecked' }).delete();
+    const resumed = await createBulkOperation(t.ctx.knex, ownerId, { key: newKey(), action: 'add_tag', tag: 'rechecked', selection });
+    await t.ctx.knex('bulkOperations').where({ id: resumed.id }).update({ status: 'running', processed: 10_000, changed: 10_000, lastCustomerId: ids[9_999] });
+    const rest: number[] = [];
+    await runBulkOperation(t.ctx.knex, resumed.id, async (n) => {
+      rest.push(n);
+    });
+    expect(rest).toEqual([10_000, 5_000]);
+    expect(await withTag('rechecked')).toEqual(ids.slice(10_000));
+    const finished = await t.ctx.knex('bulkOperations').where({ id: resumed.id }).first();
+    expect([finished.status, finished.processed, finished.lastCustomerId]).toEqual(['done', 25_000, ids.at(-1)]);
   });
 });
