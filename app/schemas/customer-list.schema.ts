@@ -4,7 +4,7 @@ import { customerTypes } from './shop-settings.schema.js';
 export const customerSortColumns = ['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'] as const;
 export type CustomerSort = (typeof customerSortColumns)[number];
 
-export const optionalColumns = ['password_changed', 'created', 'type', 'tags', 'business_account', 'aov'] as const;
+export const optionalColumns = ['password_changed', 'created', 'type', 'tags', 'business_account', 'credit', 'aov'] as const;
 export type OptionalColumn = (typeof optionalColumns)[number];
 
 export const customerStates = ['guest', 'invited', 'active', 'disabled'] as const;

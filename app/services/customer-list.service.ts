@@ -20,6 +20,13 @@ export interface CustomerListRow {
   passwordChangedAt: Date | null;
   businessAccount: string | null;
   tags: string[] | null;
+  /** Unexpired store credit, one figure per currency; asked for with the on-demand column. */
+  credit?: CreditFigure[];
+}
+
+export interface CreditFigure {
+  currency: string;
+  balance: number;
 }
 
 export interface CustomerListPage {
@@ -231,7 +238,7 @@ export async function listCustomers(
   source: ListSource,
   query: CustomerListQuery,
   salesTeamId: number | null,
-  options: { withTags?: boolean } = {},
+  options: { withTags?: boolean; withCredit?: boolean } = {},
 ): Promise<CustomerListPage> {
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';
@@ -256,7 +263,7 @@ export async function listCustomers(
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
-  if (options.withTags) await attachTags(knex, rows);
+  await Promise.all([options.withTags ? attachTags(knex, rows) : undefined, options.withCredit ? attachCredit(knex, source, rows) : undefined]);
 
   const cursorOf = (row: (typeof fetched)[number]) => encodeCursor({ key: cursorValue(row.sortKey), id: row.id });
   const firstRow = rows[0];
@@ -280,6 +287,27 @@ async function attachTags(knex: Knex, rows: CustomerListRow[]): Promise<void> {
     .select('customerId', knex.raw('array_agg(tag::text ORDER BY tag) AS tags'))) as Array<{ customerId: number; tags: string[] }>;
   const byCustomer = new Map(tagged.map((row) => [row.customerId, row.tags]));
   for (const row of rows) row.tags = byCustomer.get(row.id) ?? null;
+}
+
+/**
+ * Store credit for the rows of one page: in the listed shop, or over all shops (whose currencies
+ * may differ, hence one figure per currency). Expired grants no longer count (F-DASH credit).
+ */
+async function attachCredit(knex: Knex, source: ListSource, rows: CustomerListRow[]): Promise<void> {
+  for (const row of rows) row.credit = [];
+  if (!rows.length) return;
+  const query = knex('creditEntries as e')
+    .join('creditAccounts as a', (on) => on.on('a.customerId', 'e.customerId').andOn('a.shopId', 'e.shopId'))
+    .whereIn('e.customerId', rows.map((row) => row.id))
+    .where((w) => w.whereNull('e.expiresAt').orWhere('e.expiresAt', '>', knex.fn.now()))
+    .groupBy('e.customerId', 'a.currency')
+    .orderBy('a.currency')
+    .select('e.customerId', 'a.currency', knex.raw('sum(e.amount)::bigint AS balance'));
+  if (source.kind === 'shop') query.where('e.shopId', source.shopId);
+  const byCustomer = new Map(rows.map((row) => [row.id, row]));
+  for (const figure of (await query) as Array<{ customerId: number; currency: string; balance: string | number }>) {
+    byCustomer.get(Number(figure.customerId))?.credit?.push({ currency: figure.currency, balance: Number(figure.balance) });
+  }
 }
 
 function castFor(type: SortKey['type']): string {

@@ -58,6 +58,10 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       mail('failed', 'bruno.becker.7@example.test', { attempts: 5, lastError: 'connect ECONNREFUSED 127.0.0.1:25 — the SMTP server did not answer after 5 attempts' }),
       mail('pending', 'chloe.costa.9@example.test'),
     ]);
+    // Store credit for the list's on-demand column.
+    await knex('creditAccounts').insert({ customerId: detailId, shopId: north, currency: 'EUR' });
+    const [grant] = await knex('creditTransactions').insert({ customerId: detailId, shopId: north, idempotencyKey: 'shot-credit-0123456789abcdef', amount: 2500, currency: 'EUR', reason: 'Goodwill' }).returning('id');
+    await knex('creditEntries').insert({ transactionId: grant.id, customerId: detailId, shopId: north, amount: 2500 });
     server = await listen(t.app);
     browser = await launchBrowser();
   });
@@ -89,6 +93,13 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
 
       await page.goto(server.url('admin.localhost', '/admin/customers?q=zz-nobody'));
       await shoot(page, '04-customers-empty', variant);
+
+      // Wide enough for the on-demand columns next to the standard ones.
+      const viewport = page.viewportSize()!;
+      await page.setViewportSize({ width: Math.max(viewport.width, 1680), height: viewport.height });
+      await page.goto(server.url('admin.localhost', '/admin/customers?shop=all&cols=tags,credit,aov&sort=total_spent&dir=desc'));
+      await shoot(page, '04b-customers-columns', variant);
+      await page.setViewportSize(viewport);
 
       await page.goto(server.url('admin.localhost', `/admin/customers/${detailId}`));
       await shoot(page, '05-customer-detail', variant);

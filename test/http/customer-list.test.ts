@@ -428,6 +428,35 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
     expect(emailsOf(fragment.text)).toEqual([both.email, northOnly.email]);
   });
 
+  it('shows store credit on demand: unexpired only, per currency over all shops, the listed shop’s alone in a shop', async () => {
+    const knex = t.ctx.knex;
+    let n = 0;
+    const grant = async (customerId: number, shopId: number, currency: string, amount: number, expired = false) => {
+      await knex('creditAccounts').insert({ customerId, shopId, currency }).onConflict(['customerId', 'shopId']).ignore();
+      const expiresAt = expired ? knex.raw("now() - interval '1 day'") : null;
+      const [tx] = await knex('creditTransactions')
+        .insert({ customerId, shopId, idempotencyKey: `list-credit-key-${++n}-padding`, amount, currency, reason: 'Goodwill', expiresAt })
+        .returning('id');
+      await knex('creditEntries').insert({ transactionId: tx.id, customerId, shopId, amount, expiresAt });
+    };
+    await grant(both.id, north.id, 'EUR', 2000);
+    await grant(both.id, north.id, 'EUR', 500, true);
+    await grant(both.id, south.id, 'GBP', 750);
+    const CREDIT = STATE + 1;
+    const creditOf = async (agent: Agent, query: string) => {
+      const { page, rows } = await rowsByEmail(agent, `?cols=credit&${query}`);
+      expect(page.text).toContain('<th scope="col" class="num">Credit balance</th>');
+      return Object.fromEntries(Object.entries(rows).map(([email, row]) => [email, row[CREDIT]]));
+    };
+
+    expect(await creditOf(owner, 'shop=all')).toEqual({ [both.email]: '€20.00 · £7.50', [northOnly.email]: '—', [southOnly.email]: '—' });
+    expect((await creditOf(owner, `shop=${south.id}`))[both.email]).toBe('£7.50');
+    // The rep sees the credit of their own shop only.
+    expect(await creditOf(rep, '')).toEqual({ [both.email]: '€20.00', [northOnly.email]: '—' });
+    // Without the column, no credit is shown.
+    expect((await rowsByEmail(owner, '?cols=')).page.text).not.toContain('Credit balance</th>');
+  });
+
   // Last: it moves the rep to the other shop.
   it('applies a changed shop scope on the rep’s next request, menu included', async () => {
     await t.ctx.knex('staffShopScopes').where({ staffUserId: repId }).delete();

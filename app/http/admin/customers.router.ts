@@ -56,7 +56,7 @@ export function customersRouter(ctx: AppContext): Router {
     const columns = 'cols' in req.query ? list.query.columns : rememberedListColumns(staff.listColumns);
     // The saved views menu is outside the fragment: an htmx swap of the results does not need it.
     const [page, savedViews, membership] = await Promise.all([
-      list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags') }) : Promise.resolve({ rows: [] }),
+      list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags'), withCredit: columns.includes('credit') }) : Promise.resolve({ rows: [] }),
       wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
       membershipChoices(ctx.knex, { filterForm: !wantsFragment(req) }),
     ]);
