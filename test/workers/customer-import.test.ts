@@ -44,6 +44,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
   let worker: ReturnType<typeof startImportWorker>;
   let shopA: { id: number }, shopB: { id: number };
   let owner: Agent, manager: Agent;
+  let managerId: number, managerName: string;
   let grace: { id: number }, other: { id: number };
 
   beforeAll(async () => {
@@ -53,7 +54,10 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     shopA = await makeShop(knex, { code: `imp-a-${backend}` });
     shopB = await makeShop(knex, { code: `imp-b-${backend}` });
     owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
-    manager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [shopA.id] })).email);
+    const managerUser = await makeStaff(knex, { role: 'manager', shopIds: [shopA.id] });
+    manager = await loginStaff(t.app, managerUser.email);
+    managerId = managerUser.id;
+    managerName = (await knex('staffUsers').where({ id: managerId }).first('name')).name || managerUser.email;
     // Existing customers: one in the manager's shop (updated by the import), one only in another shop (left alone).
     grace = await makeCustomer(knex, [shopA.id], { email: 'grace@example.com', firstName: 'Grace', lastName: 'Old-Name', phone: '', companyName1: 'Keep Me Inc' });
     await knex('customerTags').insert({ customerId: grace.id, tag: 'existing' });
@@ -124,6 +128,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
       tags: await knex('customerTags').orderBy(['customerId', 'tag']).select(),
       shops: await knex('customerShops').orderBy(['customerId', 'shopId']).select('customerId', 'shopId', 'status'),
       addresses: await knex('addresses').orderBy('id').select('id', 'customerId', 'line1', 'city', 'countryCode'),
+      notes: await knex('customerNotes').orderBy('id').select('id', 'customerId', 'body'),
     };
   }
 
@@ -138,7 +143,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(textOf(page)).toContain('13 rows'); // the row of empty cells is not one
     expect(mappingOf(page)).toEqual([
       '', 'first_name', 'last_name', 'email', 'marketing_opt_in', 'company', 'address_line1', 'address_line2', 'address_city', 'address_region',
-      'address_country', 'address_postcode', 'address_phone', 'phone', '', '', '', '', 'tax_exempt', 'tags',
+      'address_country', 'address_postcode', 'address_phone', 'phone', '', '', '', 'note', 'tax_exempt', 'tags',
     ]);
     expect(textOf(page)).toContain('Not imported: computed from orders.');
     // The first rows are shown as they are in the file: the BOM is gone, quoted commas are one cell.
@@ -184,6 +189,9 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(g.passwordHash).not.toBeNull();
     expect(await tagsOf(grace.id)).toEqual(['existing', 'newsletter', 'spring-import', 'vip']);
     expect(await t.ctx.knex('addresses').where({ customerId: grace.id }).first('line1', 'line2', 'region', 'postcode', 'countryCode')).toEqual({ line1: '1 Navy Way', line2: 'Suite 5', region: 'VA', postcode: '22202', countryCode: 'US' });
+    // Her note from the file is one of her notes, by the staff member who imported it; empty notes add none.
+    expect(await t.ctx.knex('customerNotes').where({ customerId: grace.id }).select('body', 'authorName', 'authorStaffId')).toEqual([{ body: 'Likes COBOL, dislikes bugs', authorName: managerName, authorStaffId: managerId }]);
+    expect(await t.ctx.knex('customerNotes').where({ customerId: ada.id }).count({ n: '*' }).first()).toEqual({ n: 0 });
 
     // A formula-looking cell is stored as the text it is, and the list's export neutralises it.
     const formula = await customerByEmail('formula@example.com');
@@ -216,7 +224,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(report.counts).toEqual({ created: 0, updated: 5, rejected: 8 });
     const after = await snapshot();
     expect(after.customers.map((c) => c.id)).toEqual(before.customers.map((c) => c.id));
-    // Nothing to change: not even updated_at moved, and no address or tag was added.
+    // Nothing to change: not even updated_at moved, and no address, tag or note was added.
     expect(after).toEqual(before);
   });
 
@@ -230,6 +238,22 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(report.rejected).toEqual([[2, placeholder, 'This customer’s personal data was erased; the record can no longer be changed']]);
     expect(await t.ctx.knex('customers').where({ id: erased.id }).first('firstName')).toEqual({ firstName: '' });
     expect(await tagsOf(erased.id)).toEqual([]);
+  });
+
+  it('adds a note with its line breaks, stores markup as text, and rejects control characters and over-long notes', async () => {
+    const file = Buffer.from(
+      `Email,First Name,Note\nnote-multi@example.com,Multi,"First line\nsecond line"\nnote-bell@example.com,Bell,"ring\u0007"\nnote-long@example.com,Long,${'x'.repeat(5001)}\nnote-script@example.com,Script,<script>alert(1)</script>\n`,
+    );
+    const report = await run(owner, await upload(owner, file, 'notes.csv'), 'import');
+    expect(report.counts).toEqual({ created: 2, updated: 0, rejected: 2 });
+    expect(report.rejected).toEqual([
+      [3, 'note-bell@example.com', 'Note contains a control character'],
+      [4, 'note-long@example.com', 'Note is longer than 5000 characters'],
+    ]);
+    const noteOf = async (email: string) => (await t.ctx.knex('customerNotes').where({ customerId: (await customerByEmail(email)).id }).pluck('body')) as string[];
+    expect(await noteOf('note-multi@example.com')).toEqual(['First line\nsecond line']);
+    expect(await noteOf('note-script@example.com')).toEqual(['<script>alert(1)</script>']);
+    expect(await customerByEmail('note-bell@example.com')).toBeUndefined();
   });
 
   it('an owner may update a customer of any shop; the customer gains the chosen shop', async () => {

@@ -4,7 +4,7 @@
  * Validation itself runs set-based in SQL (import-run.service.ts) from the same catalogue.
  */
 
-export type FieldKind = 'email' | 'text' | 'phone' | 'bool' | 'country' | 'customerType' | 'tags';
+export type FieldKind = 'email' | 'text' | 'phone' | 'bool' | 'country' | 'customerType' | 'tags' | 'note';
 
 export interface ImportField {
   /** Also the column name in the staging table customer_import_rows. */
@@ -31,6 +31,7 @@ export const IMPORT_FIELDS = [
   { key: 'marketing_opt_in', label: 'Accepts e-mail marketing (yes/no)', group: 'Customer', kind: 'bool', max: 5 },
   { key: 'tax_exempt', label: 'Tax exempt (yes/no)', group: 'Customer', kind: 'bool', max: 5 },
   { key: 'tags', label: 'Tags (comma-separated)', group: 'Customer', kind: 'tags', max: 2000 },
+  { key: 'note', label: 'Note', group: 'Customer', kind: 'note', max: 5000 },
   { key: 'address_first_name', label: 'First name', group: 'Default address', kind: 'text', max: 100 },
   { key: 'address_last_name', label: 'Last name', group: 'Default address', kind: 'text', max: 100 },
   { key: 'address_company', label: 'Company', group: 'Default address', kind: 'text', max: 200 },
@@ -106,6 +107,10 @@ const KNOWN_HEADERS: Record<string, [FieldKey, number?]> = {
   'tax exempt': ['tax_exempt'],
   tags: ['tags'],
   tag: ['tags'],
+  note: ['note'],
+  notes: ['note'],
+  'customer note': ['note'],
+  comment: ['note'],
   'address first name': ['address_first_name'],
   'address firstname': ['address_first_name'],
   'default address first name': ['address_first_name'],
@@ -168,7 +173,6 @@ const NOT_IMPORTED: Record<string, string> = {
   'rp token': 'never imported',
   'rp token created at': 'never imported',
   'accepts sms marketing': 'no such setting here',
-  note: 'notes are not imported yet',
 };
 
 const SECRET_HEADER = /pass|token|secret|hash/i;

@@ -85,7 +85,7 @@ export async function runImport(deps: ImportDeps, importId: number, mode: Import
     }
   }
 
-  const batch = { importId, shopId: record.shopId, staffId: staff.id, scope: staff.scope, tag: record.options?.tag ?? null, mapped: new Set(record.mapping.filter(Boolean) as FieldKey[]) };
+  const batch = { importId, shopId: record.shopId, staffId: staff.id, staffName: staff.name || staff.email, scope: staff.scope, tag: record.options?.tag ?? null, mapped: new Set(record.mapping.filter(Boolean) as FieldKey[]) };
   const pending = await pendingBatches(knex, importId);
   // Progress counts lines: those of batches with nothing left to merge (merged before a restart, or
   // rejected whole) count at once; each pending batch adds its own when it commits.
@@ -248,6 +248,10 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
         expressions.push(`CASE WHEN NOT (${c} = ANY(?::text[])) THEN 'Country ' || ${quoted(c, 40)} || ' is not a two-letter ISO country code such as DE' END`);
         bindings.push(COUNTRY_CODES);
         break;
+      case 'note':
+        // A note may have line breaks and tabs; other control characters are rejected.
+        expressions.push(`CASE ${tooLong} WHEN ${c} ~ '[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]' THEN ${sqlText(`${label} contains a control character`)} END`);
+        break;
       case 'tags':
         expressions.push(
           `CASE WHEN EXISTS (SELECT 1 FROM unnest(string_to_array(${c}, ',')) AS t(tag) WHERE length(t.tag) > 64) THEN 'A tag is longer than 64 characters' ${control} END`,
@@ -282,6 +286,8 @@ interface BatchContext {
   importId: number;
   shopId: number;
   staffId: number;
+  /** The author of notes from the file, as a note added on the dashboard names it. */
+  staffName: string;
   scope: ShopScope;
   tag: string | null;
   mapped: Set<FieldKey>;
@@ -388,6 +394,17 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   }
 
   if (batch.mapped.has('address_line1')) await mergeDefaultAddresses(trx, range);
+
+  // A note from the file is added once: the same text on the same customer (a re-import) is not repeated.
+  if (batch.mapped.has('note')) {
+    await trx.raw(
+      `INSERT INTO customer_notes (customer_id, author_staff_id, author_name, body)
+       SELECT s.customer_id, ?, ?, s.note FROM ${STAGE} s
+        WHERE ${IN_BATCH} AND s.reason IS NULL AND s.note IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM customer_notes n WHERE n.customer_id = s.customer_id AND n.body = s.note)`,
+      [batch.staffId, batch.staffName, ...range],
+    );
+  }
 
   await trx.raw(
     `INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
