@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { formatAmountInput, formatMoney } from '../lib/money.js';
 import { CARD_BRAND_LABELS } from '../lib/payment-card.js';
+import type { LimitPeriod } from '../schemas/purchase-limit.schema.js';
 import type { CustomerAccess } from './customer-access.service.js';
+import { describeLimit } from './purchase-limit.service.js';
 
 // F-CUST-7: the timeline is the customer's audit_log, newest first. Each entry is turned into a
 // title and before/after lines here, so templates only print text.
@@ -206,6 +208,10 @@ function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
       return { title: 'Purchase limit set', lines: [{ label: 'Limit', text: show('', c.limit) }] };
     case 'purchase_limit.changed':
       return { title: 'Purchase limit changed', lines };
+    case 'purchase_limit.imported': {
+      const limit = { amount: Number(c.amount), startDate: String(c.startDate), endDate: c.endDate ? String(c.endDate) : null, period: (c.period ?? null) as LimitPeriod | null };
+      return { title: 'Purchase limit set by an import', lines: [{ label: 'Limit', text: describeLimit(limit, String(c.currency)) }] };
+    }
     case 'purchase_limit.removed':
       return { title: 'Purchase limit removed', lines: [{ label: 'Was', text: show('', c.limit) }] };
     case 'group.member_added':

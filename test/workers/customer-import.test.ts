@@ -10,6 +10,7 @@ import { csvRecords } from '../support/csv.js';
 import { eventually } from '../support/customer-list.js';
 import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
 import { decodeEntities, textOf } from '../support/html.js';
+import { sectionText } from '../support/dashboard.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -254,6 +255,48 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(await noteOf('note-multi@example.com')).toEqual(['First line\nsecond line']);
     expect(await noteOf('note-script@example.com')).toEqual(['<script>alert(1)</script>']);
     expect(await customerByEmail('note-bell@example.com')).toBeUndefined();
+  });
+
+  it('sets purchase limits in the import’s shop, once, and reports each bad limit with its reason', async () => {
+    const file = Buffer.from(
+      [
+        'Email,First Name,Purchase limit,Purchase limit period,Purchase limit start,Purchase limit end',
+        'limit-month@example.com,Monthly,1250.50,Monthly,2026-01-01,',
+        'limit-fixed@example.com,Fixed,500,,2026-03-01,2026-05-31',
+        'limit-both@example.com,Both,500,monthly,2026-03-01,2026-05-31',
+        'limit-noamount@example.com,NoAmount,,monthly,2026-03-01,',
+        'limit-baddate@example.com,BadDate,500,,2026-02-30,2026-03-31',
+        'limit-backwards@example.com,Backwards,500,,2026-05-01,2026-03-31',
+        'limit-zero@example.com,Zero,0,yearly,2026-01-01,',
+        "limit-word@example.com,Word,lots,weekly,2026-01-01,",
+      ].join('\n') + '\n',
+    );
+    const location = await upload(owner, file, 'limits.csv', { shop: shopB.id });
+    expect(mappingOf(await settled(owner, location))).toEqual(['email', 'first_name', 'purchase_limit', 'purchase_limit_period', 'purchase_limit_start', 'purchase_limit_end']);
+    const report = await run(owner, location, 'import');
+    expect(report.counts).toEqual({ created: 2, updated: 0, rejected: 6 });
+    expect(report.rejected).toEqual([
+      [4, 'limit-both@example.com', 'A purchase limit needs either an end date or a period (monthly, quarterly, yearly), not both'],
+      [5, 'limit-noamount@example.com', 'A purchase limit needs an amount and a start date'],
+      [6, 'limit-baddate@example.com', 'Purchase limit: start date must be a date as YYYY-MM-DD, not “2026-02-30”'],
+      [7, 'limit-backwards@example.com', 'The purchase limit ends before it starts'],
+      [8, 'limit-zero@example.com', 'Purchase limit: amount must be above zero'],
+      [9, 'limit-word@example.com', 'Purchase limit: amount must be a number like 500 or 1250.50, not “lots”; Purchase limit: period must be monthly, quarterly or yearly, not “weekly”'],
+    ]);
+    const limitOf = async (email: string) =>
+      t.ctx.knex('purchaseLimits').where({ customerId: (await customerByEmail(email)).id }).select('shopId', 'amount', t.ctx.knex.raw("to_char(start_date, 'YYYY-MM-DD') AS start"), t.ctx.knex.raw("to_char(end_date, 'YYYY-MM-DD') AS end"), 'period');
+    expect(await limitOf('limit-month@example.com')).toEqual([{ shopId: shopB.id, amount: 125050, start: '2026-01-01', end: null, period: 'monthly' }]);
+    expect(await limitOf('limit-fixed@example.com')).toEqual([{ shopId: shopB.id, amount: 50000, start: '2026-03-01', end: '2026-05-31', period: null }]);
+    const monthly = (await customerByEmail('limit-month@example.com')).id;
+    expect(sectionText((await owner.get(`/admin/customers/${monthly}`)).text, 'w-timeline')).toContain('Purchase limit set by an import');
+
+    // The same file again sets nothing new: no second timeline entry, the limit untouched.
+    const audits = () => t.ctx.knex('auditLog').where({ action: 'purchase_limit.imported' }).count({ n: '*' }).first();
+    expect(await audits()).toEqual({ n: 2 });
+    const before = await t.ctx.knex('purchaseLimits').where({ customerId: monthly }).first('updatedAt');
+    expect((await run(owner, await upload(owner, file, 'limits.csv', { shop: shopB.id }), 'import')).counts).toEqual({ created: 0, updated: 2, rejected: 6 });
+    expect(await audits()).toEqual({ n: 2 });
+    expect(await t.ctx.knex('purchaseLimits').where({ customerId: monthly }).first('updatedAt')).toEqual(before);
   });
 
   it('an owner may update a customer of any shop; the customer gains the chosen shop', async () => {

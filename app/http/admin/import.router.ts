@@ -29,9 +29,9 @@ import { render } from '../render.js';
 const BASE = '/admin/customers/import';
 
 /** The choices of each column's select, grouped as on the page. */
-const FIELD_GROUPS = ['Customer', 'Default address'].map((group) => ({
+const FIELD_GROUPS = ['Customer', 'Default address', 'Purchase limit'].map((group) => ({
   group,
-  // Address fields say so in their own text too: a closed select does not show its group.
+  // Address and limit fields say so in their own text too: a closed select does not show its group.
   fields: IMPORT_FIELDS.filter((field) => field.group === group).map((field) => ({ key: field.key, label: fieldLabel(field.key) })),
 }));
 

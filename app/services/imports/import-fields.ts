@@ -1,16 +1,18 @@
+import { parseMoney } from '../../lib/money.js';
+
 /**
  * The customer fields an import can fill, the column headers we recognise (Shopify's and
  * Magento's customer exports, and common names), and how a cell is tidied before validation.
  * Validation itself runs set-based in SQL (import-run.service.ts) from the same catalogue.
  */
 
-export type FieldKind = 'email' | 'text' | 'phone' | 'bool' | 'country' | 'customerType' | 'tags' | 'note';
+export type FieldKind = 'email' | 'text' | 'phone' | 'bool' | 'country' | 'customerType' | 'tags' | 'note' | 'money' | 'date' | 'limitPeriod';
 
 export interface ImportField {
   /** Also the column name in the staging table customer_import_rows. */
   key: string;
   label: string;
-  group: 'Customer' | 'Default address';
+  group: 'Customer' | 'Default address' | 'Purchase limit';
   kind: FieldKind;
   max: number;
   /** Spreadsheet exports put `'` before numbers that must stay text (phones, zip codes). */
@@ -42,6 +44,10 @@ export const IMPORT_FIELDS = [
   { key: 'address_postcode', label: 'Postcode', group: 'Default address', kind: 'text', max: 20, stripQuote: true },
   { key: 'address_country', label: 'Country code (e.g. DE)', group: 'Default address', kind: 'country', max: 2 },
   { key: 'address_phone', label: 'Phone', group: 'Default address', kind: 'phone', max: 40, stripQuote: true },
+  { key: 'purchase_limit', label: 'Amount', group: 'Purchase limit', kind: 'money', max: 20 },
+  { key: 'purchase_limit_period', label: 'Period (monthly, quarterly, yearly; empty for fixed dates)', group: 'Purchase limit', kind: 'limitPeriod', max: 20 },
+  { key: 'purchase_limit_start', label: 'Start date (YYYY-MM-DD)', group: 'Purchase limit', kind: 'date', max: 10 },
+  { key: 'purchase_limit_end', label: 'End date (YYYY-MM-DD, fixed dates only)', group: 'Purchase limit', kind: 'date', max: 10 },
 ] as const satisfies readonly ImportField[];
 
 export type FieldKey = (typeof IMPORT_FIELDS)[number]['key'];
@@ -54,9 +60,12 @@ export function fieldOf(key: FieldKey): ImportField {
   return FIELDS_BY_KEY.get(key)!;
 }
 
+const GROUP_PREFIX: Record<ImportField['group'], string> = { Customer: '', 'Default address': 'Address', 'Purchase limit': 'Purchase limit' };
+
 export function fieldLabel(key: FieldKey): string {
   const field = fieldOf(key);
-  return field.group === 'Customer' ? field.label : `Address: ${field.label.charAt(0).toLowerCase()}${field.label.slice(1)}`;
+  const prefix = GROUP_PREFIX[field.group];
+  return prefix ? `${prefix}: ${field.label.charAt(0).toLowerCase()}${field.label.slice(1)}` : field.label;
 }
 
 /** A header as we compare it: case, separators (`_`, `-`, `.`) and spacing do not matter. */
@@ -148,6 +157,15 @@ const KNOWN_HEADERS: Record<string, [FieldKey, number?]> = {
   'address country id': ['address_country', 2],
   country: ['address_country'],
   'default address phone': ['address_phone'],
+  'purchase limit': ['purchase_limit'],
+  'purchase limit amount': ['purchase_limit'],
+  'purchase limit period': ['purchase_limit_period'],
+  'purchase limit start': ['purchase_limit_start'],
+  'purchase limit start date': ['purchase_limit_start'],
+  'purchase limit from': ['purchase_limit_start'],
+  'purchase limit end': ['purchase_limit_end'],
+  'purchase limit end date': ['purchase_limit_end'],
+  'purchase limit to': ['purchase_limit_end'],
   'address phone': ['address_phone'],
   'address telephone': ['address_phone'],
 };
@@ -249,6 +267,13 @@ export function tidyCell(field: ImportField, raw: string): string | null {
       return /^[a-z]{2}$/i.test(value) ? value.toUpperCase() : value;
     case 'customerType':
       return value.toUpperCase();
+    case 'money': {
+      // Read as the dashboard's form reads amounts ("1250.50", "1250,5"; no thousands separators), staged in minor units.
+      const minor = parseMoney(value);
+      return minor === null ? value : String(minor);
+    }
+    case 'limitPeriod':
+      return value.toLowerCase();
     case 'tags': {
       // Tags are kept lower-case, as the list's bulk actions keep them.
       const tags = new Set(value.split(',').map((tag) => tag.trim().toLowerCase()).filter(Boolean));

@@ -252,6 +252,25 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
         // A note may have line breaks and tabs; other control characters are rejected.
         expressions.push(`CASE ${tooLong} WHEN ${c} ~ '[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]' THEN ${sqlText(`${label} contains a control character`)} END`);
         break;
+      case 'money':
+        // Staged in minor units when it read as an amount; anything else is the cell as written.
+        expressions.push(
+          `CASE WHEN ${c} !~ '^-{0,1}[0-9]{1,15}$' THEN ${sqlText(label)} || ' must be a number like 500 or 1250.50, not ' || ${quoted(c, 40)}
+                WHEN ${c}::bigint <= 0 THEN ${sqlText(`${label} must be above zero`)} END`,
+        );
+        break;
+      case 'limitPeriod':
+        expressions.push(`CASE WHEN ${c} NOT IN ('monthly', 'quarterly', 'yearly') THEN ${sqlText(label.replace(/ \(.*\)$/, ''))} || ' must be monthly, quarterly or yearly, not ' || ${quoted(c, 40)} END`);
+        break;
+      case 'date': {
+        // A day that exists: the pattern first, so the day-of-month test only ever sees a well-formed date.
+        const bad = `${sqlText(label.replace(/ \(.*\)$/, ''))} || ' must be a date as YYYY-MM-DD, not ' || ${quoted(c, 40)}`;
+        expressions.push(
+          `CASE WHEN ${c} !~ '^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' THEN ${bad}
+                WHEN right(${c}, 2)::int > extract(day FROM make_date(left(${c}, 4)::int, substr(${c}, 6, 2)::int, 1) + interval '1 month' - interval '1 day') THEN ${bad} END`,
+        );
+        break;
+      }
       case 'tags':
         expressions.push(
           `CASE WHEN EXISTS (SELECT 1 FROM unnest(string_to_array(${c}, ',')) AS t(tag) WHERE length(t.tag) > 64) THEN 'A tag is longer than 64 characters' ${control} END`,
@@ -259,6 +278,13 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
         break;
     }
   }
+  // A purchase limit is an amount from a start date, over fixed dates (an end) or a period, never both.
+  expressions.push(
+    `CASE WHEN coalesce(purchase_limit, purchase_limit_period, purchase_limit_start, purchase_limit_end) IS NULL THEN NULL
+          WHEN purchase_limit IS NULL OR purchase_limit_start IS NULL THEN 'A purchase limit needs an amount and a start date'
+          WHEN (purchase_limit_end IS NULL) = (purchase_limit_period IS NULL) THEN 'A purchase limit needs either an end date or a period (monthly, quarterly, yearly), not both'
+          WHEN purchase_limit_end < purchase_limit_start THEN 'The purchase limit ends before it starts' END`,
+  );
   expressions.push(
     `CASE WHEN coalesce(address_line1, address_line2, address_city, address_postcode, address_region) IS NOT NULL
            AND (address_line1 IS NULL OR address_city IS NULL OR address_country IS NULL)
@@ -395,6 +421,8 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
 
   if (batch.mapped.has('address_line1')) await mergeDefaultAddresses(trx, range);
 
+  if (batch.mapped.has('purchase_limit')) await mergePurchaseLimits(trx, batch, range);
+
   // A note from the file is added once: the same text on the same customer (a re-import) is not repeated.
   if (batch.mapped.has('note')) {
     await trx.raw(
@@ -411,6 +439,30 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
      SELECT 'staff', ?, ?, s.customer_id, 'customer.imported', jsonb_build_object('importId', ?::bigint, 'line', s.line)
        FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'`,
     [batch.staffId, batch.shopId, batch.importId, ...range],
+  );
+}
+
+/**
+ * The row's purchase limit becomes the customer's limit in the import's shop (F-LIMIT-1): set, or
+ * changed when it differs; the same limit again (a re-import) writes nothing. Each change is on
+ * the customer's timeline.
+ */
+async function mergePurchaseLimits(trx: Knex.Transaction, batch: BatchContext, range: number[]): Promise<void> {
+  await trx.raw(
+    `WITH changed AS (
+       INSERT INTO purchase_limits AS l (customer_id, shop_id, amount, start_date, end_date, period, created_by)
+       SELECT s.customer_id, ?, s.purchase_limit::bigint, s.purchase_limit_start::date, s.purchase_limit_end::date, s.purchase_limit_period, ?
+         FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL AND s.purchase_limit IS NOT NULL
+       ON CONFLICT (customer_id, shop_id) DO UPDATE
+          SET amount = EXCLUDED.amount, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, period = EXCLUDED.period, updated_at = now()
+        WHERE (l.amount, l.start_date, l.end_date, l.period) IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.start_date, EXCLUDED.end_date, EXCLUDED.period)
+       RETURNING l.customer_id, l.amount, l.start_date, l.end_date, l.period)
+     INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
+     SELECT 'staff', ?, ?, changed.customer_id, 'purchase_limit.imported',
+            jsonb_build_object('importId', ?::bigint, 'amount', changed.amount, 'startDate', changed.start_date::text, 'endDate', changed.end_date::text,
+                               'period', changed.period, 'currency', (SELECT currency FROM shops WHERE id = ?))
+       FROM changed`,
+    [batch.shopId, batch.staffId, ...range, batch.staffId, batch.shopId, batch.importId, batch.shopId],
   );
 }
 
