@@ -232,7 +232,8 @@ export type ConnectTarget = { kind: 'group'; id: number; name: string } | { kind
  * Connects the customers with these e-mail addresses (that the staff member may see) to a group or
  * segment in one set-based statement, with a timeline entry per customer added; reports what was
  * added, what was already there and which addresses found no one (another shop's customers are
- * "not found": their existence is not revealed).
+ * "not found": their existence is not revealed; nor is an erased customer's placeholder address,
+ * F-CUST-9).
  */
 export async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipal, target: ConnectTarget, emails: string[], via: string, requestId?: string): Promise<{ added: number; found: string[] }> {
   const scope = customerScopeSql(staff);
@@ -242,7 +243,7 @@ export async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipa
       : `INSERT INTO segment_customers (segment_id, customer_id, added_by) SELECT ?, id, ? FROM found ON CONFLICT DO NOTHING RETURNING customer_id`;
   const result = await trx.raw(
     `WITH wanted AS (SELECT DISTINCT unnest(?::text[])::citext AS email),
-          found AS (SELECT c.id, lower(c.email::text) AS email FROM customers c JOIN wanted w ON c.email = w.email WHERE ${scope.sql}),
+          found AS (SELECT c.id, lower(c.email::text) AS email FROM customers c JOIN wanted w ON c.email = w.email WHERE c.erased_at IS NULL AND ${scope.sql}),
           added AS (${insert}),
           audit AS (INSERT INTO audit_log (actor_type, actor_id, customer_id, action, changes, request_id)
                     SELECT 'staff', ?, customer_id, ?, jsonb_build_object(?::text, ?::text, ?::text, ?::bigint, 'via', ?::text), ? FROM added RETURNING 1)

@@ -131,6 +131,13 @@ describe('admin groups and segments', () => {
     expect(tooMany.status).toBe(422);
     expect(fieldError(tooMany.text, 'emails')).toContain('Paste at most 10,000 addresses');
 
+    // An erased customer's placeholder address finds no one (F-CUST-9: the record takes no changes).
+    const erased = await makeCustomer(knex, [shopA.id], { email: 'batch-erased@example.test' });
+    await knex('customers').where({ id: erased.id }).update({ email: `erased-${erased.id}@erased.invalid`, erasedAt: new Date() });
+    const erasedReport = await postForm(owner, `/admin/groups/${id}/batch`, { emails: `erased-${erased.id}@erased.invalid` });
+    expect(textOf(erasedReport.text)).toContain('Added 0 of 1 address; 1 not found.');
+    expect(await knex('customerGroupMembers').where({ groupId: id, customerId: erased.id }).first()).toBeUndefined();
+
     // Without a signed-in session the large body is refused by its size, unread (413), as on every other form.
     const memberCount = () => knex('customerGroupMembers').where({ groupId: id }).count({ n: '*' }).first();
     const before = await memberCount();
