@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+
+const NOT_COUNTED = ['after', 'before', 'sort', 'dir', 'size', 'cols'];
+
 /**
  * Builds links of the customer list from the current query string: a change of sort, page or
  * filter keeps everything else, so every state of the list is a shareable URL.
@@ -38,6 +42,17 @@ export class ListUrl {
       for (const v of kept) params.append(key, v);
     }
     return this.build(params);
+  }
+
+  /**
+   * Names which customers the list shows (shop, filters, search), not how (sort, size, columns,
+   * page): the id under which the page keeps its count while only the order or the page changes.
+   */
+  get countKey(): string {
+    const params = new URLSearchParams(this.params);
+    for (const key of NOT_COUNTED) params.delete(key);
+    params.sort();
+    return createHash('sha256').update(params.toString()).digest('base64url').slice(0, 16);
   }
 
   /** The query string without paging, for saving as a view. */
