@@ -31,8 +31,12 @@ export async function resolveMembershipFilters(knex: Knex, query: CustomerListQu
   return names;
 }
 
-/** What the filter form and the bulk bar offer. */
-export async function membershipChoices(knex: Knex, options: { filterForm: boolean }) {
-  const [filters, staticGroups] = await Promise.all([options.filterForm ? listFilterOptions(knex) : Promise.resolve(null), groupOptions(knex, { staticOnly: true })]);
+/**
+ * What the filter form and the bulk bar's group menu offer. Both are read for the full page only:
+ * an htmx swap of the results keeps the menus the page already has (hx-preserve).
+ */
+export async function membershipChoices(knex: Knex, options: { fullPage: boolean }) {
+  if (!options.fullPage) return { filters: null, staticGroups: null };
+  const [filters, staticGroups] = await Promise.all([listFilterOptions(knex), groupOptions(knex, { staticOnly: true })]);
   return { filters, staticGroups };
 }

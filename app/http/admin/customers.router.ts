@@ -58,7 +58,7 @@ export function customersRouter(ctx: AppContext): Router {
     const [page, savedViews, membership] = await Promise.all([
       list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags'), withCredit: columns.includes('credit') }) : Promise.resolve({ rows: [] }),
       wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
-      membershipChoices(ctx.knex, { filterForm: !wantsFragment(req) }),
+      membershipChoices(ctx.knex, { fullPage: !wantsFragment(req) }),
     ]);
     render(
       req,
