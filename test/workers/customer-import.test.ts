@@ -269,12 +269,13 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
         'limit-backwards@example.com,Backwards,500,,2026-05-01,2026-03-31',
         'limit-zero@example.com,Zero,0,yearly,2026-01-01,',
         "limit-word@example.com,Word,lots,weekly,2026-01-01,",
+        'limit-slashes@example.com,Slashes,500,,2026-01-01,1/5/2026',
       ].join('\n') + '\n',
     );
     const location = await upload(owner, file, 'limits.csv', { shop: shopB.id });
     expect(mappingOf(await settled(owner, location))).toEqual(['email', 'first_name', 'purchase_limit', 'purchase_limit_period', 'purchase_limit_start', 'purchase_limit_end']);
     const report = await run(owner, location, 'import');
-    expect(report.counts).toEqual({ created: 2, updated: 0, rejected: 6 });
+    expect(report.counts).toEqual({ created: 2, updated: 0, rejected: 7 });
     expect(report.rejected).toEqual([
       [4, 'limit-both@example.com', 'A purchase limit needs either an end date or a period (monthly, quarterly, yearly), not both'],
       [5, 'limit-noamount@example.com', 'A purchase limit needs an amount and a start date'],
@@ -282,6 +283,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
       [7, 'limit-backwards@example.com', 'The purchase limit ends before it starts'],
       [8, 'limit-zero@example.com', 'Purchase limit: amount must be above zero'],
       [9, 'limit-word@example.com', 'Purchase limit: amount must be a number like 500 or 1250.50, not “lots”; Purchase limit: period must be monthly, quarterly or yearly, not “weekly”'],
+      [10, 'limit-slashes@example.com', 'Purchase limit: end date must be a date as YYYY-MM-DD, not “1/5/2026”'],
     ]);
     const limitOf = async (email: string) =>
       t.ctx.knex('purchaseLimits').where({ customerId: (await customerByEmail(email)).id }).select('shopId', 'amount', t.ctx.knex.raw("to_char(start_date, 'YYYY-MM-DD') AS start"), t.ctx.knex.raw("to_char(end_date, 'YYYY-MM-DD') AS end"), 'period');
@@ -294,7 +296,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     const audits = () => t.ctx.knex('auditLog').where({ action: 'purchase_limit.imported' }).count({ n: '*' }).first();
     expect(await audits()).toEqual({ n: 2 });
     const before = await t.ctx.knex('purchaseLimits').where({ customerId: monthly }).first('updatedAt');
-    expect((await run(owner, await upload(owner, file, 'limits.csv', { shop: shopB.id }), 'import')).counts).toEqual({ created: 0, updated: 2, rejected: 6 });
+    expect((await run(owner, await upload(owner, file, 'limits.csv', { shop: shopB.id }), 'import')).counts).toEqual({ created: 0, updated: 2, rejected: 7 });
     expect(await audits()).toEqual({ n: 2 });
     expect(await t.ctx.knex('purchaseLimits').where({ customerId: monthly }).first('updatedAt')).toEqual(before);
   });

@@ -283,7 +283,8 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
     `CASE WHEN coalesce(purchase_limit, purchase_limit_period, purchase_limit_start, purchase_limit_end) IS NULL THEN NULL
           WHEN purchase_limit IS NULL OR purchase_limit_start IS NULL THEN 'A purchase limit needs an amount and a start date'
           WHEN (purchase_limit_end IS NULL) = (purchase_limit_period IS NULL) THEN 'A purchase limit needs either an end date or a period (monthly, quarterly, yearly), not both'
-          WHEN purchase_limit_end < purchase_limit_start THEN 'The purchase limit ends before it starts' END`,
+          WHEN purchase_limit_end ~ '^[0-9]{4}-' AND purchase_limit_start ~ '^[0-9]{4}-' AND purchase_limit_end < purchase_limit_start
+          THEN 'The purchase limit ends before it starts' END`,
   );
   expressions.push(
     `CASE WHEN coalesce(address_line1, address_line2, address_city, address_postcode, address_region) IS NOT NULL
