@@ -59,7 +59,7 @@ export const CREDIT_NEEDS_ACTIVE: Record<string, string> = {
 };
 
 /** Entries still counting towards the balance: no expiry, or an expiry still ahead. */
-const unexpired = (db: Db, query: Knex.QueryBuilder) => query.where((w) => w.whereNull('expiresAt').orWhere('expiresAt', '>', db.fn.now()));
+export const unexpired = (db: Db, query: Knex.QueryBuilder) => query.where((w) => w.whereNull('expiresAt').orWhere('expiresAt', '>', db.fn.now()));
 
 /** The balance in each of the customer's shops the staff member may see (0 where nothing was booked). */
 export async function creditBalances(db: Db, access: CustomerAccess): Promise<CreditBalance[]> {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
+import { unexpired } from './customer-credit.service.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -296,10 +297,8 @@ async function attachTags(knex: Knex, rows: CustomerListRow[]): Promise<void> {
 async function attachCredit(knex: Knex, source: ListSource, rows: CustomerListRow[]): Promise<void> {
   for (const row of rows) row.credit = [];
   if (!rows.length) return;
-  const query = knex('creditEntries as e')
-    .join('creditAccounts as a', (on) => on.on('a.customerId', 'e.customerId').andOn('a.shopId', 'e.shopId'))
+  const query = unexpired(knex, knex('creditEntries as e').join('creditAccounts as a', (on) => on.on('a.customerId', 'e.customerId').andOn('a.shopId', 'e.shopId')))
     .whereIn('e.customerId', rows.map((row) => row.id))
-    .where((w) => w.whereNull('e.expiresAt').orWhere('e.expiresAt', '>', knex.fn.now()))
     .groupBy('e.customerId', 'a.currency')
     .orderBy('a.currency')
     .select('e.customerId', 'a.currency', knex.raw('sum(e.amount)::bigint AS balance'));
