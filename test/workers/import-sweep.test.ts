@@ -71,8 +71,10 @@ describe.each(['redis', 'postgres'] as const)('import sweep (%s backend)', (back
     const finished = await strandedUpload(week, 'done');
     const running = await strandedUpload(week, 'importing');
     const recent = await strandedUpload(3_600, 'ready');
-    // The busy one would otherwise be enqueued: this test is about files.
+    // The sweep hands the busy import to the worker again; paused, the worker cannot run it to the
+    // end (and remove its file, as a finished import does) while this test looks at the files.
     await t.ctx.knex('customerImports').where({ id: running.id }).update({ runCount: 1 });
+    await worker.worker.pause();
     await worker.sweep();
 
     expect(await t.ctx.files.exists(abandoned.key)).toBe(false);
