@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
 import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
+import { startImportWorker } from '../../workers/import.worker.js';
 
 /**
  * Visual review, not a regression test: with SCREENSHOTS_DIR set, saves full-page PNGs of the main
@@ -25,6 +26,7 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
   let browser: Browser;
   let logins: DemoLogins;
   let detailId: number;
+  let importWorker: ReturnType<typeof startImportWorker> | undefined;
   const pages: Page[] = [];
 
   beforeAll(async () => {
@@ -64,9 +66,13 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
     await knex('creditEntries').insert({ transactionId: grant.id, customerId: detailId, shopId: north, amount: 2500 });
     server = await listen(t.app);
     browser = await launchBrowser();
+    importWorker = startImportWorker(t.ctx);
   });
 
-  afterAll(() => closeAll(pages, browser, server, t));
+  afterAll(async () => {
+    await importWorker?.close();
+    await closeAll(pages, browser, server, t);
+  });
 
   async function shoot(page: Page, name: string, variant: string): Promise<void> {
     await page.screenshot({ path: path.join(DIR!, `${name}-${variant}.png`), fullPage: true });
@@ -123,6 +129,17 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
         .returning('id');
       await page.goto(server.url('admin.localhost', `/admin/customers/exports/${job.id}`));
       await shoot(page, '05f-export-running', variant);
+
+      // An import's preview: the worker analyses the upload, the page shows the proposed mapping.
+      await page.goto(server.url('admin.localhost', '/admin/customers/import'));
+      await page.locator('#f-file').setInputFiles({
+        name: 'customers.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from('Email,First Name,Last Name,Tags,Note,Purchase limit,Purchase limit period,Purchase limit start\nada@example.test,Ada,Lovelace,vip,Prefers e-mail,500,monthly,2026-01-01\n'),
+      });
+      await page.getByRole('button', { name: 'Upload and preview' }).click();
+      await page.getByRole('button', { name: 'Dry run' }).waitFor({ timeout: 20_000 });
+      await shoot(page, '05g-import-preview', variant);
 
       await page.goto(server.url('admin.localhost', '/admin/outbox'));
       await shoot(page, '06-outbox', variant);

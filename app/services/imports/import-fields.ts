@@ -45,9 +45,9 @@ export const IMPORT_FIELDS = [
   { key: 'address_country', label: 'Country code (e.g. DE)', group: 'Default address', kind: 'country', max: 2 },
   { key: 'address_phone', label: 'Phone', group: 'Default address', kind: 'phone', max: 40, stripQuote: true },
   { key: 'purchase_limit', label: 'Amount', group: 'Purchase limit', kind: 'money', max: 20 },
-  { key: 'purchase_limit_period', label: 'Period (monthly, quarterly, yearly; empty for fixed dates)', group: 'Purchase limit', kind: 'limitPeriod', max: 20 },
-  { key: 'purchase_limit_start', label: 'Start date (YYYY-MM-DD)', group: 'Purchase limit', kind: 'date', max: 10 },
-  { key: 'purchase_limit_end', label: 'End date (YYYY-MM-DD, fixed dates only)', group: 'Purchase limit', kind: 'date', max: 10 },
+  { key: 'purchase_limit_period', label: 'Period', group: 'Purchase limit', kind: 'limitPeriod', max: 20 },
+  { key: 'purchase_limit_start', label: 'Start date', group: 'Purchase limit', kind: 'date', max: 10 },
+  { key: 'purchase_limit_end', label: 'End date', group: 'Purchase limit', kind: 'date', max: 10 },
 ] as const satisfies readonly ImportField[];
 
 export type FieldKey = (typeof IMPORT_FIELDS)[number]['key'];

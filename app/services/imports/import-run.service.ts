@@ -260,11 +260,11 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
         );
         break;
       case 'limitPeriod':
-        expressions.push(`CASE WHEN ${c} NOT IN ('monthly', 'quarterly', 'yearly') THEN ${sqlText(label.replace(/ \(.*\)$/, ''))} || ' must be monthly, quarterly or yearly, not ' || ${quoted(c, 40)} END`);
+        expressions.push(`CASE WHEN ${c} NOT IN ('monthly', 'quarterly', 'yearly') THEN ${sqlText(label)} || ' must be monthly, quarterly or yearly, not ' || ${quoted(c, 40)} END`);
         break;
       case 'date': {
         // A day that exists: the pattern first, so the day-of-month test only ever sees a well-formed date.
-        const bad = `${sqlText(label.replace(/ \(.*\)$/, ''))} || ' must be a date as YYYY-MM-DD, not ' || ${quoted(c, 40)}`;
+        const bad = `${sqlText(label)} || ' must be a date as YYYY-MM-DD, not ' || ${quoted(c, 40)}`;
         expressions.push(
           `CASE WHEN ${c} !~ '^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' THEN ${bad}
                 WHEN right(${c}, 2)::int > extract(day FROM make_date(left(${c}, 4)::int, substr(${c}, 6, 2)::int, 1) + interval '1 month' - interval '1 day') THEN ${bad} END`,
