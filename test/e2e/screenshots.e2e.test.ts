@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
-import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
 import { startImportWorker } from '../../workers/import.worker.js';
+import { closeAll, launchBrowser, listen, newPage, watchForProblems, type LiveServer } from '../support/browser.js';
+import { grantCredit } from '../support/factories.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
  * Visual review, not a regression test: with SCREENSHOTS_DIR set, saves full-page PNGs of the main
@@ -61,9 +62,7 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       mail('pending', 'chloe.costa.9@example.test'),
     ]);
     // Store credit for the list's on-demand column.
-    await knex('creditAccounts').insert({ customerId: detailId, shopId: north, currency: 'EUR' });
-    const [grant] = await knex('creditTransactions').insert({ customerId: detailId, shopId: north, idempotencyKey: 'shot-credit-0123456789abcdef', amount: 2500, currency: 'EUR', reason: 'Goodwill' }).returning('id');
-    await knex('creditEntries').insert({ transactionId: grant.id, customerId: detailId, shopId: north, amount: 2500 });
+    await grantCredit(knex, { customerId: detailId, shopId: north, amount: 2500 });
     server = await listen(t.app);
     browser = await launchBrowser();
     importWorker = startImportWorker(t.ctx);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoney } from '../../app/lib/money.js';
 import { loginStaff, type Agent } from '../support/agents.js';
 import { auditOf, getHtmx, postForm, sectionText, triggers } from '../support/dashboard.js';
-import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
+import { grantCredit, makeCustomer, makeShop, makeStaff } from '../support/factories.js';
 import { fieldError, inputValue, textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -185,12 +185,7 @@ describe('customer dashboard: account credit', () => {
     expect((await adjust(owner, c.id, { amount: '10' })).status).toBe(303);
     // A grant that ends in two seconds (the form only takes whole days, so it is written directly:
     // inserting is what the ledger allows).
-    await knex.transaction(async (trx) => {
-      const [tx] = await trx('creditTransactions')
-        .insert({ customerId: c.id, shopId: shop.id, idempotencyKey: key(), amount: 500, currency: 'EUR', reason: 'Short promo', expiresAt: trx.raw("now() + interval '2 seconds'"), staffUserId: ownerId })
-        .returning('id');
-      await trx('creditEntries').insert({ transactionId: tx.id, customerId: c.id, shopId: shop.id, amount: 500, expiresAt: trx.raw("now() + interval '2 seconds'") });
-    });
+    await grantCredit(knex, { customerId: c.id, shopId: shop.id, amount: 500, reason: 'Short promo', expiresAt: "now() + interval '2 seconds'", staffUserId: ownerId });
     expect(await balance(knex, c.id)).toBe(1500);
     expect((await adjust(owner, c.id, { amount: '-3' })).status).toBe(303);
     expect(await balance(knex, c.id)).toBe(1200);

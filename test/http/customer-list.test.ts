@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginStaff, type Agent } from '../support/agents.js';
-import { makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
+import { grantCredit, makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
 import { escapeHtml, linkWithRel, tableRows } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -430,18 +430,9 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
 
   it('shows store credit on demand: unexpired only, per currency over all shops, the listed shop’s alone in a shop', async () => {
     const knex = t.ctx.knex;
-    let n = 0;
-    const grant = async (customerId: number, shopId: number, currency: string, amount: number, expired = false) => {
-      await knex('creditAccounts').insert({ customerId, shopId, currency }).onConflict(['customerId', 'shopId']).ignore();
-      const expiresAt = expired ? knex.raw("now() - interval '1 day'") : null;
-      const [tx] = await knex('creditTransactions')
-        .insert({ customerId, shopId, idempotencyKey: `list-credit-key-${++n}-padding`, amount, currency, reason: 'Goodwill', expiresAt })
-        .returning('id');
-      await knex('creditEntries').insert({ transactionId: tx.id, customerId, shopId, amount, expiresAt });
-    };
-    await grant(both.id, north.id, 'EUR', 2000);
-    await grant(both.id, north.id, 'EUR', 500, true);
-    await grant(both.id, south.id, 'GBP', 750);
+    await grantCredit(knex, { customerId: both.id, shopId: north.id, amount: 2000 });
+    await grantCredit(knex, { customerId: both.id, shopId: north.id, amount: 500, expiresAt: "now() - interval '1 day'" });
+    await grantCredit(knex, { customerId: both.id, shopId: south.id, amount: 750, currency: 'GBP' });
     const CREDIT = STATE + 1;
     const creditOf = async (agent: Agent, query: string) => {
       const { page, rows } = await rowsByEmail(agent, `?cols=credit&${query}`);

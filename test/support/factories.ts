@@ -86,6 +86,23 @@ export async function makeOrder(knex: Knex, customerId: number, shopId: number, 
   return order as { id: number };
 }
 
+/**
+ * A store-credit grant written straight into the ledger (inserting is what the ledger allows), for
+ * data the dashboard's form cannot make: another currency, a grant that has already expired or
+ * expires in seconds. `expiresAt` is SQL (e.g. "now() - interval '1 day'").
+ */
+export async function grantCredit(knex: Knex, grant: { customerId: number; shopId: number; amount: number; currency?: string; expiresAt?: string; reason?: string; staffUserId?: number }) {
+  const { customerId, shopId, amount, currency = 'EUR' } = grant;
+  const expiresAt = grant.expiresAt ? knex.raw(grant.expiresAt) : null;
+  await knex.transaction(async (trx) => {
+    await trx('creditAccounts').insert({ customerId, shopId, currency }).onConflict(['customerId', 'shopId']).ignore();
+    const [tx] = await trx('creditTransactions')
+      .insert({ customerId, shopId, idempotencyKey: `test-credit-${next()}-key`, amount, currency, reason: grant.reason ?? 'Goodwill', expiresAt, staffUserId: grant.staffUserId ?? null })
+      .returning('id');
+    await trx('creditEntries').insert({ transactionId: tx.id, customerId, shopId, amount, expiresAt });
+  });
+}
+
 export interface AddressOverrides {
   city?: string;
   countryCode?: string;
