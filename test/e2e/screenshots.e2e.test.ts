@@ -134,11 +134,22 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       await page.locator('#f-file').setInputFiles({
         name: 'customers.csv',
         mimeType: 'text/csv',
-        buffer: Buffer.from('Email,First Name,Last Name,Tags,Note,Purchase limit,Purchase limit period,Purchase limit start\nada@example.test,Ada,Lovelace,vip,Prefers e-mail,500,monthly,2026-01-01\n'),
+        buffer: Buffer.from(
+          `Email,First Name,Last Name,Tags,Note,Purchase limit,Purchase limit period,Purchase limit start\nada.${variant}@example.test,Ada,Lovelace,vip,Prefers e-mail,500,monthly,2026-01-01\nbad-date@example.test,Bad,Date,,,500,monthly,2026-02-30\n`,
+        ),
       });
       await page.getByRole('button', { name: 'Upload and preview' }).click();
       await page.getByRole('button', { name: 'Dry run' }).waitFor({ timeout: 20_000 });
       await shoot(page, '05g-import-preview', variant);
+      // The dry run's report with its rejected row, then the import and what it wrote on the customer.
+      await page.getByRole('button', { name: 'Dry run' }).click();
+      await page.getByText('Dry run: what the import would do').waitFor({ timeout: 20_000 });
+      await shoot(page, '05h-import-dry-run', variant);
+      await page.getByRole('button', { name: 'Import 2 rows' }).click();
+      await page.getByText('Import finished').waitFor({ timeout: 20_000 });
+      const imported = await t.ctx.knex('customers').where({ email: `ada.${variant}@example.test` }).first('id');
+      await page.goto(server.url('admin.localhost', `/admin/customers/${imported.id}`));
+      await shoot(page, '05i-imported-customer', variant);
 
       await page.goto(server.url('admin.localhost', '/admin/outbox'));
       await shoot(page, '06-outbox', variant);
