@@ -102,6 +102,11 @@ function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
       return { title: 'Registered', lines: [{ label: 'Status', text: STATUS_LABEL[String(c.status)] ?? show('status', c.status) }] };
     case 'customer.updated':
       return { title: 'Customer details changed', lines };
+    // F-LIST-6: a customer created or changed by a customer import (its line in the file).
+    case 'customer.imported':
+      return { title: 'Created by a customer import', lines: [{ label: 'File line', text: show('', c.line) }] };
+    case 'customer.import_updated':
+      return { title: 'Details changed by a customer import', lines: [{ label: 'File line', text: show('', c.line) }] };
     case 'customer.password_changed':
       return { title: 'Password changed by staff', lines: [{ label: 'Sessions', text: 'all of the customer’s sessions were ended' }] };
     case 'customer.tags_changed':

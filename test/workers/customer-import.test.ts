@@ -290,7 +290,10 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(await limitOf('limit-month@example.com')).toEqual([{ shopId: shopB.id, amount: 125050, start: '2026-01-01', end: null, period: 'monthly' }]);
     expect(await limitOf('limit-fixed@example.com')).toEqual([{ shopId: shopB.id, amount: 50000, start: '2026-03-01', end: '2026-05-31', period: null }]);
     const monthly = (await customerByEmail('limit-month@example.com')).id;
-    expect(sectionText((await owner.get(`/admin/customers/${monthly}`)).text, 'w-timeline')).toContain('Purchase limit set by an import');
+    const timeline = sectionText((await owner.get(`/admin/customers/${monthly}`)).text, 'w-timeline');
+    expect(timeline).toContain('Purchase limit set by an import');
+    expect(timeline).toContain('Created by a customer import');
+    expect(timeline).toContain('File line: 2');
 
     // The same file again sets nothing new: no second timeline entry, the limit untouched.
     const audits = () => t.ctx.knex('auditLog').where({ action: 'purchase_limit.imported' }).count({ n: '*' }).first();
