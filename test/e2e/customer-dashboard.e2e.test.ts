@@ -48,6 +48,14 @@ describe('customer dashboard in a real browser', () => {
     it(`adjusts credit in the modal and sees the balance change without a reload (${variant})`, async () => {
       const { page, problems } = await open(variant);
       await shoot(page, '01-dashboard', variant);
+      // In one column (a phone) the customer's own card comes first and the timeline after every other widget.
+      const top = (id: string) => page.locator(id).evaluate((el) => el.getBoundingClientRect().top);
+      if (variant === 'phone') {
+        for (const side of ['#w-purchaseLimit', '#w-quotes', '#w-groups']) {
+          expect(await top('#w-info')).toBeLessThan(await top(side));
+          expect(await top(side)).toBeLessThan(await top('#w-timeline'));
+        }
+      }
       await page.evaluate('window.__marker = 1');
 
       await page.locator('#w-credit').getByRole('link', { name: 'Adjust' }).first().click();
