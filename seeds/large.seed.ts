@@ -44,7 +44,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
   ).rows as Array<{ indexname: string; indexdef: string }>;
   for (const index of indexes) await knex.raw(`DROP INDEX "${index.indexname.replace(/"/g, `""`)}"`);
   await knex.raw('ALTER TABLE orders DISABLE TRIGGER orders_customer_stats');
-  await knex.raw('ALTER TABLE addresses DISABLE TRIGGER addresses_customer_billing');
+  await knex.raw('ALTER TABLE addresses DISABLE TRIGGER addresses_billing_insert');
   try {
     await step(
       `${count} customers`,
@@ -161,7 +161,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
     );
   } finally {
     await knex.raw('ALTER TABLE orders ENABLE TRIGGER orders_customer_stats');
-    await knex.raw('ALTER TABLE addresses ENABLE TRIGGER addresses_customer_billing');
+    await knex.raw('ALTER TABLE addresses ENABLE TRIGGER addresses_billing_insert');
     for (const index of indexes) await step(`index ${index.indexname}`, index.indexdef);
   }
   // VACUUM, not only ANALYZE: it sets the visibility map, without which every index-only scan reads the table too.
