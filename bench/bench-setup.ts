@@ -1,6 +1,8 @@
 // What the benchmarks share: the large database, the bench staff login, the app's configuration.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../app/config/index.js';
@@ -59,20 +61,22 @@ export async function ensureBenchDatabase(databaseUrl = DATABASE_URL, customers 
   await knex.destroy();
 }
 
+export interface BenchProcess {
+  /** The most resident memory the process (a cluster's primary) has had since it started. */
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
 /**
- * `npm run start:worker` as its own process, so its memory can be measured apart from the web side.
- * Resolves once the worker says it is running (starting one compiles TypeScript: seconds, not part of any job).
+ * A TypeScript entry point as its own process, so its memory and CPU are apart from the bench's;
+ * resolved once `ready` answers (starting one compiles TypeScript: seconds, not part of any
+ * measurement).
  */
-export async function spawnWorker(databaseUrl = DATABASE_URL): Promise<{ peakRssMb(): Promise<number>; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/index.ts'], { env: { ...benchEnv(databaseUrl), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (line.includes('"worker running"')) resolve();
-      else if (/"level":(4|5)\d/.test(line)) console.error(line);
-    });
-  });
+async function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, ready: (child: ChildProcess) => Promise<void>): Promise<BenchProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`))));
+  await Promise.race([ready(child), exited]);
+  child.removeAllListeners('exit');
   return {
     async peakRssMb() {
       // VmHWM: the most resident memory the process has had since it started.
@@ -82,11 +86,45 @@ export async function spawnWorker(databaseUrl = DATABASE_URL): Promise<{ peakRss
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.removeAllListeners('exit');
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** `npm run start:worker`, so a job's memory can be measured apart from the web side; ready when it says it is running. */
+export const spawnWorker = (databaseUrl = DATABASE_URL) =>
+  spawnBenchProcess('workers/index.ts', { ...benchEnv(databaseUrl), LOG_LEVEL: 'info' }, (child) => {
+    const lines = createInterface({ input: child.stdout! });
+    return new Promise<void>((resolve) =>
+      lines.on('line', (line) => {
+        if (line.includes('"worker running"')) resolve();
+        else if (/"level":(4|5)\d/.test(line)) console.error(line);
+      }),
+    );
+  });
+
+/**
+ * `npm run start:web` with `processes` web processes (a Node cluster) on `port`, as production runs
+ * it, logging at the bench's level (warn: no line per request). Ready when /readyz answers, and a
+ * few seconds more for the cluster's other processes, which start alongside the first.
+ */
+export async function spawnWeb(port: number, processes: number): Promise<BenchProcess & { port: number }> {
+  const web = await spawnBenchProcess('app/main.ts', { ...benchEnv(), PORT: String(port), WEB_CONCURRENCY: String(processes) }, async (child) => {
+    child.stdout!.resume();
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`).then((res) => (res.ok ? true : undefined), () => undefined), 60_000, 'the web processes');
+    if (processes > 1) await new Promise((resolve) => setTimeout(resolve, 3_000));
+  });
+  return { ...web, port };
+}
+
+/** A port nothing listens on now. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Polls `check` every 100 ms until it answers a value (bounded by `timeoutMs`). */
