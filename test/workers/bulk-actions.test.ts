@@ -283,7 +283,13 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     expect(text).toContain('Done: 25,000 tagged of 25,000 customers');
     expect(await withTag('chunked')).toEqual(ids);
     const operation = await t.ctx.knex('bulkOperations').where({ id: Number(response.headers.location!.split('/').pop()) }).first();
-    expect([operation.processed, operation.changed, operation.lastCustomerId]).toEqual([25_000, 25_000, ids.at(-1)]);
+    expect([operation.processed, operation.changed]).toEqual([25_000, 25_000]);
+    // Three chunks, each with the first and last id it covered (in the order they finished).
+    expect([...operation.doneRanges].sort((a: number[], b: number[]) => a[0]! - b[0]!)).toEqual([
+      [ids[0], ids[9_999]],
+      [ids[10_000], ids[19_999]],
+      [ids[20_000], ids.at(-1)],
+    ]);
 
     // Run directly, the same selection is read in three chunks.
     const selection = { source: { kind: 'all' as const }, q: '', filters: parseCustomerListQuery({ country: 'NZ' }).filters, scope: 'all' as const, salesTeamId: null };
@@ -292,7 +298,7 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     await runBulkOperation(t.ctx.knex, id, async (seen) => {
       chunks.push(seen);
     });
-    expect(chunks).toEqual([10_000, 10_000, 5_000]);
+    expect(chunks.sort((a, b) => a - b)).toEqual([5_000, 10_000, 10_000]);
     expect(await withTag('chunked')).toEqual([]);
 
     // The matching ids are read once, but each chunk applies the filter again: a customer who no
@@ -300,25 +306,33 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     const movedAway = ids.at(-1)!;
     const again = await createBulkOperation(t.ctx.knex, ownerId, { key: newKey(), action: 'add_tag', tag: 'rechecked', selection });
     const seen: number[] = [];
-    await runBulkOperation(t.ctx.knex, again.id, async (n) => {
-      seen.push(n);
-      if (seen.length === 1) await t.ctx.knex('customers').where({ id: movedAway }).update({ billingCountry: 'DE' });
-    });
+    // One chunk at a time here, so the change lands before the last chunk starts.
+    await runBulkOperation(
+      t.ctx.knex,
+      again.id,
+      async (n) => {
+        seen.push(n);
+        if (seen.length === 1) await t.ctx.knex('customers').where({ id: movedAway }).update({ billingCountry: 'DE' });
+      },
+      { lanes: 1 },
+    );
     expect(seen).toEqual([10_000, 10_000, 4_999]);
     expect(await withTag('rechecked')).toEqual(ids.slice(0, -1));
 
-    // A run that stopped after its first chunk resumes after the last id that chunk covered.
+    // A run that stopped after its second chunk had committed, but not its first, does the first and the last.
     await t.ctx.knex('customers').where({ id: movedAway }).update({ billingCountry: 'NZ' });
     await t.ctx.knex('customerTags').where({ tag: 'rechecked' }).delete();
     const resumed = await createBulkOperation(t.ctx.knex, ownerId, { key: newKey(), action: 'add_tag', tag: 'rechecked', selection });
-    await t.ctx.knex('bulkOperations').where({ id: resumed.id }).update({ status: 'running', processed: 10_000, changed: 10_000, lastCustomerId: ids[9_999] });
+    await t.ctx.knex('bulkOperations')
+      .where({ id: resumed.id })
+      .update({ status: 'running', processed: 10_000, changed: 10_000, doneRanges: JSON.stringify([[ids[10_000], ids[19_999]]]) });
     const rest: number[] = [];
     await runBulkOperation(t.ctx.knex, resumed.id, async (n) => {
       rest.push(n);
     });
-    expect(rest).toEqual([10_000, 5_000]);
-    expect(await withTag('rechecked')).toEqual(ids.slice(10_000));
+    expect(rest.sort((a, b) => a - b)).toEqual([5_000, 10_000]);
+    expect(await withTag('rechecked')).toEqual([...ids.slice(0, 10_000), ...ids.slice(20_000)]);
     const finished = await t.ctx.knex('bulkOperations').where({ id: resumed.id }).first();
-    expect([finished.status, finished.processed, finished.lastCustomerId]).toEqual(['done', 25_000, ids.at(-1)]);
+    expect([finished.status, finished.processed, finished.changed]).toEqual(['done', 25_000, 25_000]);
   });
 });

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
+import { forEachConcurrently } from '../../lib/concurrency.js';
 import type { ShopScope } from '../../models/staff-user.model.js';
 import type { ImportRunMode } from '../../queues/import.queue.js';
 import { recordAudit } from '../audit.service.js';
@@ -123,28 +124,6 @@ async function pendingBatches(knex: Knex, importId: number): Promise<number[]> {
 async function countProcessed(db: Knex | Knex.Transaction, importId: number, from: number, to: number): Promise<void> {
   const lines = await db(STAGE).where({ importId }).where('line', '>', from).where('line', '<=', to).count('* as n').first();
   await db('customerImports').where({ id: importId }).increment('processedRows', Number(lines?.n ?? 0));
-}
-
-/**
- * Runs `task` for every item, at most `limit` at a time, in the items' order. After a failure no
- * further item starts; the ones running finish, then the failure is thrown (all of them, in the
- * order they happened, when more than one lane failed).
- */
-async function forEachConcurrently<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const failures: unknown[] = [];
-  const lane = async () => {
-    while (failures.length === 0 && next < items.length) {
-      try {
-        await task(items[next++]!);
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failures.length === 1) throw failures[0];
-  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} batches failed; the first: ${String((failures[0] as Error)?.message ?? failures[0])}`);
 }
 
 async function stagedCount(db: Knex | Knex.Transaction, importId: number): Promise<number> {
