@@ -137,16 +137,18 @@ export const FEW_MEMBERS = 1_000;
 
 /**
  * The customers the membership filters (tags, group, segment) allow, when they are at most
- * FEW_MEMBERS; null when there are more or there is no such filter. The planner cannot estimate
- * these sets (two tags together, a segment's groups): believing them large it walks the sort
- * index, and when they are in fact small it reads most of the table to fill a page. Read first
- * from their own indexes, a small set is then fetched by primary key and sorted.
+ * FEW_MEMBERS; null when there are more, or when the planner can judge the set itself. It cannot
+ * estimate sets that combine (two tags together, a tag and a group, a segment's groups): believing
+ * them large it walks the sort index, and when they are in fact small it reads most of the table to
+ * fill a page. Read first from their own indexes, a small set is then fetched by primary key and
+ * sorted. One tag (or any of several) or one group it estimates from its statistics, so that
+ * filter skips this look-up and its round trip.
  */
 export async function fewMembers(knex: Knex, f: CustomerFilters): Promise<number[] | null> {
   const sets = tagAndGroupSets(knex, f);
   if (f.segment !== undefined) sets.push(segmentMembers(knex, f.segment));
   const [driver, ...others] = sets;
-  if (!driver) return null;
+  if (!driver || (others.length === 0 && f.segment === undefined)) return null;
   const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
   for (const other of others) members.whereIn('m.customer_id', other);
   // One row with an array: a thousand rows would cost more to receive than to find.
