@@ -75,8 +75,14 @@ export interface BenchProcess {
 async function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, ready: (child: ChildProcess) => Promise<void>): Promise<BenchProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`))));
-  await Promise.race([ready(child), exited]);
-  child.removeAllListeners('exit');
+  try {
+    await Promise.race([ready(child), exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    child.removeAllListeners('exit');
+  }
   return {
     async peakRssMb() {
       // VmHWM: the most resident memory the process has had since it started.
