@@ -120,16 +120,25 @@ export function customerListFilter(
   source: ListSource,
   query: Pick<CustomerListQuery, 'q' | 'filters'>,
   salesTeamId: number | null,
-  memberIds?: number[],
+  membership?: MembershipAccess,
 ): Knex.QueryBuilder {
   const builder = knex.queryBuilder().from({ c: 'customers' });
   if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
   if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
   applySearch(builder, query.q);
   applyFilters(knex, builder, source, query.filters);
-  if (memberIds) builder.whereRaw('c.id = ANY(?::bigint[])', [memberIds]);
-  else applyMembershipFilters(knex, builder, query.filters);
+  if (membership?.ids) builder.whereRaw('c.id = ANY(?::bigint[])', [membership.ids]);
+  else applyMembershipFilters(knex, builder, query.filters, membership?.denseSegment ?? false);
   return builder;
+}
+
+/**
+ * How a page query meets its membership filters, when it knows better than the planner: the few
+ * members by id, or a segment dense enough to test row by row while the sort index is walked.
+ */
+export interface MembershipAccess {
+  ids?: number[];
+  denseSegment?: boolean;
 }
 
 /** At most this many members are looked up by id; more are filtered while the sort index is walked. */
@@ -170,6 +179,27 @@ function tagAndGroupSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
   return sets;
 }
 
+/** A segment holding at least this share of all customers is tested row by row, not hashed. */
+const DENSE_SEGMENT_SHARE = 0.01;
+
+/**
+ * Whether the segment holds at least DENSE_SEGMENT_SHARE of all customers (counted up to that
+ * many). Walking the sort index, a page then needs about 26 / share rows: for a dense segment a
+ * probe per row is cheaper than hashing every member first; for a sparse one the walk is long and
+ * the hash wins.
+ */
+export async function isDenseSegment(knex: Knex, segmentId: number): Promise<boolean> {
+  const members = segmentMembers(knex, segmentId).toSQL();
+  const [row] = (
+    await knex.raw(
+      `WITH share AS (SELECT greatest(ceil(reltuples * ?), 1)::bigint AS members FROM pg_class WHERE oid = 'customers'::regclass)
+       SELECT count(*) >= (SELECT members FROM share) AS dense FROM (${members.sql} LIMIT (SELECT members FROM share)) m`,
+      [DENSE_SEGMENT_SHARE, ...members.bindings] as Knex.RawBinding[],
+    )
+  ).rows as Array<{ dense: boolean }>;
+  return Boolean(row?.dense);
+}
+
 /** A segment's customers: its own and those of its groups (a customer may be listed twice). */
 function segmentMembers(knex: Knex, segmentId: number): Knex.QueryBuilder {
   return knex('segment_customers as sc')
@@ -178,18 +208,30 @@ function segmentMembers(knex: Knex, segmentId: number): Knex.QueryBuilder {
     .unionAll((union) => union.from('segment_groups as sg').join('customer_group_members as sm', 'sm.group_id', 'sg.group_id').where('sg.segment_id', segmentId).select('sm.customer_id'));
 }
 
-function applyMembershipFilters(knex: Knex, builder: Knex.QueryBuilder, f: CustomerFilters): void {
+function applyMembershipFilters(knex: Knex, builder: Knex.QueryBuilder, f: CustomerFilters, denseSegment: boolean): void {
   // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
   for (const set of tagAndGroupSets(knex, f)) builder.whereIn('c.id', set);
-  // Two EXISTS rather than IN (segment members): the planner misjudges the size of the union and
-  // then reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
-  if (f.segment !== undefined) {
-    builder.whereRaw(
-      `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id)
-        OR EXISTS (SELECT 1 FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ? AND sm.customer_id = c.id))`,
+  if (f.segment === undefined) return;
+  if (denseSegment) {
+    // Each customer the walk reaches is looked up in the segment (two index probes, stopping at the
+    // first hit): the first page of a segment of 143,000 takes about 2 ms instead of the 40 ms it
+    // takes to hash every member first. LATERAL with LIMIT keeps the planner from hashing.
+    builder.joinRaw(
+      `CROSS JOIN LATERAL (SELECT 1 FROM (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id
+                                         UNION ALL
+                                         SELECT 1 FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id
+                                          WHERE sg.segment_id = ? AND sm.customer_id = c.id) hit LIMIT 1) in_segment`,
       [f.segment, f.segment],
     );
+    return;
   }
+  // Two EXISTS rather than IN (segment members): the planner misjudges the size of the union and
+  // then reads every customer; each EXISTS becomes one hashed look-up while the sort index is walked.
+  builder.whereRaw(
+    `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id)
+      OR EXISTS (SELECT 1 FROM segment_groups sg JOIN customer_group_members sm ON sm.group_id = sg.group_id WHERE sg.segment_id = ? AND sm.customer_id = c.id))`,
+    [f.segment, f.segment],
+  );
 }
 
 function applySearch(builder: Knex.QueryBuilder, q: string): void {
@@ -250,7 +292,7 @@ export async function listCustomers(
   const ascending = (query.dir === 'asc') !== backwards;
   const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
 
-  const builder = customerListFilter(knex, source, query, salesTeamId, (await fewMembers(knex, query.filters)) ?? undefined)
+  const builder = customerListFilter(knex, source, query, salesTeamId, await membershipAccess(knex, query.filters))
     .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
     .select(
       'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at', 'c.erased_at',
@@ -276,6 +318,13 @@ export async function listCustomers(
     next: lastRow && (backwards ? Boolean(cursor) : hasMore) ? cursorOf(lastRow) : undefined,
     previous: firstRow && (backwards ? hasMore : Boolean(cursor)) ? cursorOf(firstRow) : undefined,
   };
+}
+
+async function membershipAccess(knex: Knex, f: CustomerFilters): Promise<MembershipAccess | undefined> {
+  const ids = await fewMembers(knex, f);
+  if (ids) return { ids };
+  if (f.segment !== undefined && (await isDenseSegment(knex, f.segment))) return { denseSegment: true };
+  return undefined;
 }
 
 /**

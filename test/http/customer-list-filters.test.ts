@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { countCustomers, fewMembers, FEW_MEMBERS } from '../../app/services/customer-list.service.js';
+import { countCustomers, fewMembers, FEW_MEMBERS, isDenseSegment } from '../../app/services/customer-list.service.js';
 import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
@@ -327,6 +327,22 @@ describe('membership filters, few members and many', () => {
     // Many with the tag, none of them in the group: an empty set, and an empty list.
     expect(await fewMembers(t.ctx.knex, filters({ tag: 'gold', group: String(group) }))).toEqual([]);
     expect(await allListedIds(owner, `/admin/customers?shop=all&segment=${segment}&tag=gold`)).toEqual([]);
+  });
+
+  it('lists a segment of many members (a large group and customers of its own) by testing each customer the walk reaches', async () => {
+    const knex = t.ctx.knex;
+    const [{ id: large }] = await knex('customerGroups').insert({ name: 'Many', kind: 'static' }).returning('id');
+    await knex.raw(`INSERT INTO customer_group_members (group_id, customer_id, source) SELECT ?, id, 'manual' FROM unnest(?::bigint[]) id`, [large, both]);
+    const [{ id: wide }] = await knex('segments').insert({ name: 'Many and more' }).returning('id');
+    await knex('segmentGroups').insert({ segmentId: wide, groupId: large });
+    await knex('segmentCustomers').insert(onlyGold.slice(0, 10).map((customerId) => ({ segmentId: wide, customerId })));
+    expect(await fewMembers(knex, parseCustomerListQuery({ segment: String(wide) }).filters)).toBeNull();
+    expect(await isDenseSegment(knex, wide)).toBe(true);
+    const expected = sorted([...both, ...onlyGold.slice(0, 10)]);
+    expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${wide}&size=100&sort=created`))).toEqual(expected);
+    expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${wide}&size=100&sort=email&dir=desc`))).toEqual(expected);
+    // With another filter on top: the segment's customers that also have the tag.
+    expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${wide}&tag=north&size=100`))).toEqual(both);
   });
 
   it('lists every customer with any of the tags when they are many', async () => {
