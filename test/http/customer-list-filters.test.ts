@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { countCustomers, fewMembers, FEW_MEMBERS, isDenseSegment } from '../../app/services/customer-list.service.js';
+import { countCustomers, estimateCustomers, fewMembers, FEW_MEMBERS, isDenseSegment } from '../../app/services/customer-list.service.js';
 import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
@@ -343,6 +343,27 @@ describe('membership filters, few members and many', () => {
     expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${wide}&size=100&sort=email&dir=desc`))).toEqual(expected);
     // With another filter on top: the segment's customers that also have the tag.
     expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${wide}&tag=north&size=100`))).toEqual(both);
+
+    // Counted exactly (from the members, not by testing every customer), duplicates once.
+    const count = (raw: Record<string, string | string[]>) => countCustomers(knex, { kind: 'all' }, parseCustomerListQuery(raw), null);
+    expect(await count({ segment: String(wide) })).toEqual({ value: expected.length, exact: true });
+    expect(await count({ segment: String(wide), tag: 'north' })).toEqual({ value: both.length, exact: true });
+    expect(await count({ segment: String(wide), tag: 'vip-only' })).toEqual({ value: 0, exact: true });
+  });
+
+  it('estimates a segment and tags together from their own statistics, not as a share of everyone', async () => {
+    const knex = t.ctx.knex;
+    await knex.raw('ANALYZE customers, customer_tags, customer_group_members, segment_customers, segment_groups');
+    const everyone = await estimateCustomers(knex, { kind: 'all' }, parseCustomerListQuery({}), null);
+    // The small segment: 30 group members and 15 customers of its own (the planner alone guessed three quarters of everyone).
+    const small = await estimateCustomers(knex, { kind: 'all' }, parseCustomerListQuery({ segment: String(segment) }), null);
+    expect(small).toBeGreaterThan(20);
+    expect(small).toBeLessThan(100);
+    expect(everyone).toBeGreaterThan(1_500);
+    // Both tags: each customer with "north" also has "gold", so the product of the shares is a little low, never above either tag.
+    const tagged = await estimateCustomers(knex, { kind: 'all' }, parseCustomerListQuery({ tag: ['gold', 'north'], tagmode: 'all' }), null);
+    expect(tagged).toBeGreaterThan(both.length / 2);
+    expect(tagged).toBeLessThanOrEqual(both.length * 1.1);
   });
 
   it('lists every customer with any of the tags when they are many', async () => {
