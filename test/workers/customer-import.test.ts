@@ -114,7 +114,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
 
   function reportOf(html: string): Report {
     const count = (name: string) => Number(textOf(new RegExp(`<div class="count-${name}"><dt>[^<]*</dt><dd>([^<]*)</dd>`).exec(html)?.[1] ?? 'NaN').replace(/,/g, ''));
-    const table = /<table class="data compact rejected-rows">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+    const table = /<table class="data compact rejected-rows[^"]*">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
     const rejected = [...table.matchAll(/<tr><td class="num">(\d+)<\/td><td class="email">([\s\S]*?)<\/td><td class="wrap">([\s\S]*?)<\/td><\/tr>/g)].map(
       (m) => [Number(m[1]), textOf(m[2]!), textOf(m[3]!)] as [number, string, string],
     );
