@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { createBulkOperation, runBulkOperation } from '../../app/services/bulk-action.service.js';
+import { newToken } from '../../app/lib/tokens.js';
 import { loginStaff, type Agent } from '../support/agents.js';
+import { parseCsv } from '../support/csv.js';
 import { getList } from '../support/customer-list.js';
 import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -52,6 +56,22 @@ describe('customer list: group, segment and business account filters', () => {
     expect(sorted(page.ids)).toEqual(sorted([ids.direct!, ids.inBoth!, ids.viaOther!]));
     expect(page.chips.map((c) => c.label)).toContain('Segment: <script>seg</script>');
     expect(page.html).not.toContain('<script>seg</script>');
+  });
+
+  it('exports and bulk-tags exactly a segment’s customers (read from its members)', async () => {
+    const csv = await owner.get(`/admin/customers/export.csv?shop=all&segment=${segmentId}`).buffer(true);
+    expect(csv.status).toBe(200);
+    const [header, ...rows] = parseCsv(csv.text).filter((row) => row.length > 1);
+    const idColumn = header!.indexOf('id');
+    expect(sorted(rows.map((row) => Number(row[idColumn])))).toEqual(sorted([ids.direct!, ids.inBoth!, ids.viaOther!]));
+
+    const knex = t.ctx.knex;
+    const staffId = (await knex('staffUsers').where({ role: 'owner' }).first('id')).id as number;
+    const selection = { source: { kind: 'all' as const }, q: '', filters: parseCustomerListQuery({ segment: String(segmentId) }).filters, scope: 'all' as const, salesTeamId: null };
+    const { id } = await createBulkOperation(knex, staffId, { key: newToken(), action: 'add_tag', tag: 'in-segment', selection });
+    await runBulkOperation(knex, id);
+    const tagged = (await knex('customerTags').where({ tag: 'in-segment' }).select('customerId')).map((row) => Number(row.customerId));
+    expect(sorted(tagged)).toEqual(sorted([ids.direct!, ids.inBoth!, ids.viaOther!]));
   });
 
   it('filters by business account and combines with the other filters', async () => {
