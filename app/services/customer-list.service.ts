@@ -406,21 +406,20 @@ export async function countCustomers(knex: Knex, source: ListSource, query: Pick
 export async function estimateCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<number> {
   const f = query.filters;
   const others = { q: query.q, filters: { ...f, tag: [], group: undefined, segment: undefined } };
-  const sets = tagAndGroupSets(knex, f);
-  const sizes = await Promise.all(sets.map((set) => plannedRows(knex, set)));
-  if (f.segment !== undefined) sizes.push(await segmentSize(knex, f.segment));
-  let estimate = await plannedRows(knex, customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1')));
-  if (sizes.length) {
-    const customers = Math.max(1, await plannedRows(knex, knex('customers').select(knex.raw('1'))));
-    for (const size of sizes) estimate *= Math.min(1, size / customers);
-  }
-  return Math.round(estimate);
+  const matches = plannedRows(knex, customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1')));
+  const sets = [...tagAndGroupSets(knex, f).map((set) => plannedRows(knex, set)), ...(f.segment !== undefined ? [segmentSize(knex, f.segment)] : [])];
+  if (!sets.length) return Math.round(await matches);
+  // Each estimate is its own EXPLAIN on its own pooled connection: asked at once, not one after another.
+  const [estimate, customers, ...sizes] = await Promise.all([matches, plannedRows(knex, knex('customers').select(knex.raw('1'))), ...sets]);
+  return Math.round(sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), estimate));
 }
 
 /** A segment's customers as estimated: its own, and its groups' (by id, so each group's statistics count). */
 async function segmentSize(knex: Knex, segmentId: number): Promise<number> {
-  const groupIds = ((await knex('segmentGroups').where({ segmentId }).select('groupId')) as Array<{ groupId: number }>).map((row) => row.groupId);
-  const own = await plannedRows(knex, knex('segmentCustomers').where({ segmentId }).select(knex.raw('1')));
+  const [groupIds, own] = await Promise.all([
+    knex('segmentGroups').where({ segmentId }).select('groupId').then((rows: Array<{ groupId: number }>) => rows.map((row) => row.groupId)),
+    plannedRows(knex, knex('segmentCustomers').where({ segmentId }).select(knex.raw('1'))),
+  ]);
   return own + (groupIds.length ? await plannedRows(knex, knex('customerGroupMembers').whereIn('groupId', groupIds).select(knex.raw('1'))) : 0);
 }
 
