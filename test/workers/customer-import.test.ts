@@ -304,6 +304,49 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(await t.ctx.knex('purchaseLimits').where({ customerId: monthly }).first('updatedAt')).toEqual(before);
   });
 
+  it('sets order rules (the credit limit among them): an empty cell keeps the customer’s rule, a bad one rejects the row', async () => {
+    const knex = t.ctx.knex;
+    const ruled = await makeCustomer(knex, [shopA.id], { email: 'rules-existing@example.com' });
+    await knex('customers').where({ id: ruled.id }).update({ requireApproval: true, requireApprovalOver: 10_000, blockCheckout: false, blockCheckoutOver: 90_000 });
+    const file = Buffer.from(
+      [
+        'Email,Require approval,Approval limit,Block checkout,Credit limit',
+        'rules-new@example.com,no,250.50,yes,1000',
+        'rules-zero@example.com,,0,,0',
+        'rules-existing@example.com,,,yes,',
+        'rules-negative@example.com,,-5,,',
+        "rules-word@example.com,maybe,,,lots",
+        "rules-inject@example.com,,,,' OR 1=1 --",
+      ].join('\n') + '\n',
+    );
+    const location = await upload(owner, file, 'rules.csv');
+    expect(mappingOf(await settled(owner, location))).toEqual(['email', 'require_approval', 'approval_limit', 'block_checkout', 'checkout_limit']);
+    const report = await run(owner, location, 'import');
+    expect(report.counts).toEqual({ created: 2, updated: 1, rejected: 3 });
+    expect(report.rejected).toEqual([
+      [5, 'rules-negative@example.com', 'Order rules: approval limit must not be negative'],
+      [6, 'rules-word@example.com', 'Order rules: every order needs approval must be yes or no, not “maybe”; Order rules: checkout limit must be a number like 500 or 1250.50, not “lots”'],
+      [7, 'rules-inject@example.com', 'Order rules: checkout limit must be a number like 500 or 1250.50, not “\' OR 1=1 --”'],
+    ]);
+    const rulesOf = async (email: string) =>
+      knex('customers').where({ email }).first('requireApproval', 'requireApprovalOver', 'blockCheckout', 'blockCheckoutOver');
+    expect(await rulesOf('rules-new@example.com')).toEqual({ requireApproval: false, requireApprovalOver: 25_050, blockCheckout: true, blockCheckoutOver: 100_000 });
+    expect(await rulesOf('rules-zero@example.com')).toEqual({ requireApproval: false, requireApprovalOver: 0, blockCheckout: false, blockCheckoutOver: 0 });
+    // Only the cell given changed; the rules the file leaves empty are kept.
+    expect(await rulesOf('rules-existing@example.com')).toEqual({ requireApproval: true, requireApprovalOver: 10_000, blockCheckout: true, blockCheckoutOver: 90_000 });
+    // The dashboard's edit form shows what the import set.
+    const form = (await owner.get(`/admin/customers/${(await customerByEmail('rules-new@example.com')).id}/edit`)).text;
+    expect(form).toMatch(/name="requireApprovalOver"[^>]*value="250.50"/);
+    expect(form).toMatch(/name="blockCheckoutOver"[^>]*value="1000.00"/);
+
+    // The same file again changes nothing, so it writes no timeline entry.
+    const updates = () => knex('auditLog').where({ action: 'customer.import_updated' }).count({ n: '*' }).first();
+    const before = await updates();
+    expect((await run(owner, await upload(owner, file, 'rules.csv'), 'import')).counts).toEqual({ created: 0, updated: 3, rejected: 3 });
+    expect(await updates()).toEqual(before);
+    expect(await rulesOf('rules-existing@example.com')).toEqual({ requireApproval: true, requireApprovalOver: 10_000, blockCheckout: true, blockCheckoutOver: 90_000 });
+  });
+
   it('an owner may update a customer of any shop; the customer gains the chosen shop', async () => {
     const file = Buffer.from('Email,First Name,Tags\nothershop@example.com,Otto,owner-fixed\n');
     const report = await run(owner, await upload(owner, file, 'one.csv'), 'import');

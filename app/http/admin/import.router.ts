@@ -7,7 +7,7 @@ import { BadRequestError, ForbiddenError, NotFoundError, ValidationError, type F
 import { enqueueImportAnalysis, enqueueImportRun } from '../../queues/import.queue.js';
 import { importUploadSchema, parseImportRunForm } from '../../schemas/import.schema.js';
 import { parseForm } from '../../schemas/form.js';
-import { IMPORT_FIELDS, fieldLabel, notImportedHint, type Mapping } from '../../services/imports/import-fields.js';
+import { IMPORT_FIELDS, IMPORT_FIELD_GROUPS, fieldLabel, notImportedHint, type Mapping } from '../../services/imports/import-fields.js';
 import { ImportFileError, sniffImportFile } from '../../services/imports/import-file.js';
 import {
   BUSY_STATUSES,
@@ -29,7 +29,7 @@ import { render } from '../render.js';
 const BASE = '/admin/customers/import';
 
 /** The choices of each column's select, grouped as on the page. */
-const FIELD_GROUPS = ['Customer', 'Default address', 'Purchase limit'].map((group) => ({
+const FIELD_GROUPS = IMPORT_FIELD_GROUPS.map((group) => ({
   group,
   // Address and limit fields say so in their own text too: a closed select does not show its group.
   fields: IMPORT_FIELDS.filter((field) => field.group === group).map((field) => ({ key: field.key, label: fieldLabel(field.key) })),

@@ -8,13 +8,19 @@ import { parseMoney } from '../../lib/money.js';
 
 export type FieldKind = 'email' | 'text' | 'phone' | 'bool' | 'country' | 'customerType' | 'tags' | 'note' | 'money' | 'date' | 'limitPeriod';
 
+/** The groups of the preview's field menu, in its order. */
+export const IMPORT_FIELD_GROUPS = ['Customer', 'Default address', 'Purchase limit', 'Order rules'] as const;
+export type ImportFieldGroup = (typeof IMPORT_FIELD_GROUPS)[number];
+
 export interface ImportField {
   /** Also the column name in the staging table customer_import_rows. */
   key: string;
   label: string;
-  group: 'Customer' | 'Default address' | 'Purchase limit';
+  group: ImportFieldGroup;
   kind: FieldKind;
   max: number;
+  /** Money only: zero is a limit too (every order over nothing); otherwise an amount is above zero. */
+  zeroAllowed?: boolean;
   /** Spreadsheet exports put `'` before numbers that must stay text (phones, zip codes). */
   stripQuote?: boolean;
 }
@@ -48,6 +54,12 @@ export const IMPORT_FIELDS = [
   { key: 'purchase_limit_period', label: 'Period', group: 'Purchase limit', kind: 'limitPeriod', max: 20 },
   { key: 'purchase_limit_start', label: 'Start date', group: 'Purchase limit', kind: 'date', max: 10 },
   { key: 'purchase_limit_end', label: 'End date', group: 'Purchase limit', kind: 'date', max: 10 },
+  // F-CUST-1's order rules, as the dashboard's edit form sets them; the checkout limit is what
+  // other systems export as a customer's credit limit.
+  { key: 'require_approval', label: 'Every order needs approval (yes/no)', group: 'Order rules', kind: 'bool', max: 5 },
+  { key: 'approval_limit', label: 'Approval limit', group: 'Order rules', kind: 'money', max: 20, zeroAllowed: true },
+  { key: 'block_checkout', label: 'Checkout blocked (yes/no)', group: 'Order rules', kind: 'bool', max: 5 },
+  { key: 'checkout_limit', label: 'Checkout limit', group: 'Order rules', kind: 'money', max: 20, zeroAllowed: true },
 ] as const satisfies readonly ImportField[];
 
 export type FieldKey = (typeof IMPORT_FIELDS)[number]['key'];
@@ -60,7 +72,7 @@ export function fieldOf(key: FieldKey): ImportField {
   return FIELDS_BY_KEY.get(key)!;
 }
 
-const GROUP_PREFIX: Record<ImportField['group'], string> = { Customer: '', 'Default address': 'Address', 'Purchase limit': 'Purchase limit' };
+const GROUP_PREFIX: Record<ImportFieldGroup, string> = { Customer: '', 'Default address': 'Address', 'Purchase limit': 'Purchase limit', 'Order rules': 'Order rules' };
 
 export function fieldLabel(key: FieldKey): string {
   const field = fieldOf(key);
@@ -168,6 +180,20 @@ const KNOWN_HEADERS: Record<string, [FieldKey, number?]> = {
   'purchase limit to': ['purchase_limit_end'],
   'address phone': ['address_phone'],
   'address telephone': ['address_phone'],
+  'require approval': ['require_approval'],
+  'requires approval': ['require_approval'],
+  'order approval': ['require_approval'],
+  'approval limit': ['approval_limit'],
+  'require approval over': ['approval_limit'],
+  'approval needed over': ['approval_limit'],
+  'approval over': ['approval_limit'],
+  'block checkout': ['block_checkout'],
+  'checkout blocked': ['block_checkout'],
+  'checkout limit': ['checkout_limit'],
+  'block checkout over': ['checkout_limit'],
+  'checkout blocked over': ['checkout_limit'],
+  'credit limit': ['checkout_limit'],
+  'credit limit amount': ['checkout_limit'],
 };
 
 // Magento's address file (customer_address) names the address's own person and phone like the

@@ -57,6 +57,10 @@ const CUSTOMER_COLUMNS: Partial<Record<FieldKey, { column: string; cast?: string
   customer_type: { column: 'customer_type', fallback: "'B2C'" },
   marketing_opt_in: { column: 'marketing_opt_in', cast: '::boolean', fallback: 'false' },
   tax_exempt: { column: 'tax_exempt', cast: '::boolean', fallback: 'false' },
+  require_approval: { column: 'require_approval', cast: '::boolean', fallback: 'false' },
+  approval_limit: { column: 'require_approval_over', cast: '::bigint', fallback: 'NULL' },
+  block_checkout: { column: 'block_checkout', cast: '::boolean', fallback: 'false' },
+  checkout_limit: { column: 'block_checkout_over', cast: '::bigint', fallback: 'NULL' },
 };
 
 export async function runImport(deps: ImportDeps, importId: number, mode: ImportRunMode): Promise<void> {
@@ -235,7 +239,7 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
         // Staged in minor units when it read as an amount; anything else is the cell as written.
         expressions.push(
           `CASE WHEN ${c} !~ '^-{0,1}[0-9]{1,15}$' THEN ${sqlText(label)} || ' must be a number like 500 or 1250.50, not ' || ${quoted(c, 40)}
-                WHEN ${c}::bigint <= 0 THEN ${sqlText(`${label} must be above zero`)} END`,
+                WHEN ${c}::bigint ${field.zeroAllowed ? `< 0 THEN ${sqlText(`${label} must not be negative`)}` : `<= 0 THEN ${sqlText(`${label} must be above zero`)}`} END`,
         );
         break;
       case 'limitPeriod':
