@@ -82,6 +82,7 @@ async function main() {
     ...(groupId ? [{ name: 'filter group (143k members)', query: `shop=all&group=${groupId}` }] : []),
     ...(segmentId ? [{ name: 'filter segment (a group + customers)', query: `shop=all&segment=${segmentId}` }] : []),
     ...(largeSegmentId ? [{ name: 'filter segment (the 143k group)', query: `shop=all&segment=${largeSegmentId}` }] : []),
+    ...(segmentId ? [{ name: 'filter segment + tag vip', query: `shop=all&segment=${segmentId}&tag=vip` }] : []),
     ...(businessId ? [{ name: 'filter business account', query: `shop=all&business=${businessId}` }] : []),
     { name: 'filters combined (shop, B2B, AT, tag vip, spent ≥ 100) sort spent', query: `shop=${north.id}&type=B2B&country=AT&tag=vip&spent_min=100&sort=total_spent&dir=desc` },
     { name: 'search rare (one e-mail)', query: `shop=all&q=${encodeURIComponent(rare)}` },

@@ -135,7 +135,7 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
         name: 'customers.csv',
         mimeType: 'text/csv',
         buffer: Buffer.from(
-          `Email,First Name,Last Name,Tags,Note,Purchase limit,Purchase limit period,Purchase limit start\nada.${variant}@example.test,Ada,Lovelace,vip,Prefers e-mail,500,monthly,2026-01-01\nbad-date@example.test,Bad,Date,,,500,monthly,2026-02-30\n`,
+          `Email,First Name,Last Name,Tags,Note,Purchase limit,Purchase limit period,Purchase limit start,Credit limit\nada.${variant}@example.test,Ada,Lovelace,vip,Prefers e-mail,500,monthly,2026-01-01,2500\nbad-date@example.test,Bad,Date,,,500,monthly,2026-02-30,\n`,
         ),
       });
       await page.getByRole('button', { name: 'Upload and preview' }).click();
