@@ -159,7 +159,7 @@ interface ChunkResult {
 function selected(db: Knex | Knex.Transaction, operation: BulkOperation): Knex.QueryBuilder {
   const selection = operation.selection;
   // Every match is wanted: a segment is read from its members, not tested on every customer.
-  const customers = customerListFilter(db, selection.source, selection, selection.salesTeamId, { sets: 'semi-join' }).select('c.id');
+  const customers = customerListFilter(db, selection.source, selection, selection.salesTeamId).select('c.id');
   // Erased customers (F-CUST-9) take no changes; only deleting their record (orders permitting) applies.
   // An anti-join with the few erased ones (their partial index) rather than a test of every row: a
   // filter the indexes answer (created, orders, spent, tags, groups) then reads no table rows.

@@ -79,7 +79,7 @@ export interface ExportSelection {
 export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, out: Writable): Promise<number> {
   const figures = selection.source.kind === 'shop' ? 'cs' : 'c';
   // Every match is wanted: a segment is read from its members, not tested on every customer.
-  const rows = customerListFilter(knex, selection.source, selection, selection.salesTeamId, { sets: 'semi-join' }).select(
+  const rows = customerListFilter(knex, selection.source, selection, selection.salesTeamId).select(
     'c.id',
     `${figures}.orders_count`,
     `${figures}.total_spent`,

@@ -120,27 +120,18 @@ export function customerListFilter(
   source: ListSource,
   query: Pick<CustomerListQuery, 'q' | 'filters'>,
   salesTeamId: number | null,
-  membership?: MembershipAccess,
+  /** The few members of the membership filters (fewMembers), looked up by id instead of the sets. */
+  fewIds?: number[] | null,
 ): Knex.QueryBuilder {
   const builder = knex.queryBuilder().from({ c: 'customers' });
   if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
   if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
   applySearch(builder, query.q);
   applyFilters(knex, builder, source, query.filters);
-  if (membership?.ids) builder.whereRaw('c.id = ANY(?::bigint[])', [membership.ids]);
-  else applyMembershipFilters(knex, builder, query.filters, membership?.sets);
+  if (fewIds) builder.whereRaw('c.id = ANY(?::bigint[])', [fewIds]);
+  // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
+  else for (const set of memberSets(knex, query.filters)) builder.whereIn('c.id', set);
   return builder;
-}
-
-/**
- * How a query meets its membership filters, when it knows better than the planner: the few members
- * by id; a probe per row for a dense segment (paged along a sort index); or one semi-join on the
- * members of every set (every match is read: counts, exports, bulk actions). Otherwise each tag or
- * group is a semi-join and a segment a hashed look-up.
- */
-export interface MembershipAccess {
-  ids?: number[];
-  sets?: 'probe' | 'semi-join';
 }
 
 /** At most this many members are looked up by id; more are filtered while the sort index is walked. */
@@ -149,15 +140,17 @@ export const FEW_MEMBERS = 1_000;
 /**
  * The customers the membership filters (tags, group, segment) allow, when they are at most
  * FEW_MEMBERS; null when there are more, or when the planner can judge the set itself. It cannot
- * estimate sets that combine (two tags together, a tag and a group, a segment's groups): believing
- * them large it walks the sort index, and when they are in fact small it reads most of the table to
- * fill a page. Read first from their own indexes, a small set is then fetched by primary key and
- * sorted. One tag (or any of several) or one group it estimates from its statistics, so that
+ * estimate sets that combine (two tags together, a tag and a segment): believing them large it
+ * walks the sort index, and when they are in fact small it reads most of the table to fill a page.
+ * Read first from their own indexes, a small set is then fetched by primary key and sorted. One
+ * tag (or any of several), one group or one segment it estimates from its statistics, so that
  * filter skips this look-up and its round trip.
  */
 export async function fewMembers(knex: Knex, f: CustomerFilters): Promise<number[] | null> {
-  if (f.segment === undefined && tagAndGroupSets(knex, f).length < 2) return null;
-  const members = membersOfEverySet(knex, f)!.limit(FEW_MEMBERS + 1);
+  const [driver, ...others] = memberSets(knex, f);
+  if (!driver || others.length === 0) return null;
+  const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
+  for (const other of others) members.whereIn('m.customer_id', other);
   // One row with an array: a thousand rows would cost more to receive than to find.
   const [row] = (await knex.queryBuilder().from(members.as('few')).select(knex.raw('array_agg(few.customer_id) AS ids'))) as Array<{ ids: string[] | null }>;
   // A customer may be listed twice (two of the tags): that only makes the set look larger.
@@ -166,106 +159,17 @@ export async function fewMembers(knex: Knex, f: CustomerFilters): Promise<number
 }
 
 /**
- * The customers in every membership set (tags, group, segment) as one subquery, or null when there
- * is no such filter: read from the first set and tested against the others. A segment beside a tag
- * or group is tested hashed: as a semi-join the planner takes its members for 200 and probes the
- * tag for each (a segment of 20,648 with a tag at 1M: its first 1,000 members 97 → 24 ms).
+ * One subquery of customer ids per membership filter ("all of these tags": one per tag). Each reads
+ * its table's primary key or (tag, customer_id) index; a segment's members are kept in a table of
+ * their own (segment_members, by triggers on its customers and its groups' members).
  */
-function membersOfEverySet(knex: Knex, f: CustomerFilters): Knex.QueryBuilder | null {
-  const sets = tagAndGroupSets(knex, f);
-  if (!sets.length && f.segment === undefined) return null;
-  const [driver, ...others] = sets.length ? sets : [segmentMembers(knex, f.segment!)];
-  const members = knex.queryBuilder().from(driver!.as('m')).select('m.customer_id');
-  for (const other of others) members.whereIn('m.customer_id', other);
-  if (sets.length && f.segment !== undefined) members.whereRaw(...inSegment('m.customer_id', f.segment));
-  return members;
-}
-
-/**
- * One subquery of customer ids per tag or group filter ("all of these tags": one per tag). Each
- * reads its table's primary key or (tag, customer_id) index.
- */
-function tagAndGroupSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
+function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
   const taggedWith = (tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
   const sets: Knex.QueryBuilder[] = [];
   if (f.tag.length) sets.push(...(f.tagMode === 'all' ? f.tag.map((tag) => taggedWith([tag])) : [taggedWith(f.tag)]));
   if (f.group !== undefined) sets.push(knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
+  if (f.segment !== undefined) sets.push(knex('segment_members as sm').select('sm.customer_id').where('sm.segment_id', f.segment));
   return sets;
-}
-
-/** A segment holding at least this share of all customers is tested row by row, not hashed. */
-const DENSE_SEGMENT_SHARE = 0.01;
-
-/**
- * Whether the segment holds at least DENSE_SEGMENT_SHARE of all customers (counted up to that
- * many). Walking the sort index, a page then needs about 26 / share rows: for a dense segment a
- * probe per row is cheaper than hashing every member first; for a sparse one the walk is long and
- * the hash wins.
- */
-export async function isDenseSegment(knex: Knex, segmentId: number): Promise<boolean> {
-  const members = segmentMembers(knex, segmentId).toSQL();
-  const [row] = (
-    await knex.raw(
-      `WITH share AS (SELECT greatest(ceil(reltuples * ?), 1)::bigint AS members FROM pg_class WHERE oid = 'customers'::regclass)
-       SELECT count(*) >= (SELECT members FROM share) AS dense FROM (${members.sql} LIMIT (SELECT members FROM share)) m`,
-      [DENSE_SEGMENT_SHARE, ...members.bindings] as Knex.RawBinding[],
-    )
-  ).rows as Array<{ dense: boolean }>;
-  return Boolean(row?.dense);
-}
-
-/**
- * A segment's group ids, read once per query (an InitPlan) instead of joined wherever its members
- * are looked up: a probe per customer then costs one index look-up, not a join (the first page of
- * the bench segment, a probe per row, 6.4 → 3.8 ms at 1M).
- */
-const SEGMENT_GROUP_IDS = 'ANY(ARRAY(SELECT group_id FROM segment_groups WHERE segment_id = ?))';
-
-/** A segment's customers: its own and those of its groups (a customer may be listed twice). */
-function segmentMembers(knex: Knex, segmentId: number): Knex.QueryBuilder {
-  return knex('segment_customers as sc')
-    .select('sc.customer_id')
-    .where('sc.segment_id', segmentId)
-    .unionAll((union) => union.from('customer_group_members as sm').whereRaw(`sm.group_id = ${SEGMENT_GROUP_IDS}`, [segmentId]).select('sm.customer_id'));
-}
-
-function applyMembershipFilters(knex: Knex, builder: Knex.QueryBuilder, f: CustomerFilters, access: MembershipAccess['sets']): void {
-  if (f.segment !== undefined && access === 'semi-join') {
-    // Every match is wanted: start from the members of every set rather than test every customer
-    // (a segment with a tag at 1M, counted: 93–212 → 40–53 ms).
-    builder.whereIn('c.id', membersOfEverySet(knex, f)!);
-    return;
-  }
-  // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
-  // (Nested in one subquery, a tag and a group of 143k were merged along every customer's id.)
-  for (const set of tagAndGroupSets(knex, f)) builder.whereIn('c.id', set);
-  if (f.segment === undefined) return;
-  if (access === 'probe') {
-    // Each customer the walk reaches is looked up in the segment (two index probes, stopping at the
-    // first hit): the first page of a segment of 143,000 takes about 7 ms instead of the 48 ms it
-    // takes to hash every member first. LATERAL with LIMIT keeps the planner from hashing.
-    builder.joinRaw(
-      `CROSS JOIN LATERAL (SELECT 1 FROM (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = c.id
-                                         UNION ALL
-                                         SELECT 1 FROM customer_group_members sm WHERE sm.group_id = ${SEGMENT_GROUP_IDS} AND sm.customer_id = c.id) hit LIMIT 1) in_segment`,
-      [f.segment, f.segment],
-    );
-    return;
-  }
-  builder.whereRaw(...inSegment('c.id', f.segment));
-}
-
-/**
- * Whether the customer id is in the segment, as two EXISTS rather than IN (segment members): the
- * planner misjudges the size of the union and then reads every customer; each EXISTS becomes one
- * hashed look-up while the rows are read.
- */
-function inSegment(idColumn: 'c.id' | 'm.customer_id', segmentId: number): [string, number[]] {
-  return [
-    `(EXISTS (SELECT 1 FROM segment_customers sc WHERE sc.segment_id = ? AND sc.customer_id = ${idColumn})
-      OR EXISTS (SELECT 1 FROM customer_group_members sm WHERE sm.group_id = ${SEGMENT_GROUP_IDS} AND sm.customer_id = ${idColumn}))`,
-    [segmentId, segmentId],
-  ];
 }
 
 function applySearch(builder: Knex.QueryBuilder, q: string): void {
@@ -326,8 +230,8 @@ export async function listCustomers(
   const ascending = (query.dir === 'asc') !== backwards;
   const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
 
-  const membership = await membershipAccess(knex, query.filters);
-  const builder = customerListFilter(knex, source, query, salesTeamId, membership)
+  const fewIds = await fewMembers(knex, query.filters);
+  const builder = customerListFilter(knex, source, query, salesTeamId, fewIds)
     .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
     .select(
       'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at', 'c.erased_at',
@@ -339,7 +243,7 @@ export async function listCustomers(
     .limit(query.size + 1);
   if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
 
-  const fetched = (await (walksSets(query.filters, membership) ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx)) : builder)) as Array<
+  const fetched = (await (!fewIds && memberSets(knex, query.filters).length > 1 ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx)) : builder)) as Array<
     CustomerListRow & { sortKey: string | number | Date }
   >;
   const hasMore = fetched.length > query.size;
@@ -358,32 +262,16 @@ export async function listCustomers(
 }
 
 /**
- * Whether the page is found by walking the sort index while testing several member sets (two tags
- * together, a tag and a group): only then does the planner, costing the walk as if it read every
- * row, start parallel workers for a 26-row page. Starting them costs more than it saves on this
- * kind of machine (two tags at 1M: 46–55 ms with workers, 28–37 ms without).
+ * A page found by walking the sort index while testing several member sets (two tags together, a
+ * tag and a segment) is read without parallel workers: costing the walk as if it read every row,
+ * the planner starts two for a 26-row page, which costs more than it saves on this kind of machine
+ * (two tags at 1M: 49–55 ms with workers, 29–35 ms without).
  */
-function walksSets(f: CustomerFilters, membership: MembershipAccess | undefined): boolean {
-  const sets = (f.tagMode === 'all' ? f.tag.length : Math.min(f.tag.length, 1)) + (f.group !== undefined ? 1 : 0) + (f.segment !== undefined ? 1 : 0);
-  return !membership?.ids && sets > 1;
-}
-
 async function withoutParallelWorkers<T>(knex: Knex, run: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   return knex.transaction(async (trx) => {
     await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
     return run(trx);
   });
-}
-
-async function membershipAccess(knex: Knex, f: CustomerFilters): Promise<MembershipAccess | undefined> {
-  // With a tag or a group as well, the walk is long and each row it reads is probed for those: the
-  // segment, hashed, is then the cheaper first test (a segment of 20,648 with a tag at 1M: a
-  // hashed look-up 30 ms, a probe per row 98 ms).
-  const probeable = f.segment !== undefined && f.tag.length === 0 && f.group === undefined;
-  // Asked at once, each on its own pooled connection: the density is only needed when the members are many.
-  const [ids, dense] = await Promise.all([fewMembers(knex, f), probeable ? isDenseSegment(knex, f.segment!) : false]);
-  if (ids) return { ids };
-  return dense ? { sets: 'probe' } : undefined;
 }
 
 /**
@@ -443,7 +331,7 @@ export interface CustomerCount {
 export async function countCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<CustomerCount> {
   const estimate = await estimateCustomers(knex, source, query, salesTeamId);
   if (estimate > EXACT_COUNT_LIMIT * 2) return { value: estimate, exact: false };
-  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, { sets: 'semi-join' }).select(knex.raw('1')).toSQL();
+  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
   const counted = await knex.raw(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings as Knex.RawBinding[]);
   const n = counted.rows[0].n as number;
   return n > EXACT_COUNT_LIMIT ? { value: Math.max(n, estimate), exact: false } : { value: n, exact: true };
@@ -451,27 +339,17 @@ export async function countCustomers(knex: Knex, source: ListSource, query: Pick
 
 /**
  * The planner's estimate of the matches. Tags, groups and segments are estimated apart, each from
- * its own table's statistics, and applied as shares of all customers: over the whole query the
- * planner guesses a segment (three quarters of all customers, whatever the segment).
+ * its own table's statistics, and applied as shares of all customers.
  */
 export async function estimateCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<number> {
   const f = query.filters;
   const others = { q: query.q, filters: { ...f, tag: [], group: undefined, segment: undefined } };
   const matches = plannedRows(knex, customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1')));
-  const sets = [...tagAndGroupSets(knex, f).map((set) => plannedRows(knex, set)), ...(f.segment !== undefined ? [segmentSize(knex, f.segment)] : [])];
+  const sets = memberSets(knex, f).map((set) => plannedRows(knex, set));
   if (!sets.length) return Math.round(await matches);
   // Each estimate is its own EXPLAIN on its own pooled connection: asked at once, not one after another.
   const [estimate, customers, ...sizes] = await Promise.all([matches, plannedRows(knex, knex('customers').select(knex.raw('1'))), ...sets]);
   return Math.round(sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), estimate));
-}
-
-/** A segment's customers as estimated: its own, and its groups' (by id, so each group's statistics count). */
-async function segmentSize(knex: Knex, segmentId: number): Promise<number> {
-  const [groupIds, own] = await Promise.all([
-    knex('segmentGroups').where({ segmentId }).select('groupId').then((rows: Array<{ groupId: number }>) => rows.map((row) => row.groupId)),
-    plannedRows(knex, knex('segmentCustomers').where({ segmentId }).select(knex.raw('1'))),
-  ]);
-  return own + (groupIds.length ? await plannedRows(knex, knex('customerGroupMembers').whereIn('groupId', groupIds).select(knex.raw('1'))) : 0);
 }
 
 /** The rows the planner expects a query to return (EXPLAIN, nothing run). */

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createKnex } from '../../app/db/knex.js';
 import { TEST_DATABASE_URL, databaseUrl } from './env.js';
+import { makeShop } from './factories.js';
 
 export interface TestDatabase {
   name: string;
@@ -30,4 +32,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/**
+ * For a test file that works on the database directly: its own database and a knex on it, with one
+ * shop, made before the file's tests (handed to `ready`) and dropped after them.
+ */
+export function useDatabaseWithShop(ready: (db: { knex: Knex; shopId: number }) => void): void {
+  let db: TestDatabase | undefined;
+  let knex: Knex | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    knex = createKnex(db.url);
+    ready({ knex, shopId: (await makeShop(knex)).id });
+  });
+  afterAll(async () => {
+    await knex?.destroy();
+    await db?.drop();
+  });
 }

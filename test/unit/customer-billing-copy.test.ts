@@ -1,27 +1,16 @@
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnex } from '../../app/db/knex.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { makeAddress, makeCustomer, makeShop } from '../support/factories.js';
+import { describe, expect, it } from 'vitest';
+import { useDatabaseWithShop } from '../support/database.js';
+import { makeAddress, makeCustomer } from '../support/factories.js';
 
 /**
  * customers.billing_city/billing_country, which the list sorts and filters by, follow the default
  * billing address through every kind of write, one row at a time or many in one statement.
  */
 describe('the billing city and country kept on the customer', () => {
-  let db: TestDatabase;
   let knex: Knex;
   let shopId: number;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    knex = createKnex(db.url);
-    shopId = (await makeShop(knex)).id;
-  });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
+  useDatabaseWithShop((db) => ({ knex, shopId } = db));
 
   const billing = async (customerId: number) => knex('customers').where({ id: customerId }).first('billingCity', 'billingCountry');
 
