@@ -29,6 +29,8 @@ export async function findSegment(db: Db, segmentId: number): Promise<SegmentRec
 }
 
 export interface SegmentSummary extends SegmentRecord {
+  /** Every customer in the segment, directly or through its groups, once. */
+  membersCount: number;
   customersCount: number;
   groupsCount: number;
 }
@@ -37,10 +39,17 @@ export async function listSegments(db: Db): Promise<SegmentSummary[]> {
   return db('segments as s')
     .select(
       's.*',
+      db.raw('(SELECT count(*) FROM segment_members x WHERE x.segment_id = s.id)::int AS members_count'),
       db.raw('(SELECT count(*) FROM segment_customers x WHERE x.segment_id = s.id)::int AS customers_count'),
       db.raw('(SELECT count(*) FROM segment_groups x WHERE x.segment_id = s.id)::int AS groups_count'),
     )
     .orderBy([{ column: 's.name' }, { column: 's.id' }]);
+}
+
+/** Every customer in the segment, directly or through its groups, once (kept in segment_members). */
+export async function segmentMembersCount(db: Db, segmentId: number): Promise<number> {
+  const row = (await db('segmentMembers').where({ segmentId }).count({ n: '*' }).first()) as { n: string | number } | undefined;
+  return Number(row?.n ?? 0);
 }
 
 export async function segmentOptions(db: Db): Promise<Array<{ id: number; name: string }>> {

@@ -209,6 +209,13 @@ describe('admin groups and segments', () => {
     const page = await manager.get(`/admin/groups/segments/${segmentId}`);
     expect(textOf(page.text)).toContain('Segment member group');
     expect(page.text).toContain('seg-mine@example.test');
+    // Its size counts each customer once, whether in it directly, through its group, or both.
+    const grouped = await makeCustomer(knex, [shopA.id], { email: 'seg-grouped@example.test' });
+    await knex('customerGroupMembers').insert([{ groupId: gid, customerId: grouped.id, source: 'manual' }, { groupId: gid, customerId: mine.id, source: 'manual' }]);
+    expect(textOf((await manager.get(`/admin/groups/segments/${segmentId}`)).text)).toContain('2 customers in all, directly or through its groups');
+    const row = /<tr>\s*<td><a href="\/admin\/groups\/segments\/\d+">North stars<\/a>[\s\S]*?<\/tr>/.exec((await manager.get('/admin/groups')).text)?.[0] ?? '';
+    expect([...row.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => m[1])).toEqual(['2', '1', '1']);
+    await knex('customerGroupMembers').where({ groupId: gid }).delete();
     expect((await postForm(manager, `/admin/groups/segments/${segmentId}/customers/${mine.id}/remove`, {})).status).toBe(303);
     expect((await postForm(manager, `/admin/groups/segments/${segmentId}/groups/${gid}/remove`, {})).status).toBe(303);
     expect(await knex('segmentGroups').where({ segmentId })).toEqual([]);

@@ -33,6 +33,7 @@ import {
   removeSegmentGroup,
   segmentCustomersPage,
   segmentGroups,
+  segmentMembersCount,
   updateSegment,
   type SegmentRecord,
 } from '../../services/segment.service.js';
@@ -146,13 +147,14 @@ export function groupsRouter(ctx: AppContext): Router {
 
   const showSegment = async (req: Request, res: Response, segmentId: number, extra: { report?: BatchReport; errors?: object; values?: object } = {}, status = 200) => {
     const staff = req.staff!;
-    const [segment, groups, customers, allGroups] = await Promise.all([
+    const [segment, groups, customers, allGroups, membersCount] = await Promise.all([
       findSegment(ctx.knex, segmentId),
       segmentGroups(ctx.knex, segmentId),
       segmentCustomersPage(ctx.knex, staff, segmentId, afterParam(req.query.after)),
       groupOptions(ctx.knex),
+      segmentMembersCount(ctx.knex, segmentId),
     ]);
-    render(req, res, 'pages/admin/segment', { segment, groups, customers, allGroups, mayManage: mayManageGroups(staff), after: afterParam(req.query.after), errors: {}, values: {}, ...extra }, { status });
+    render(req, res, 'pages/admin/segment', { segment, groups, customers, allGroups, membersCount, mayManage: mayManageGroups(staff), after: afterParam(req.query.after), errors: {}, values: {}, ...extra }, { status });
   };
 
   router.get('/segments/:segmentId', async (req, res) => {
