@@ -120,6 +120,9 @@ async function readiness(ctx: AppContext): Promise<Record<string, boolean>> {
   const checks: Record<string, boolean> = {};
   checks.postgres = await withTimeout(ctx.knex.raw('select 1').then(() => true));
   if (ctx.redis) checks.redis = await withTimeout(ctx.redis.ping().then((reply) => reply === 'PONG'));
+  // BullMQ's PostgreSQL backend checks its schema once per queue and keeps a failure: a process
+  // started before the migration can enqueue nothing until it is restarted, so it is not ready.
+  if (ctx.queueBackend.kind === 'postgres') checks.queues = await withTimeout(Promise.all(Object.values(ctx.queues).map((queue) => queue.waitUntilReady())).then(() => true));
   return checks;
 }
 

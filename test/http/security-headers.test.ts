@@ -242,6 +242,20 @@ describe('/readyz when a dependency is down', () => {
     }
   });
 
+  it('answers 503 (queues false) with queues on PostgreSQL whose schema is missing, as after a start before the migration', async () => {
+    const db = await createTestApp({ backend: 'postgres' });
+    await db.ctx.knex.raw('DROP SCHEMA bullmq CASCADE');
+    const unmigrated = await appOn({ databaseUrl: db.db.url });
+    try {
+      const answer = await request(unmigrated.web.app).get('/readyz');
+      expect(answer.status).toBe(503);
+      expect(answer.body).toEqual({ postgres: true, queues: false });
+    } finally {
+      await unmigrated.close();
+      await db.close();
+    }
+  });
+
   it('starts while Redis is unreachable, answers 503 (redis false), and 200 once Redis is back', async () => {
     const db = await createTestApp({ backend: 'postgres' });
     const redis = await startRedisServer();
@@ -269,12 +283,12 @@ describe('/readyz when a dependency is down', () => {
     }
   });
 
-  it('checks only Postgres when no Redis is configured', async () => {
+  it('checks Postgres and the queues on it when no Redis is configured', async () => {
     const pgOnly = await createTestApp({ backend: 'postgres' });
     try {
       const ready = await request(pgOnly.app).get('/readyz');
       expect(ready.status).toBe(200);
-      expect(ready.body).toEqual({ postgres: true });
+      expect(ready.body).toEqual({ postgres: true, queues: true });
     } finally {
       await pgOnly.close();
     }
