@@ -158,7 +158,6 @@ interface ChunkResult {
 /** The customers an operation acts on: its filter, in the staff member's scope, or the ticked ones among them. */
 function selected(db: Knex | Knex.Transaction, operation: BulkOperation): Knex.QueryBuilder {
   const selection = operation.selection;
-  // Every match is wanted: a segment is read from its members, not tested on every customer.
   const customers = customerListFilter(db, selection.source, selection, selection.salesTeamId).select('c.id');
   // Erased customers (F-CUST-9) take no changes; only deleting their record (orders permitting) applies.
   // An anti-join with the few erased ones (their partial index) rather than a test of every row: a

@@ -78,13 +78,7 @@ export interface ExportSelection {
 /** Writes the selection as CSV (with a BOM, for spreadsheet programs) to `out`, and ends it. Answers the number of rows. */
 export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, out: Writable): Promise<number> {
   const figures = selection.source.kind === 'shop' ? 'cs' : 'c';
-  // Every match is wanted: a segment is read from its members, not tested on every customer.
-  const rows = customerListFilter(knex, selection.source, selection, selection.salesTeamId).select(
-    'c.id',
-    `${figures}.orders_count`,
-    `${figures}.total_spent`,
-    `${figures}.last_order_at`,
-  );
+  const rows = customerListFilter(knex, selection.source, selection, selection.salesTeamId).select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`);
   const { sql, bindings } = rows.toSQL().toNative();
   const connection = await knex.client.acquireConnection();
   try {

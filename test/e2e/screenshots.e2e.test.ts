@@ -118,6 +118,10 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       await page.locator('table a').first().click();
       await page.waitForURL(/\/admin\/groups\/\d+$/);
       await shoot(page, '05d-group', variant);
+      await page.goto(server.url('admin.localhost', '/admin/groups'));
+      await page.locator('#segment-list table a').first().click();
+      await page.waitForURL(/\/admin\/groups\/segments\/\d+$/);
+      await shoot(page, '05d2-segment', variant);
 
       await page.goto(server.url('admin.localhost', '/admin/price-groups'));
       await shoot(page, '05e-price-groups', variant);

@@ -355,7 +355,7 @@ describe('membership filters, few members and many', () => {
     const knex = t.ctx.knex;
     await knex.raw('ANALYZE customers, customer_tags, customer_group_members, segment_members');
     const everyone = await estimateCustomers(knex, { kind: 'all' }, parseCustomerListQuery({}), null);
-    // The small segment: 30 group members and 15 customers of its own (the planner alone guessed three quarters of everyone).
+    // The small segment: 30 group members and 15 customers of its own.
     const small = await estimateCustomers(knex, { kind: 'all' }, parseCustomerListQuery({ segment: String(segment) }), null);
     expect(small).toBeGreaterThan(20);
     expect(small).toBeLessThan(100);

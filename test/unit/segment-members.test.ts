@@ -22,6 +22,30 @@ describe('the members kept for each segment', () => {
   const members = async (segmentId: number) => ((await knex('segmentMembers').where({ segmentId }).select('customerId')) as Array<{ customerId: number }>).map((row) => row.customerId).sort((a, b) => a - b);
   const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 
+  /** A customer, and a segment of two groups that customer is not yet in. */
+  async function customerAndSegmentOfTwoGroups() {
+    const [x] = await customers(1);
+    const [g1, g2] = [await group(), await group()];
+    const s = await segment();
+    await knex('segmentGroups').insert([{ segmentId: s, groupId: g1 }, { segmentId: s, groupId: g2 }]);
+    return { x: x!, g1, g2, s };
+  }
+
+  /**
+   * Runs `first` in a transaction and, while it is not committed, `second` in another (which may
+   * wait on a lock `first` holds), then commits both, first the first.
+   */
+  async function whileUncommitted(first: (trx: Knex.Transaction) => PromiseLike<unknown>, second: (trx: Knex.Transaction) => PromiseLike<unknown>) {
+    const [a, b] = [await knex.transaction(), await knex.transaction()];
+    await first(a);
+    // then() sends the query now: a query builder runs only when awaited.
+    const secondDone = second(b).then(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await a.commit();
+    await secondDone;
+    await b.commit();
+  }
+
   it('follows the segment’s own customers, its groups and their members, whichever way a customer belongs', async () => {
     const [a, b, c, d] = await customers(4);
     const g1 = await group();
@@ -84,56 +108,28 @@ describe('the members kept for each segment', () => {
   });
 
   it('removes a customer whose two ways in are removed at the same time by two transactions', async () => {
-    const [x] = await customers(1);
-    const [g1, g2] = [await group(), await group()];
-    const s = await segment();
-    await knex('segmentGroups').insert([{ segmentId: s, groupId: g1 }, { segmentId: s, groupId: g2 }]);
-    await join(g1, [x!]);
-    await join(g2, [x!]);
-    expect(await members(s)).toEqual([x!]);
+    const { x, g1, g2, s } = await customerAndSegmentOfTwoGroups();
+    await join(g1, [x]);
+    await join(g2, [x]);
+    expect(await members(s)).toEqual([x]);
 
     // Each transaction removes one way in while the other's removal is not yet committed: each alone
     // would still see the other way, and without the pair's lock both would keep the customer.
-    const first = await knex.transaction();
-    const second = await knex.transaction();
-    await leave(g1, [x!], first);
-    // (then() sends it now: a query builder runs only when awaited.) It waits on the pair's lock held by the first.
-    const secondDone = leave(g2, [x!], second).then(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await first.commit();
-    await secondDone;
-    await second.commit();
+    await whileUncommitted((trx) => leave(g1, [x], trx), (trx) => leave(g2, [x], trx));
     expect(await members(s)).toEqual([]);
   });
 
   it('keeps a customer added through one way while another way is removed at the same time', async () => {
-    const [x] = await customers(1);
-    const [g1, g2] = [await group(), await group()];
-    const s = await segment();
-    await knex('segmentGroups').insert([{ segmentId: s, groupId: g1 }, { segmentId: s, groupId: g2 }]);
-    await join(g2, [x!]);
+    const { x, g1, g2, s } = await customerAndSegmentOfTwoGroups();
+    await join(g2, [x]);
 
     // Removal first: it sees no other way in (the addition is not committed) and removes the pair;
     // the addition then waits for it and adds the pair again.
-    const removal = await knex.transaction();
-    const addition = await knex.transaction();
-    await leave(g2, [x!], removal);
-    const added = join(g1, [x!], addition).then(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await removal.commit();
-    await added;
-    await addition.commit();
-    expect(await members(s)).toEqual([x!]);
+    await whileUncommitted((trx) => leave(g2, [x], trx), (trx) => join(g1, [x], trx));
+    expect(await members(s)).toEqual([x]);
 
     // Addition first: the removal waits for it, then sees the new way in and keeps the pair.
-    const later = await knex.transaction();
-    const concurrentRemoval = await knex.transaction();
-    await join(g2, [x!], later);
-    const removed = leave(g1, [x!], concurrentRemoval).then(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await later.commit();
-    await removed;
-    await concurrentRemoval.commit();
-    expect(await members(s)).toEqual([x!]);
+    await whileUncommitted((trx) => join(g2, [x], trx), (trx) => leave(g1, [x], trx));
+    expect(await members(s)).toEqual([x]);
   });
 });

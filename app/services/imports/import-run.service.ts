@@ -235,13 +235,15 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
         // A note may have line breaks and tabs; other control characters are rejected.
         expressions.push(`CASE ${tooLong} WHEN ${c} ~ '[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]' THEN ${sqlText(`${label} contains a control character`)} END`);
         break;
-      case 'money':
+      case 'money': {
         // Staged in minor units when it read as an amount; anything else is the cell as written.
+        const tooLow = field.zeroAllowed ? { test: '< 0', reason: 'must not be negative' } : { test: '<= 0', reason: 'must be above zero' };
         expressions.push(
           `CASE WHEN ${c} !~ '^-{0,1}[0-9]{1,15}$' THEN ${sqlText(label)} || ' must be a number like 500 or 1250.50, not ' || ${quoted(c, 40)}
-                WHEN ${c}::bigint ${field.zeroAllowed ? `< 0 THEN ${sqlText(`${label} must not be negative`)}` : `<= 0 THEN ${sqlText(`${label} must be above zero`)}`} END`,
+                WHEN ${c}::bigint ${tooLow.test} THEN ${sqlText(`${label} ${tooLow.reason}`)} END`,
         );
         break;
+      }
       case 'limitPeriod':
         expressions.push(`CASE WHEN ${c} NOT IN ('monthly', 'quarterly', 'yearly') THEN ${sqlText(label)} || ' must be monthly, quarterly or yearly, not ' || ${quoted(c, 40)} END`);
         break;
