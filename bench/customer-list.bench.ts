@@ -11,6 +11,8 @@ import { createLogger } from '../app/lib/logger.js';
 import { parseCustomerListQuery } from '../app/schemas/customer-list.schema.js';
 import { listCustomers, resolveListSource, encodeCursor } from '../app/services/customer-list.service.js';
 import { saveView } from '../app/services/saved-view.service.js';
+import { addSegmentGroup } from '../app/services/segment.service.js';
+import { loadStaffPrincipal } from '../app/services/staff.service.js';
 import { createApp } from '../app/server.js';
 import { benchConfig, DATABASE_URL, ensureBenchDatabase, freePort, SAMPLES, spawnWeb, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
@@ -58,7 +60,8 @@ async function main() {
   const rare = (await knex('customers').whereRaw("email ~ '^bench[0-9]+@'").orderBy('id', 'desc').first('email')).email.split('@')[0];
   const groupId = (await knex('customerGroups').where({ name: 'Bench: every 7th' }).first('id'))?.id;
   const segmentId = (await knex('segments').where({ name: 'Bench segment' }).first('id'))?.id;
-  const largeSegmentId = groupId ? await segmentOfGroup(knex, 'Bench segment: every 7th', groupId) : undefined;
+  const staffId = (await knex('staffUsers').where({ email: STAFF.email }).first('id')).id as number;
+  const largeSegmentId = groupId ? await segmentOfGroup(knex, staffId, 'Bench segment: every 7th', groupId) : undefined;
   const businessId = (await knex('businessAccounts').where({ name: 'Bench Company 7' }).orderBy('id', 'desc').first('id'))?.id;
 
   const scenarios: Scenario[] = [
@@ -92,7 +95,6 @@ async function main() {
     { name: 'saved view, full page (tag vip, sort spent)', query: SAVED_VIEW, fullPage: true },
   ];
 
-  const staffId = (await knex('staffUsers').where({ email: STAFF.email }).first('id')).id as number;
   if (!(await knex('savedViews').where({ staffUserId: staffId, name: 'VIP by spend' }).first('id'))) await saveView(knex, staffId, 'VIP by spend', SAVED_VIEW);
 
   const client = createClient(port, config.adminHost);
@@ -178,9 +180,10 @@ async function main() {
 }
 
 /** A segment of one group, created once (the seed makes the other segment). */
-async function segmentOfGroup(knex: Knex, name: string, groupId: number): Promise<number> {
+/** A segment of the group, linked as the groups page links it (which also refreshes the planner's statistics). */
+async function segmentOfGroup(knex: Knex, staffId: number, name: string, groupId: number): Promise<number> {
   const [segment] = (await knex('segments').insert({ name, description: 'Large benchmark set' }).onConflict('name').merge({ updatedAt: knex.fn.now() }).returning('id')) as Array<{ id: number }>;
-  await knex('segmentGroups').insert({ segmentId: segment!.id, groupId }).onConflict(['segmentId', 'groupId']).ignore();
+  await addSegmentGroup(knex, (await loadStaffPrincipal(knex, staffId))!, segment!.id, groupId);
   return segment!.id;
 }
 

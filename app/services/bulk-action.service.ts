@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { insertOnce, strandedQueuedIds } from '../db/job-records.js';
+import { refreshListStatistics, type ListTable } from '../db/list-statistics.js';
 import { forEachConcurrently } from '../lib/concurrency.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import type { ShopScope } from '../models/staff-user.model.js';
@@ -55,6 +56,16 @@ const CHUNK = 10_000;
  * customers, so they do not wait for each other.
  */
 const LANES = 2;
+/** What each action writes that the customer list filters on. */
+const WRITES: Record<BulkAction, ListTable[]> = {
+  add_tag: ['customer_tags'],
+  remove_tag: ['customer_tags'],
+  disable_on_shop: ['customer_shops'],
+  invite: ['customers'],
+  delete: ['customers', 'customer_shops', 'customer_tags', 'customer_group_members', 'segment_members'],
+  add_to_group: ['customer_group_members', 'segment_members'],
+  remove_from_group: ['customer_group_members', 'segment_members'],
+};
 /** Skipped customers named on the result page; the count covers the rest. */
 const MAX_SKIPPED_EXAMPLES = 20;
 
@@ -107,6 +118,7 @@ export async function runBulkOperation(knex: Knex, operationId: number, onProgre
 
   const pending = notDone(await matchingIds(knex, operation), operation.doneRanges);
   const chunks = Array.from({ length: Math.ceil(pending.length / CHUNK) }, (_, i) => pending.slice(i * CHUNK, (i + 1) * CHUNK));
+  let changed = operation.changed;
   await forEachConcurrently(chunks, options.lanes ?? LANES, async (ids) => {
     const result = await knex.transaction(async (trx) => {
       const chunk = await runChunk(trx, operation, ids, options);
@@ -125,8 +137,11 @@ export async function runBulkOperation(knex: Knex, operationId: number, onProgre
         });
       return chunk;
     });
+    changed += result.changed;
     await onProgress?.(result.seen);
   });
+  // Before "done": the list the staff member goes back to is then planned with the new sizes.
+  await refreshListStatistics(knex, changed, WRITES[operation.action]);
 
   const done = await knex('bulkOperations').where({ id: operationId }).update({ status: 'done', finishedAt: knex.fn.now() }).returning(['processed', 'changed', 'skipped']);
   await recordAudit(knex, {

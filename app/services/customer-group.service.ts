@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { refreshListStatistics } from '../db/list-statistics.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors.js';
 import { looksLikeEmail, MAX_BATCH_EMAILS, readRule, ruleHasConditions, ruleOfForm, splitEmails, type GroupForm, type GroupRule } from '../schemas/customer-group.schema.js';
 import { recordAudit } from './audit.service.js';
@@ -151,16 +152,18 @@ export async function updateGroup(knex: Knex, staff: StaffPrincipal, groupId: nu
 
 export async function deleteGroup(knex: Knex, staff: StaffPrincipal, groupId: number, requestId?: string): Promise<string> {
   assertMayManageGroups(staff);
-  return knex.transaction(async (trx) => {
+  const { name, members } = await knex.transaction(async (trx) => {
     const group = await findGroup(trx, groupId, { lock: true });
-    const members = await countAll(trx, groupId);
+    const members = await countGroupMembers(trx, groupId);
     await trx('customerGroups').where({ id: groupId }).delete();
     await recordAudit(trx, { actorType: 'staff', actorId: staff.id, shopId: null, customerId: null, action: 'group.deleted', changes: { groupId, name: group.name, kind: group.kind, members }, requestId });
-    return group.name;
+    return { name: group.name, members };
   });
+  await refreshListStatistics(knex, members, ['customer_group_members', 'segment_members']);
+  return name;
 }
 
-async function countAll(db: Db, groupId: number): Promise<number> {
+export async function countGroupMembers(db: Db, groupId: number): Promise<number> {
   const row = (await db('customerGroupMembers').where({ groupId }).count({ n: '*' }).first()) as { n: string | number };
   return Number(row.n);
 }
@@ -197,7 +200,7 @@ export async function membersPage(db: Db, staff: StaffPrincipal, groupId: number
 
 /** How many members a group has, and how many of them the staff member may see. */
 export async function memberCounts(db: Db, staff: StaffPrincipal, groupId: number): Promise<{ total: number; visible: number }> {
-  const total = await countAll(db, groupId);
+  const total = await countGroupMembers(db, groupId);
   if (staff.scope === 'all' && staff.salesTeamId === null) return { total, visible: total };
   const scope = customerScopeSql(staff);
   const row = (await db('customerGroupMembers as m').join('customers as c', 'c.id', 'm.customerId').where('m.groupId', groupId).whereRaw(scope.sql, scope.bindings).count({ n: '*' }).first()) as { n: string | number };
@@ -272,13 +275,15 @@ export async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipa
 export async function batchConnect(knex: Knex, staff: StaffPrincipal, groupId: number, text: string, requestId?: string): Promise<BatchReport> {
   assertMayManageGroups(staff);
   const { emails, unreadable } = readEmailList(text);
-  return knex.transaction(async (trx) => {
+  const report = await knex.transaction(async (trx): Promise<BatchReport> => {
     const group = await findGroup(trx, groupId);
     if (group.kind !== 'static') throw new ConflictError('The members of a dynamic group come from its rule: change the rule instead.');
     const { added, found } = emails.length ? await connectByEmail(trx, staff, { kind: 'group', id: group.id, name: group.name }, emails, 'batch connect', requestId) : { added: 0, found: [] };
     const foundSet = new Set(found);
     return { read: emails.length, added, alreadyMembers: found.length - added, notFound: emails.filter((e) => !foundSet.has(e)), unreadable };
   });
+  await refreshListStatistics(knex, report.added, ['customer_group_members', 'segment_members']);
+  return report;
 }
 
 /** Takes one customer (that the staff member may see) out of a static group. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { refreshListStatistics } from '../db/list-statistics.js';
 import { parseCustomerListQuery, type CustomerFilters } from '../schemas/customer-list.schema.js';
 import { readRule, type GroupRule } from '../schemas/customer-group.schema.js';
 import { customerListFilter } from './customer-list.service.js';
@@ -42,7 +43,7 @@ export interface RecomputeResult {
  */
 export async function recomputeDynamicGroup(knex: Knex, groupId: number, options: { chunk?: number } = {}): Promise<RecomputeResult | null> {
   const chunk = options.chunk ?? RECOMPUTE_CHUNK;
-  return knex.transaction(async (trx) => {
+  const result = await knex.transaction(async (trx): Promise<RecomputeResult | null> => {
     const group = (await trx('customerGroups').where({ id: groupId }).forUpdate().first('id', 'kind', 'rule')) as { id: number; kind: string; rule: unknown } | undefined;
     if (!group || group.kind !== 'dynamic') return null;
     const filters = ruleFilters(readRule(group.rule));
@@ -70,6 +71,8 @@ export async function recomputeDynamicGroup(knex: Knex, groupId: number, options
     await trx('customerGroups').where({ id: groupId }).update({ recomputedAt: trx.raw('clock_timestamp()') });
     return total;
   });
+  if (result) await refreshListStatistics(knex, result.added + result.removed, ['customer_group_members', 'segment_members']);
+  return result;
 }
 
 export async function dynamicGroupIds(knex: Knex): Promise<number[]> {

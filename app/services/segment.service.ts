@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
+import { refreshListStatistics } from '../db/list-statistics.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { recordAudit } from './audit.service.js';
-import { assertMayManageGroups, connectByEmail, customerScopeSql, findGroup, readEmailList, type BatchReport } from './customer-group.service.js';
+import { assertMayManageGroups, connectByEmail, countGroupMembers, customerScopeSql, findGroup, readEmailList, type BatchReport } from './customer-group.service.js';
 import type { StaffPrincipal } from './staff.service.js';
 
 // Segments (F-GRP-3) connect customers and whole groups horizontally: a segment's members are its
@@ -106,13 +107,20 @@ export async function segmentGroups(db: Db, segmentId: number): Promise<Array<{ 
 
 export async function addSegmentGroup(knex: Knex, staff: StaffPrincipal, segmentId: number, groupId: number, requestId?: string): Promise<boolean> {
   assertMayManageGroups(staff);
-  return knex.transaction(async (trx) => {
+  const linked = await knex.transaction(async (trx) => {
     const segment = await findSegment(trx, segmentId);
     const group = await findGroup(trx, groupId);
     const inserted = await trx('segmentGroups').insert({ segmentId, groupId }).onConflict(['segmentId', 'groupId']).ignore().returning('groupId');
     if (inserted.length) await recordAudit(trx, { actorType: 'staff', actorId: staff.id, shopId: null, customerId: null, action: 'segment.group_added', changes: { segmentId, segment: segment.name, groupId, group: group.name }, requestId });
     return inserted.length > 0;
   });
+  if (linked) await refreshSegmentStatistics(knex, groupId);
+  return linked;
+}
+
+/** Linking or unlinking a group changes the segment's members by up to the group's size. */
+async function refreshSegmentStatistics(knex: Knex, groupId: number): Promise<void> {
+  await refreshListStatistics(knex, await countGroupMembers(knex, groupId), ['segment_members']);
 }
 
 export async function removeSegmentGroup(knex: Knex, staff: StaffPrincipal, segmentId: number, groupId: number, requestId?: string): Promise<void> {
@@ -123,6 +131,7 @@ export async function removeSegmentGroup(knex: Knex, staff: StaffPrincipal, segm
     if (!removed) throw new NotFoundError('That group is not in this segment.');
     await recordAudit(trx, { actorType: 'staff', actorId: staff.id, shopId: null, customerId: null, action: 'segment.group_removed', changes: { segmentId, segment: segment.name, groupId }, requestId });
   });
+  await refreshSegmentStatistics(knex, groupId);
 }
 
 export const SEGMENT_PAGE_SIZE = 50;
@@ -147,12 +156,14 @@ export async function segmentCustomersPage(db: Db, staff: StaffPrincipal, segmen
 export async function addSegmentCustomers(knex: Knex, staff: StaffPrincipal, segmentId: number, text: string, requestId?: string): Promise<BatchReport> {
   assertMayManageGroups(staff);
   const { emails, unreadable } = readEmailList(text);
-  return knex.transaction(async (trx) => {
+  const report = await knex.transaction(async (trx): Promise<BatchReport> => {
     const segment = await findSegment(trx, segmentId);
     const { added, found } = emails.length ? await connectByEmail(trx, staff, { kind: 'segment', id: segment.id, name: segment.name }, emails, 'segment page', requestId) : { added: 0, found: [] };
     const foundSet = new Set(found);
     return { read: emails.length, added, alreadyMembers: found.length - added, notFound: emails.filter((e) => !foundSet.has(e)), unreadable };
   });
+  await refreshListStatistics(knex, report.added, ['segment_members']);
+  return report;
 }
 
 export async function removeSegmentCustomer(knex: Knex, staff: StaffPrincipal, segmentId: number, customerId: number, requestId?: string): Promise<void> {

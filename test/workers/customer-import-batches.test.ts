@@ -5,6 +5,7 @@ import { BATCH_LINES, runImport } from '../../app/services/imports/import-run.se
 import { createImport, startImportRun, type CustomerImport } from '../../app/services/imports/import.service.js';
 import { loadStaffPrincipal } from '../../app/services/staff.service.js';
 import { makeShop, makeStaff } from '../support/factories.js';
+import { plannedRows } from '../support/planner.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -32,11 +33,13 @@ function csvFile(): Buffer {
 describe('an import of several batches', () => {
   let t: TestApp;
   let importId: number;
+  let shopId: number;
 
   beforeAll(async () => {
     t = await createTestApp();
     const knex = t.ctx.knex;
     const shop = await makeShop(knex, { code: 'batches' });
+    shopId = shop.id;
     const staff = (await loadStaffPrincipal(knex, (await makeStaff(knex, { role: 'owner' })).id))!;
     const file = csvFile();
     const stored = await t.ctx.files.receive(Readable.from([file]));
@@ -96,5 +99,10 @@ describe('an import of several batches', () => {
     // One "imported" entry per customer: the batches that committed in the first run were not merged again.
     expect(await count(`SELECT count(*) AS n FROM audit_log WHERE action = 'customer.imported' AND customer_id IN (${ours})`)).toBe(ROWS - 2);
     expect(await count(`SELECT count(DISTINCT customer_id) AS n FROM audit_log WHERE action = 'customer.imported' AND customer_id IN (${ours})`)).toBe(ROWS - 2);
+
+    // The planner knows the new sizes at once (the list plans the file's tag by them), rather than
+    // when autovacuum gets round to it.
+    expect(await plannedRows(knex, "SELECT 1 FROM customer_tags WHERE tag = 'batch'")).toBeGreaterThan(ROWS / 2);
+    expect(await plannedRows(knex, 'SELECT 1 FROM customer_shops WHERE shop_id = ?', [shopId])).toBeGreaterThan(ROWS / 2);
   });
 });

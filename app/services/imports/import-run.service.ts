@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
+import { refreshListStatistics } from '../../db/list-statistics.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import type { ShopScope } from '../../models/staff-user.model.js';
 import type { ImportRunMode } from '../../queues/import.queue.js';
@@ -537,6 +538,7 @@ async function finishRun(deps: ImportDeps, record: CustomerImport, mode: ImportR
   });
 
   if (mode === 'import') {
+    await refreshListStatistics(knex, counts.created + counts.updated, ['customers', 'customer_shops', 'customer_tags']);
     await recordAudit(knex, {
       actorType: 'staff',
       actorId: record.staffUserId,
