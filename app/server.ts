@@ -82,7 +82,7 @@ export function createApp(ctx: AppContext): WebApp {
   const formBody = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
 
   // One store per area: express-session writes its cookie settings onto the store it is given.
-  const stores = [createSessionStore(ctx), createSessionStore(ctx)] as const;
+  const stores = [createSessionStore(ctx, 'admin'), createSessionStore(ctx, 'shop')] as const;
   const adminStack = express.Router();
   const adminSession = sessionMiddleware(ctx, stores[0], 'admin');
   // F-GRP-6: a batch connect takes up to 10,000 pasted e-mail addresses; only these two forms get

@@ -1,6 +1,7 @@
 import type { Eta } from 'eta';
 import type { ShopContext } from '../services/shop.service.js';
 import type { StaffPrincipal } from '../services/staff.service.js';
+import type { PreloadedStaff } from './middleware/staff-session-store.js';
 import type { FlashKind } from './render.js';
 
 export interface CustomerPrincipal {
@@ -34,6 +35,8 @@ declare global {
       shop?: ShopContext;
       staff?: StaffPrincipal;
       customer?: CustomerPrincipal;
+      /** The staff member read with the session (PostgreSQL sessions of the admin area). */
+      preloadedStaff?: PreloadedStaff;
     }
     interface Locals {
       csrfToken?: string;

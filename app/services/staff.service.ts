@@ -36,14 +36,24 @@ export async function authenticateStaff(knex: Knex, email: string, password: str
  * and those shops, in one query: it runs on every admin request.
  */
 export async function loadStaffPrincipal(knex: Knex, staffId: number): Promise<StaffPrincipal | null> {
-  const staff = (await knex('staffUsers')
-    .where({ id: staffId })
+  return staffPrincipalOf((await staffPrincipalQuery(knex).where({ id: staffId }).first()) as StaffPrincipalRow | undefined);
+}
+
+/** The columns a principal is made of, for an active staff member; the caller says which one. */
+export function staffPrincipalQuery(knex: Knex): Knex.QueryBuilder {
+  return knex('staffUsers')
     .whereNull('disabledAt')
-    .first(
+    .select(
       'id', 'email', 'name', 'role', 'allShops', 'salesTeamId', 'sessionVersion', 'listColumns',
       knex.raw('ARRAY(SELECT shop_id FROM staff_shop_scopes WHERE staff_user_id = staff_users.id ORDER BY shop_id) AS shop_ids'),
       knex.raw(`(SELECT coalesce(json_agg(json_build_object('id', s.id, 'code', s.code, 'name', s.name, 'currency', s.currency) ORDER BY s.name, s.id), '[]') FROM shops s) AS shops`),
-    )) as (StaffUser & { shopIds: number[]; listColumns: string[] | null; shops: ShopOption[] }) | undefined;
+    );
+}
+
+export type StaffPrincipalRow = Pick<StaffUser, 'id' | 'email' | 'name' | 'role' | 'allShops' | 'salesTeamId' | 'sessionVersion'> & { shopIds: number[]; listColumns: string[] | null; shops: ShopOption[] };
+
+/** A row of staffPrincipalQuery as the principal (null: no such active staff member). */
+export function staffPrincipalOf(staff: StaffPrincipalRow | null | undefined): StaffPrincipal | null {
   if (!staff) return null;
   const scope: ShopScope = staff.role === 'owner' || staff.allShops ? 'all' : staff.shopIds.map(Number);
   const salesTeamId = staff.role === 'sales_rep' ? staff.salesTeamId : null;

@@ -190,6 +190,39 @@ describe.each(backends)('staff sessions on %s', (backend) => {
     expect((await fresh.agent.get('/admin/customers')).status).toBe(200);
   });
 
+  it('reads the staff member afresh with every request: a shop added to their scope is there on the next page', async () => {
+    const [mine, added] = [await makeShop(t.ctx.knex, { name: `Mine ${backend}` }), await makeShop(t.ctx.knex, { name: `Added ${backend}` })];
+    const staff = await makeStaff(t.ctx.knex, { role: 'manager', shopIds: [mine.id] });
+    const { agent } = await logIn(t, staff.email);
+    const before = await agent.get('/admin/customers');
+    expect(before.text).toContain(`Mine ${backend}`);
+    expect(before.text).not.toContain(`Added ${backend}`);
+
+    await t.ctx.knex('staffShopScopes').insert({ staffUserId: staff.id, shopId: added.id });
+    expect((await agent.get('/admin/customers')).text).toContain(`Added ${backend}`);
+  });
+
+  it('does not read a session past its idle expiry in the store', async () => {
+    const staff = await makeStaff(t.ctx.knex);
+    const { cookie } = await logIn(t, staff.email);
+    const sid = sessionIdOf(cookie);
+    expect((await withCookie(t, '/admin/customers', cookie)).status).toBe(200);
+    if (t.ctx.redis) await t.ctx.redis.pExpire(`${t.ctx.config.queuePrefix}:sess:${sid}`, 1);
+    else await t.ctx.knex('httpSessions').where({ sid }).update({ expire: t.ctx.knex.raw("localtimestamp - interval '1 second'") });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expectSentToLogin(await withCookie(t, '/admin/customers', cookie));
+  });
+
+  it('does not take a session whose user is a customer for the staff member with that id', async () => {
+    const staff = await makeStaff(t.ctx.knex, { role: 'owner' });
+    const { cookie } = await logIn(t, staff.email);
+    const sid = sessionIdOf(cookie);
+    const stored = await storedSession(t, sid);
+    const passport = stored!.data.passport as { user: Record<string, unknown> };
+    await rewriteStoredSession(t, sid, { ...stored!.data, passport: { user: { ...passport.user, kind: 'customer' } } });
+    expectSentToLogin(await withCookie(t, '/admin/customers', cookie));
+  });
+
   it('logs out a staff member who was disabled, and refuses their next login like a wrong password', async () => {
     const staff = await makeStaff(t.ctx.knex);
     const { agent } = await logIn(t, staff.email);

@@ -11,7 +11,8 @@ import type { CustomerPrincipal } from '../types.js';
 export function loadStaff(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
     if (req.user?.kind !== 'staff') return next();
-    const staff = await loadStaffPrincipal(ctx.knex, req.user.id);
+    const preloaded = req.preloadedStaff;
+    const staff = preloaded?.staffId === req.user.id ? preloaded.principal : await loadStaffPrincipal(ctx.knex, req.user.id);
     if (!staff || staff.sessionVersion !== sessionVersionOf(req.user)) return endSession(req, next);
     req.staff = staff;
     res.locals.staff = staff;

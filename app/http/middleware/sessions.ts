@@ -3,16 +3,20 @@ import session, { type Store } from 'express-session';
 import { RedisStore } from 'connect-redis';
 import connectPgSimple from 'connect-pg-simple';
 import type { AppContext } from '../../context.js';
+import { StaffSessionStore } from './staff-session-store.js';
 
 /**
- * A session store on Redis when configured, else on the http_sessions table. Stores do not
+ * A session store on Redis when configured, else on the http_sessions table (the admin area's
+ * reads the signed-in staff member with the session). Stores do not
  * "touch" on every request: the idle timeout is extended by saving at most once a minute (below),
  * which saves a write per request.
  */
-export function createSessionStore(ctx: AppContext): Store & { close?: () => void } {
+export function createSessionStore(ctx: AppContext, area: 'admin' | 'shop'): Store & { close?: () => void } {
   if (ctx.redis) return new RedisStore({ client: ctx.redis, prefix: `${ctx.config.queuePrefix}:sess:`, disableTouch: true });
+  const options = { conString: ctx.databaseUrl, tableName: 'http_sessions', createTableIfMissing: false, pruneSessionInterval: 15 * 60, disableTouch: true };
+  if (area === 'admin') return new StaffSessionStore(ctx.knex, options);
   const PgStore = connectPgSimple(session);
-  return new PgStore({ conString: ctx.databaseUrl, tableName: 'http_sessions', createTableIfMissing: false, pruneSessionInterval: 15 * 60, disableTouch: true });
+  return new PgStore(options);
 }
 
 /** How often an active session's expiry (and cookie) is pushed forward by the idle timeout. */
