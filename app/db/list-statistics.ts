@@ -22,9 +22,11 @@ export const LARGE_CHANGE_ROWS = 5_000;
  * 382 ms instead of 2 ms; a segment given a group of 143,000, 407 ms instead of 1 ms).
  *
  * Runs after the change committed, so the sample sees it. SKIP_LOCKED: a table that autovacuum or
- * another ANALYZE is working on is left to it; waiting could hold the job up for minutes.
+ * another ANALYZE is working on is left to it; waiting could hold the job up for minutes. A failure
+ * is not the action's: what it changed is committed and stays, and stale statistics slow some
+ * pages until autovacuum analyzes the table, so it does not fail the action (or its job's retry).
  */
 export async function refreshListStatistics(knex: Knex, changedRows: number, tables: readonly ListTable[]): Promise<void> {
   if (changedRows < LARGE_CHANGE_ROWS) return;
-  for (const table of new Set(tables)) await knex.raw('ANALYZE (SKIP_LOCKED) ??', [table]);
+  for (const table of new Set(tables)) await knex.raw('ANALYZE (SKIP_LOCKED) ??', [table]).catch(() => undefined);
 }

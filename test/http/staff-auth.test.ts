@@ -1,7 +1,10 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentFor, csrfFrom, csrfToken, postLogin, type Agent } from '../support/agents.js';
 import { cookiePair, sessionIdOf, setCookie, type SetCookie } from '../support/cookies.js';
-import { makeShop, makeStaff, PASSWORD } from '../support/factories.js';
+import { makeCustomer, makeShop, makeStaff, PASSWORD } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const ADMIN = 'admin.localhost';
@@ -223,6 +226,43 @@ describe.each(backends)('staff sessions on %s', (backend) => {
     expectSentToLogin(await withCookie(t, '/admin/customers', cookie));
   });
 
+  it('refuses a large form from a staff member disabled while it was being sent', async () => {
+    const staff = await makeStaff(t.ctx.knex, { role: 'owner' });
+    const customer = await makeCustomer(t.ctx.knex, [(await makeShop(t.ctx.knex)).id]);
+    const { agent, cookie } = await logIn(t, staff.email);
+    const [{ id: groupId }] = await t.ctx.knex('customerGroups').insert({ name: `Slow upload ${backend}`, kind: 'static' }).returning('id');
+    const body = new URLSearchParams({ _csrf: await csrfToken(agent, `/admin/groups/${groupId}`), emails: customer.email }).toString();
+
+    const server = t.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const request = http.request(
+          {
+            host: '127.0.0.1',
+            port: (server.address() as AddressInfo).port,
+            method: 'POST',
+            path: `/admin/groups/${groupId}/batch`,
+            headers: { Host: ADMIN, Cookie: cookiePair(cookie), 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
+          },
+          (res) => resolve(res.resume()),
+        );
+        request.on('error', reject);
+        // The session is read when the headers arrive; the rest of the body comes after the staff
+        // member was disabled, and later than the second the read is trusted for.
+        request.write(body.slice(0, 10));
+        setTimeout(() => {
+          t.ctx.knex('staffUsers').where({ id: staff.id }).update({ disabledAt: t.ctx.knex.fn.now() }).then(() => setTimeout(() => request.end(body.slice(10)), 1_200), reject);
+        }, 200);
+      });
+      expectSentToLogin({ status: response.statusCode ?? 0, headers: response.headers as Record<string, string> });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    expect(await t.ctx.knex('customerGroupMembers').where({ groupId })).toEqual([]);
+  });
+
   it('logs out a staff member who was disabled, and refuses their next login like a wrong password', async () => {
     const staff = await makeStaff(t.ctx.knex);
     const { agent } = await logIn(t, staff.email);
@@ -233,6 +273,27 @@ describe.each(backends)('staff sessions on %s', (backend) => {
     const retry = await postLogin(agentFor(t.app, ADMIN), '/admin/login', staff.email);
     expect(retry.status).toBe(401);
     expect(retry.text).toContain(REFUSED);
+  });
+});
+
+describe('staff sessions on postgres across a migration', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ backend: 'postgres' });
+  });
+  afterAll(() => t.close());
+
+  it('go on working when a migration changes a column the session read returns (the prepared statement is made afresh)', async () => {
+    const staff = await makeStaff(t.ctx.knex, { role: 'owner' });
+    const { agent } = await logIn(t, staff.email);
+    expect((await agent.get('/admin/customers')).status).toBe(200);
+
+    await t.ctx.knex.raw('ALTER TABLE staff_users ALTER COLUMN name TYPE varchar(300)');
+    for (let i = 0; i < 3; i++) {
+      const page = await agent.get('/admin/customers');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain(staff.email);
+    }
   });
 });
 

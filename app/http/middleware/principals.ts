@@ -5,6 +5,13 @@ import { loadStaffPrincipal } from '../../services/staff.service.js';
 import type { CustomerPrincipal } from '../types.js';
 
 /**
+ * How old the staff member read with the session may be. Between the two, only the body of a
+ * request is read; a large one (a batch of pasted e-mail addresses) on a slow connection can take
+ * minutes, and a staff member disabled meanwhile must not be let through.
+ */
+const PRELOAD_FRESH_MS = 1_000;
+
+/**
  * Turns the session's user into the principal for this request, and ends the session when the
  * account changed underneath it (disabled, password or role changed: the version moved on).
  */
@@ -12,7 +19,7 @@ export function loadStaff(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
     if (req.user?.kind !== 'staff') return next();
     const preloaded = req.preloadedStaff;
-    const staff = preloaded?.staffId === req.user.id ? preloaded.principal : await loadStaffPrincipal(ctx.knex, req.user.id);
+    const staff = preloaded?.staffId === req.user.id && Date.now() - preloaded.readAt < PRELOAD_FRESH_MS ? preloaded.principal : await loadStaffPrincipal(ctx.knex, req.user.id);
     if (!staff || staff.sessionVersion !== sessionVersionOf(req.user)) return endSession(req, next);
     req.staff = staff;
     res.locals.staff = staff;

@@ -13,7 +13,14 @@ import { StaffSessionStore } from './staff-session-store.js';
  */
 export function createSessionStore(ctx: AppContext, area: 'admin' | 'shop'): Store & { close?: () => void } {
   if (ctx.redis) return new RedisStore({ client: ctx.redis, prefix: `${ctx.config.queuePrefix}:sess:`, disableTouch: true });
-  const options = { conString: ctx.databaseUrl, tableName: 'http_sessions', createTableIfMissing: false, pruneSessionInterval: 15 * 60, disableTouch: true };
+  const options = {
+    conString: ctx.databaseUrl,
+    tableName: 'http_sessions',
+    createTableIfMissing: false,
+    pruneSessionInterval: 15 * 60,
+    disableTouch: true,
+    errorLog: (message: string, error: unknown) => ctx.logger.error({ err: error }, message),
+  };
   if (area === 'admin') return new StaffSessionStore(ctx.knex, options);
   const PgStore = connectPgSimple(session);
   return new PgStore(options);

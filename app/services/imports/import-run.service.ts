@@ -538,7 +538,6 @@ async function finishRun(deps: ImportDeps, record: CustomerImport, mode: ImportR
   });
 
   if (mode === 'import') {
-    await refreshListStatistics(knex, counts.created + counts.updated, ['customers', 'customer_shops', 'customer_tags']);
     await recordAudit(knex, {
       actorType: 'staff',
       actorId: record.staffUserId,
@@ -549,5 +548,6 @@ async function finishRun(deps: ImportDeps, record: CustomerImport, mode: ImportR
     });
     // The file has served its purpose; the report stays.
     await files.remove(record.storageKey);
+    await refreshListStatistics(knex, counts.created + counts.updated, ['customers', 'customer_shops', 'customer_tags']);
   }
 }
