@@ -219,7 +219,7 @@ export interface BatchReport {
 }
 
 /** Splits pasted text into unique readable addresses and the pieces that are not addresses. */
-export function readEmailList(text: string): { emails: string[]; unreadable: string[] } {
+function readEmailList(text: string): { emails: string[]; unreadable: string[] } {
   const pieces = splitEmails(text);
   const unreadable = [...new Set(pieces.filter((p) => !looksLikeEmail(p)))];
   const emails = [...new Set(pieces.filter(looksLikeEmail).map((p) => p.toLowerCase()))];
@@ -238,7 +238,7 @@ export type ConnectTarget = { kind: 'group'; id: number; name: string } | { kind
  * "not found": their existence is not revealed; nor is an erased customer's placeholder address,
  * F-CUST-9).
  */
-export async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipal, target: ConnectTarget, emails: string[], via: string, requestId?: string): Promise<{ added: number; found: string[] }> {
+async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipal, target: ConnectTarget, emails: string[], via: string, requestId?: string): Promise<{ added: number; found: string[] }> {
   const scope = customerScopeSql(staff);
   const insert =
     target.kind === 'group'
@@ -274,15 +274,34 @@ export async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipa
 /** F-GRP-6: pasted e-mail addresses → members of a static group, with a report. */
 export async function batchConnect(knex: Knex, staff: StaffPrincipal, groupId: number, text: string, requestId?: string): Promise<BatchReport> {
   assertMayManageGroups(staff);
-  const { emails, unreadable } = readEmailList(text);
-  const report = await knex.transaction(async (trx): Promise<BatchReport> => {
+  return connectEmailBatch(knex, staff, text, 'batch connect', requestId, async (trx) => {
     const group = await findGroup(trx, groupId);
     if (group.kind !== 'static') throw new ConflictError('The members of a dynamic group come from its rule: change the rule instead.');
-    const { added, found } = emails.length ? await connectByEmail(trx, staff, { kind: 'group', id: group.id, name: group.name }, emails, 'batch connect', requestId) : { added: 0, found: [] };
-    const foundSet = new Set(found);
-    return { read: emails.length, added, alreadyMembers: found.length - added, notFound: emails.filter((e) => !foundSet.has(e)), unreadable };
+    return { kind: 'group', id: group.id, name: group.name };
   });
-  await refreshListStatistics(knex, report.added, ['customer_group_members', 'segment_members']);
+}
+
+/**
+ * Pasted e-mail addresses → members of the group or segment `target` finds (and may refuse) in the
+ * same transaction, with the report; a large batch then refreshes the list's statistics.
+ */
+export async function connectEmailBatch(
+  knex: Knex,
+  staff: StaffPrincipal,
+  text: string,
+  via: string,
+  requestId: string | undefined,
+  target: (trx: Knex.Transaction) => Promise<ConnectTarget>,
+): Promise<BatchReport> {
+  const { emails, unreadable } = readEmailList(text);
+  const { kind, report } = await knex.transaction(async (trx) => {
+    const connectTo = await target(trx);
+    const { added, found } = emails.length ? await connectByEmail(trx, staff, connectTo, emails, via, requestId) : { added: 0, found: [] };
+    const foundSet = new Set(found);
+    const report: BatchReport = { read: emails.length, added, alreadyMembers: found.length - added, notFound: emails.filter((e) => !foundSet.has(e)), unreadable };
+    return { kind: connectTo.kind, report };
+  });
+  await refreshListStatistics(knex, report.added, kind === 'group' ? ['customer_group_members', 'segment_members'] : ['segment_members']);
   return report;
 }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { refreshListStatistics } from '../db/list-statistics.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { recordAudit } from './audit.service.js';
-import { assertMayManageGroups, connectByEmail, countGroupMembers, customerScopeSql, findGroup, readEmailList, type BatchReport } from './customer-group.service.js';
+import { assertMayManageGroups, connectEmailBatch, countGroupMembers, customerScopeSql, findGroup, type BatchReport } from './customer-group.service.js';
 import type { StaffPrincipal } from './staff.service.js';
 
 // Segments (F-GRP-3) connect customers and whole groups horizontally: a segment's members are its
@@ -155,15 +155,10 @@ export async function segmentCustomersPage(db: Db, staff: StaffPrincipal, segmen
 /** Adds customers (by pasted e-mail addresses) to a segment directly, with the same report as batch connect. */
 export async function addSegmentCustomers(knex: Knex, staff: StaffPrincipal, segmentId: number, text: string, requestId?: string): Promise<BatchReport> {
   assertMayManageGroups(staff);
-  const { emails, unreadable } = readEmailList(text);
-  const report = await knex.transaction(async (trx): Promise<BatchReport> => {
+  return connectEmailBatch(knex, staff, text, 'segment page', requestId, async (trx) => {
     const segment = await findSegment(trx, segmentId);
-    const { added, found } = emails.length ? await connectByEmail(trx, staff, { kind: 'segment', id: segment.id, name: segment.name }, emails, 'segment page', requestId) : { added: 0, found: [] };
-    const foundSet = new Set(found);
-    return { read: emails.length, added, alreadyMembers: found.length - added, notFound: emails.filter((e) => !foundSet.has(e)), unreadable };
+    return { kind: 'segment', id: segment.id, name: segment.name };
   });
-  await refreshListStatistics(knex, report.added, ['segment_members']);
-  return report;
 }
 
 export async function removeSegmentCustomer(knex: Knex, staff: StaffPrincipal, segmentId: number, customerId: number, requestId?: string): Promise<void> {

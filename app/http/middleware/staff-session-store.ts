@@ -70,10 +70,9 @@ export class StaffSessionStore extends PgStore {
     const row = (await this.#query(sid)).rows[0] as Record<string, unknown> | undefined;
     if (!row) return null;
     // The statement bypasses knex, so its snake_case columns are named as knex would name them.
-    const principal = this.#toCamelCase(row) as StaffPrincipalRow & { sess: LoadedSession };
-    const sess = principal.sess;
+    const { sess, ...staff } = this.#toCamelCase(row) as StaffPrincipalRow & { sess: LoadedSession };
     const user = (sess as { passport?: { user?: { kind?: string; id?: number } } }).passport?.user;
-    if (user?.kind === 'staff') sess[PRELOADED] = { staffId: Number(user.id), principal: staffPrincipalOf(principal.id == null ? null : principal), readAt: Date.now() };
+    if (user?.kind === 'staff') sess[PRELOADED] = { staffId: Number(user.id), principal: staffPrincipalOf(staff.id == null ? null : staff), readAt: Date.now() };
     return sess;
   }
 
