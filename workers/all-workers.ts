@@ -9,7 +9,7 @@ import { startUploadWorker } from './upload.worker.js';
 
 /** Every queue's worker, as `npm start` and `npm run start:worker` run them; close() ends them all gracefully. */
 export async function startAllWorkers(ctx: AppContext): Promise<{ close(): Promise<void> }> {
-  const workers = [await startMailWorker(ctx), startBulkWorker(ctx), startImportWorker(ctx), await startInvitationWorker(ctx), startExportWorker(ctx), startUploadWorker(ctx), startGroupWorker(ctx)];
+  const workers = [await startMailWorker(ctx), startBulkWorker(ctx), startImportWorker(ctx), await startInvitationWorker(ctx), startExportWorker(ctx), startUploadWorker(ctx), await startGroupWorker(ctx)];
   return {
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));

@@ -17,7 +17,7 @@ export interface GroupWorkerOptions {
  * nightly job scheduler, upserted when the worker starts). Like the bulk worker, a timer finds
  * groups whose job never reached the queue (saved while it was down) and enqueues them again.
  */
-export function startGroupWorker(ctx: AppContext, options: GroupWorkerOptions = {}) {
+export async function startGroupWorker(ctx: AppContext, options: GroupWorkerOptions = {}) {
   const queue = ctx.queues.groups;
   const worker = ctx.queueBackend.createWorker<GroupJobData>(
     GROUP_QUEUE,
@@ -31,7 +31,9 @@ export function startGroupWorker(ctx: AppContext, options: GroupWorkerOptions = 
   );
   watchWorker(worker, ctx.logger, { queue: GROUP_QUEUE, failedMessage: 'group recompute failed' });
 
-  const scheduled = scheduleNightlyGroupRecompute(queue).catch((err: Error) => ctx.logger.warn({ err: err.message }, 'could not schedule the nightly group recompute; the next worker start will'));
+  // Awaited, like the invitation expiry's: once the workers have started, the nightly run exists
+  // (before, `npm start` could log "ready" with the upsert still in flight).
+  await scheduleNightlyGroupRecompute(queue).catch((err: Error) => ctx.logger.warn({ err: err.message }, 'could not schedule the nightly group recompute; the next worker start will'));
 
   const sweeper = startPeriodicSweep(ctx.logger, 'group recompute', options.sweepEveryMs ?? 60_000, async () => {
     for (const id of await staleDynamicGroupIds(ctx.knex, options.staleAfterSeconds ?? 60)) {
@@ -42,10 +44,8 @@ export function startGroupWorker(ctx: AppContext, options: GroupWorkerOptions = 
 
   return {
     worker,
-    scheduled,
     close: async () => {
       sweeper.stop();
-      await scheduled;
       await worker.close();
     },
   };

@@ -11,13 +11,13 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 /** F-GRP-2: dynamic groups recomputed by the `groups` queue on save and nightly, on both backends. */
 describe.each(['redis', 'postgres'] as const)('dynamic groups (%s backend)', (backend) => {
   let t: TestApp;
-  let worker: ReturnType<typeof startGroupWorker>;
+  let worker: Awaited<ReturnType<typeof startGroupWorker>>;
   let shop: { id: number };
   let owner: Agent;
 
   beforeAll(async () => {
     t = await createTestApp({ backend });
-    worker = startGroupWorker(t.ctx);
+    worker = await startGroupWorker(t.ctx);
     shop = await makeShop(t.ctx.knex, { code: `dg-${backend}` });
     owner = await loginStaff(t.app, (await makeStaff(t.ctx.knex, { role: 'owner' })).email);
   });
