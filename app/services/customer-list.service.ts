@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
@@ -240,10 +241,11 @@ export async function listCustomers(
       knex.raw(`${cursorKeySql(key)} AS sort_key`),
     )
     .orderByRaw(`${key.sql} ${ascending ? 'ASC' : 'DESC'}, ${idColumn} ${ascending ? 'ASC' : 'DESC'}`)
-    .limit(query.size + 1);
+    // A constant rather than a parameter: the first page without filters then has no parameters at all.
+    .limit(query.size + 1, { skipBinding: true });
   if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
 
-  const fetched = (await (!fewIds && memberSets(knex, query.filters).length > 1 ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx)) : builder)) as Array<
+  const fetched = (await (!fewIds && memberSets(knex, query.filters).length > 1 ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx)) : runPreparedWhenConstant(builder))) as Array<
     CustomerListRow & { sortKey: string | number | Date }
   >;
   const hasMore = fetched.length > query.size;

@@ -3,6 +3,7 @@ import session, { type SessionData } from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import type { Knex } from 'knex';
 import pg from 'pg';
+import { CACHED_PLAN_CHANGED } from '../../db/prepared-query.js';
 import { staffPrincipalOf, staffPrincipalQuery, type StaffPrincipal, type StaffPrincipalRow } from '../../services/staff.service.js';
 
 /** What the store read with a staff member's session: who it was read for, that member, and when. */
@@ -18,8 +19,6 @@ type LoadedSession = SessionData & { [PRELOADED]?: PreloadedStaff };
 
 const PgStore = connectPgSimple(session);
 const STATEMENT = 'staff-session';
-/** PostgreSQL's answer to a prepared statement whose result columns a migration changed. */
-const CACHED_PLAN_CHANGED = '0A000';
 
 /**
  * The admin area's session store on PostgreSQL: reads the session and, when a staff member is

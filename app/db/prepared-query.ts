@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+
+/** PostgreSQL's answer to a prepared statement whose result columns a migration changed. */
+export const CACHED_PLAN_CHANGED = '0A000';
+
+/** Part of every statement name: a new generation makes every connection prepare its statements afresh. */
+let generation = 0;
+
+/**
+ * Runs a query as a named statement when it has no parameters, so that PostgreSQL parses and plans
+ * it once per connection instead of on every run (and pg reads its column descriptions once).
+ * A query with parameters runs as it is: a prepared statement would soon be given one generic plan
+ * for all values, which can be a bad plan for some of them (a rare tag, a small shop). Without
+ * parameters, the one plan is the plan for its constants, and PostgreSQL plans it again when the
+ * tables' statistics or definitions change.
+ *
+ * A migration that changes the statement's result columns makes PostgreSQL refuse the statement a
+ * connection prepared before it: the names then change, so each connection prepares the new text,
+ * and the query runs again. In a transaction that refusal would abort the transaction, so a query
+ * in one is not prepared.
+ */
+export async function runPreparedWhenConstant<T>(builder: Knex.QueryBuilder): Promise<T> {
+  const { sql, bindings } = builder.toSQL();
+  if (bindings.length > 0 || (builder as { client?: { transacting?: boolean } }).client?.transacting) return (await builder) as T;
+  const seen = generation;
+  const name = `q${seen}-${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
+  try {
+    return (await builder.clone().options({ name })) as T;
+  } catch (error) {
+    if ((error as { code?: string }).code !== CACHED_PLAN_CHANGED) throw error;
+    if (generation === seen) generation++;
+    return (await builder) as T;
+  }
+}

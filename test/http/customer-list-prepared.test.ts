@@ -1,0 +1,92 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKnex } from '../../app/db/knex.js';
+import { runPreparedWhenConstant } from '../../app/db/prepared-query.js';
+import { loginStaff, type Agent } from '../support/agents.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * The list's unfiltered pages run as prepared statements (planned once per connection); a page
+ * with parameters (a filter, a search, a cursor) is planned for its values every time.
+ */
+describe('prepared list statements', () => {
+  let t: TestApp;
+  let owner: Agent;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const shop = await makeShop(t.ctx.knex, { code: 'prep' });
+    await makeCustomer(t.ctx.knex, [shop.id], { email: 'prepared-ada@example.test', firstName: 'Ada', lastName: 'Lovelace' });
+    await makeCustomer(t.ctx.knex, [shop.id], { email: 'prepared-bo@example.test', firstName: 'Bo', lastName: 'Diddley' });
+    // Billing cities are copied from the default address; set directly, they need no address here.
+    await t.ctx.knex('customers').where({ email: 'prepared-ada@example.test' }).update({ billingCity: 'London' });
+    await t.ctx.knex('customers').where({ email: 'prepared-bo@example.test' }).update({ billingCity: 'Chicago' });
+    owner = await loginStaff(t.app, (await makeStaff(t.ctx.knex, { role: 'owner' })).email);
+  });
+  afterAll(() => t?.close());
+
+  it('shows the same first page, filtered pages and pages after a column change under the running app', async () => {
+    for (let i = 0; i < 3; i++) {
+      const page = await owner.get('/admin/customers?shop=all&sort=email&dir=asc').set('HX-Request', 'true');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('prepared-ada@example.test');
+    }
+    const filtered = await owner.get('/admin/customers?shop=all&q=diddley').set('HX-Request', 'true');
+    expect(filtered.text).toContain('prepared-bo@example.test');
+    expect(filtered.text).not.toContain('prepared-ada@example.test');
+
+    await t.ctx.knex.raw('ALTER TABLE customers ALTER COLUMN billing_city TYPE varchar(300)');
+    for (let i = 0; i < 3; i++) {
+      const page = await owner.get('/admin/customers?shop=all&sort=email&dir=asc').set('HX-Request', 'true');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('prepared-bo@example.test');
+      expect(page.text).toContain('Chicago');
+    }
+  });
+});
+
+describe('runPreparedWhenConstant', () => {
+  let db: TestDatabase;
+  // One connection, so that every query sees the statements the earlier ones prepared.
+  let knex: Knex;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    knex = createKnex(db.url, { max: 1 });
+    const shop = await makeShop(knex, { code: 'prep-direct' });
+    for (const [email, city] of [['prepared-ada@example.test', 'London'], ['prepared-bo@example.test', 'Chicago']]) {
+      await knex('customers').where({ id: (await makeCustomer(knex, [shop.id], { email })).id }).update({ billingCity: city });
+    }
+  });
+  afterAll(async () => {
+    await knex?.destroy();
+    await db?.drop();
+  });
+
+  const preparedNames = async () => ((await knex.raw('SELECT name FROM pg_prepared_statements ORDER BY name')).rows as Array<{ name: string }>).map((row) => row.name);
+  const cities = () => knex('customers').select('billing_city').where('email', 'like', knex.raw("'prepared-%'")).orderBy('email');
+  const both = [{ billingCity: 'London' }, { billingCity: 'Chicago' }];
+
+  it('prepares a query without parameters once, and never one with parameters or in a transaction', async () => {
+    const before = await preparedNames();
+    expect(await runPreparedWhenConstant(cities())).toEqual(both);
+    expect(await runPreparedWhenConstant(cities())).toEqual(both);
+    const prepared = await preparedNames();
+    expect(prepared.length).toBe(before.length + 1);
+
+    expect(await runPreparedWhenConstant(knex('customers').select('billing_city').where('email', 'prepared-bo@example.test'))).toEqual([{ billingCity: 'Chicago' }]);
+    await knex.transaction(async (trx) => {
+      expect(await runPreparedWhenConstant(trx('customers').count('* as n').where('email', 'like', trx.raw("'prepared-%'")))).toEqual([{ n: 2 }]);
+    });
+    expect(await preparedNames()).toEqual(prepared);
+  });
+
+  it('runs again when a migration changed the columns a prepared statement returns', async () => {
+    expect(await runPreparedWhenConstant(cities())).toEqual(both);
+    await knex.raw('ALTER TABLE customers ALTER COLUMN billing_city TYPE varchar(300)');
+    // Without the retry: "cached plan must not change result type", on every run on this connection.
+    expect(await runPreparedWhenConstant(cities())).toEqual(both);
+    expect(await runPreparedWhenConstant(cities())).toEqual(both);
+  });
+});
