@@ -18,8 +18,13 @@ export interface RenderOptions {
 export function render(req: Request, res: Response, page: string, data: object = {}, options: RenderOptions = {}): void {
   const locals = { ...res.locals, ...data, h: viewHelpers, flash: takeFlash(req) };
   const template = options.fragment && wantsFragment(req) ? options.fragment : page;
+  const html: string = req.app.locals.views.render(template, locals);
   res.vary('HX-Request');
-  res.status(options.status ?? 200).type('html').send(req.app.locals.views.render(template, locals));
+  res.status(options.status ?? 200).type('html');
+  // Not res.send: it copies a page of more than 1,000 characters into a Buffer of its own first
+  // (for an ETag, which pages have none), where the socket encodes the text once anyway.
+  res.setHeader('Content-Length', Buffer.byteLength(html));
+  res.end(html);
 }
 
 export type FlashKind = 'success' | 'info' | 'error';
