@@ -91,6 +91,8 @@ async function main() {
     { name: 'search rare (one e-mail)', query: `shop=all&q=${encodeURIComponent(rare)}` },
     { name: 'search common ("example")', query: 'shop=all&q=example' },
     { name: 'search typo ("andersn")', query: 'shop=all&q=andersn' },
+    // Its matches cluster in the sort order (every Schmidt sorts under S): see searchPage.
+    { name: 'search a surname, sort by name ("schmidt")', query: 'shop=all&q=schmidt&sort=name&dir=asc' },
     { name: 'filter + search + sort', query: `shop=${north.id}&q=schmidt&state=active&sort=total_spent&dir=desc` },
     { name: 'saved view, full page (tag vip, sort spent)', query: SAVED_VIEW, fullPage: true },
   ];

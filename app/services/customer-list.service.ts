@@ -222,7 +222,7 @@ export async function listCustomers(
   source: ListSource,
   query: CustomerListQuery,
   salesTeamId: number | null,
-  options: { withTags?: boolean; withCredit?: boolean } = {},
+  options: { withTags?: boolean; withCredit?: boolean; searchWalkBudgetMs?: number } = {},
 ): Promise<CustomerListPage> {
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';
@@ -245,9 +245,12 @@ export async function listCustomers(
     .limit(query.size + 1, { skipBinding: true });
   if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
 
-  const fetched = (await (!fewIds && memberSets(knex, query.filters).length > 1 ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx)) : runPreparedWhenConstant(builder))) as Array<
-    CustomerListRow & { sortKey: string | number | Date }
-  >;
+  const severalSets = !fewIds && memberSets(knex, query.filters).length > 1;
+  const fetched = (await (severalSets
+    ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx))
+    : query.q.trim().length >= MIN_SEARCH_LENGTH
+      ? searchPage(knex, builder, options.searchWalkBudgetMs ?? SEARCH_WALK_BUDGET_MS)
+      : runPreparedWhenConstant(builder))) as Array<CustomerListRow & { sortKey: string | number | Date }>;
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
@@ -261,6 +264,36 @@ export async function listCustomers(
     next: lastRow && (backwards ? Boolean(cursor) : hasMore) ? cursorOf(lastRow) : undefined,
     previous: firstRow && (backwards ? hasMore : Boolean(cursor)) ? cursorOf(firstRow) : undefined,
   };
+}
+
+/** How long a search page may walk the sort index before it is read from the search's index instead. */
+export const SEARCH_WALK_BUDGET_MS = 100;
+const QUERY_CANCELED = '57014';
+
+/**
+ * A search page is first read along the sort index, each row tested against the search: quick while
+ * the matches are spread over the sort order (a common term: 1 ms). When they cluster instead (a
+ * surname sorted by name: every "Schmidt" sorts under S, 700,000 rows into the walk at a million
+ * customers, 2.6 s), the walk is stopped after SEARCH_WALK_BUDGET_MS and the page is read from the
+ * search's trigram index and sorted (the 41,600 Schmidts: 135 ms). Neither way suits every term,
+ * and the planner cannot tell them apart: it expects any `%term%` to match a tenth of the rows.
+ */
+async function searchPage<T>(knex: Knex, builder: Knex.QueryBuilder, budgetMs: number): Promise<T> {
+  try {
+    return await knex.transaction(async (trx) => {
+      await trx.raw(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(budgetMs))}`);
+      return (await builder.clone().transacting(trx)) as T;
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code !== QUERY_CANCELED) throw error;
+  }
+  return knex.transaction(async (trx) => {
+    // Index scans (the walk) and sequential scans (a similarity test on every customer) are
+    // priced out, so the matches come from the trigram indexes as a bitmap; parallel workers cost
+    // more than they save for one page.
+    await trx.raw('SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0');
+    return (await builder.clone().transacting(trx)) as T;
+  });
 }
 
 /**

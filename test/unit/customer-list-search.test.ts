@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { listCustomers } from '../../app/services/customer-list.service.js';
+import { insertManyCustomers } from '../support/customer-list.js';
+import { useDatabaseWithShop } from '../support/database.js';
+
+/**
+ * A search sorted by a key its matches cluster in (a surname sorted by name) is first read along
+ * the sort index, within a time budget, then from the trigram index: the same page either way.
+ */
+describe('search pages whose matches cluster in the sort order', () => {
+  let knex: Knex;
+  let shopId: number;
+  useDatabaseWithShop((db) => ({ knex, shopId } = db));
+
+  beforeAll(async () => {
+    // 30,000 customers sort before the 300 "Schmidtke" ones: a walk by name passes them all first.
+    await insertManyCustomers(knex, 30_000, { emailPrefix: 'filler-', shopIds: [shopId], firstName: 'Aaron', lastName: 'Filler' });
+    await insertManyCustomers(knex, 300, { emailPrefix: 'zed-', shopIds: [shopId], firstName: 'Zed', lastName: 'Schmidtke' });
+    await knex.raw('ANALYZE customers');
+  });
+
+  /** The page, and whether it was read the second way (from the trigram index); a budget of 10 s lets any walk finish. */
+  const page = async (search: string, budgetMs = 10_000) => {
+    const statements: string[] = [];
+    const listen = (query: { sql: string }) => statements.push(query.sql);
+    knex.on('query', listen);
+    try {
+      const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
+      const result = await listCustomers(knex, { kind: 'all' }, query, null, { searchWalkBudgetMs: budgetMs });
+      return { ...result, emails: result.rows.map((row) => row.email), fellBack: statements.some((sql) => sql.includes('enable_indexscan = off')) };
+    } finally {
+      knex.off('query', listen);
+    }
+  };
+
+  it('gives the same pages, in the same order, when the walk runs out of time and the page is read from the search index', async () => {
+    const walked = await page('q=schmidtke&sort=name&dir=asc');
+    expect(walked.fellBack).toBe(false);
+    expect(walked.emails).toHaveLength(25);
+    expect(walked.emails.every((email) => email.startsWith('zed-'))).toBe(true);
+
+    const collected = await page('q=schmidtke&sort=name&dir=asc', 1);
+    expect(collected.fellBack).toBe(true);
+    expect(collected.emails).toEqual(walked.emails);
+    expect(collected.next).toBe(walked.next);
+
+    const secondWalked = await page(`q=schmidtke&sort=name&dir=asc&after=${walked.next}`);
+    const secondCollected = await page(`q=schmidtke&sort=name&dir=asc&after=${walked.next}`, 1);
+    expect(secondCollected.emails).toEqual(secondWalked.emails);
+    expect(secondCollected.emails[0]).not.toBe(walked.emails[0]);
+    const backWalked = await page(`q=schmidtke&sort=name&dir=desc`);
+    expect((await page('q=schmidtke&sort=name&dir=desc', 1)).emails).toEqual(backWalked.emails);
+  });
+
+  it('finds nothing for a term nobody has, and takes quotes, percent signs and SQL as plain text', async () => {
+    for (const search of ['q=nobodyhasthis', `q=${encodeURIComponent("' OR 1=1 --")}`, 'q=%25%25%25', `q=${encodeURIComponent('<script>')}`]) {
+      for (const budget of [10_000, 1]) expect((await page(`${search}&sort=name&dir=asc`, budget)).emails).toEqual([]);
+    }
+  });
+});
