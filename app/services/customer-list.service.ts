@@ -196,7 +196,8 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.state.length) builder.whereIn('c.state', f.state);
   if (f.type.length) builder.whereIn('c.customer_type', f.type);
   if (f.status.length && source.kind === 'shop') builder.whereIn('cs.status', f.status);
-  if (f.country.length) builder.whereIn('c.billing_country', f.country);
+  // As the country index has it, so that a country (rare, or sorted by) is read from that index.
+  if (f.country.length) builder.whereRaw(`coalesce(c.billing_country, '') IN (${f.country.map(() => '?').join(', ')})`, f.country);
   if (f.createdFrom) builder.where('c.created_at', '>=', f.createdFrom);
   if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
   if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
@@ -222,7 +223,7 @@ export async function listCustomers(
   source: ListSource,
   query: CustomerListQuery,
   salesTeamId: number | null,
-  options: { withTags?: boolean; withCredit?: boolean; searchWalkBudgetMs?: number } = {},
+  options: { withTags?: boolean; withCredit?: boolean; walkBudgetMs?: number } = {},
 ): Promise<CustomerListPage> {
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';
@@ -246,11 +247,7 @@ export async function listCustomers(
   if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
 
   const severalSets = !fewIds && memberSets(knex, query.filters).length > 1;
-  const fetched = (await (severalSets
-    ? withoutParallelWorkers(knex, (trx) => builder.transacting(trx))
-    : query.q.trim().length >= MIN_SEARCH_LENGTH
-      ? searchPage(knex, builder, options.searchWalkBudgetMs ?? SEARCH_WALK_BUDGET_MS)
-      : runPreparedWhenConstant(builder))) as Array<CustomerListRow & { sortKey: string | number | Date }>;
+  const fetched = await readPage<Array<CustomerListRow & { sortKey: string | number | Date }>>(knex, builder, severalSets, options.walkBudgetMs ?? WALK_BUDGET_MS);
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
@@ -266,31 +263,31 @@ export async function listCustomers(
   };
 }
 
-/** How long a search page may walk the sort index before it is read from the search's index instead. */
-export const SEARCH_WALK_BUDGET_MS = 100;
-const QUERY_CANCELED = '57014';
+/** How long a page may walk its sort index before it is read from the filters' own indexes instead. */
+export const WALK_BUDGET_MS = 100;
 
 /**
- * A search page is first read along the sort index, each row tested against the search: quick while
- * the matches are spread over the sort order (a common term: 1 ms). When they cluster instead (a
- * surname sorted by name: every "Schmidt" sorts under S, 700,000 rows into the walk at a million
- * customers, 2.6 s), the walk is stopped after SEARCH_WALK_BUDGET_MS and the page is read from the
- * search's trigram index and sorted (the 41,600 Schmidts: 135 ms). Neither way suits every term,
- * and the planner cannot tell them apart: it expects any `%term%` to match a tenth of the rows.
+ * A page is read along its sort index, each row tested against the filters and the search: quick
+ * while the matches are spread over the sort order (a common term, a large tag: 1–5 ms). When they
+ * cluster instead, the walk crosses most of the table: a surname sorted by name (every "Schmidt"
+ * sorts under S, 700,000 rows in at a million customers, 2.6 s), a country sorted by city (1.5 s).
+ * The planner cannot tell the two apart (it takes the filters as independent of the order), so a
+ * walk is cancelled after `budgetMs` and the page is read again from the filters' and the search's
+ * own indexes and sorted (the 41,600 Schmidts: 135 ms). An unfiltered page matches every row it
+ * walks and runs as a prepared statement, without a budget.
  */
-async function searchPage<T>(knex: Knex, builder: Knex.QueryBuilder, budgetMs: number): Promise<T> {
+async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, severalSets: boolean, budgetMs: number): Promise<T> {
+  const walk = builder.clone().timeout(Math.max(1, Math.round(budgetMs)), { cancel: true });
   try {
-    return await knex.transaction(async (trx) => {
-      await trx.raw(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(budgetMs))}`);
-      return (await builder.clone().transacting(trx)) as T;
-    });
+    return await (severalSets ? withoutParallelWorkers(knex, (trx) => walk.transacting(trx)) : runPreparedWhenConstant<T>(walk));
   } catch (error) {
-    if ((error as { code?: string }).code !== QUERY_CANCELED) throw error;
+    // knex's KnexTimeoutError, known by name: knex is CommonJS and does not export it to ES modules by name.
+    if ((error as Error).name !== 'KnexTimeoutError') throw error;
   }
   return knex.transaction(async (trx) => {
-    // Index scans (the walk) and sequential scans (a similarity test on every customer) are
-    // priced out, so the matches come from the trigram indexes as a bitmap; parallel workers cost
-    // more than they save for one page.
+    // Index scans (the walk) and sequential scans are priced out, so the matches come from the
+    // indexes of the filters and the search as bitmaps; parallel workers cost more than they save
+    // for one page.
     await trx.raw('SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0');
     return (await builder.clone().transacting(trx)) as T;
   });

@@ -1,15 +1,16 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { listCustomers } from '../../app/services/customer-list.service.js';
+import { listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 
 /**
- * A search sorted by a key its matches cluster in (a surname sorted by name) is first read along
- * the sort index, within a time budget, then from the trigram index: the same page either way.
+ * A page whose matches cluster in its sort order (a surname sorted by name, a country sorted by
+ * city) is first read along the sort index, within a time budget, then from the indexes of its
+ * search and filters: the same page either way.
  */
-describe('search pages whose matches cluster in the sort order', () => {
+describe('pages whose matches cluster in the sort order', () => {
   let knex: Knex;
   let shopId: number;
   useDatabaseWithShop((db) => ({ knex, shopId } = db));
@@ -18,6 +19,10 @@ describe('search pages whose matches cluster in the sort order', () => {
     // 30,000 customers sort before the 300 "Schmidtke" ones: a walk by name passes them all first.
     await insertManyCustomers(knex, 30_000, { emailPrefix: 'filler-', shopIds: [shopId], firstName: 'Aaron', lastName: 'Filler' });
     await insertManyCustomers(knex, 300, { emailPrefix: 'zed-', shopIds: [shopId], firstName: 'Zed', lastName: 'Schmidtke' });
+    // A third of the customers are New Zealanders, all in cities that sort after everyone else's.
+    await insertManyCustomers(knex, 15_000, { emailPrefix: 'kiwi-', shopIds: [shopId], firstName: 'Kim', lastName: 'Kiwi', billingCountry: 'NZ' });
+    await knex('customers').whereLike('email', 'filler-%').update({ billingCity: 'Aachen', billingCountry: 'DE' });
+    await knex('customers').whereLike('email', 'kiwi-%').update({ billingCity: knex.raw("'Zwolle ' || id") });
     await knex.raw('ANALYZE customers');
   });
 
@@ -28,7 +33,8 @@ describe('search pages whose matches cluster in the sort order', () => {
     knex.on('query', listen);
     try {
       const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
-      const result = await listCustomers(knex, { kind: 'all' }, query, null, { searchWalkBudgetMs: budgetMs });
+      const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
+      const result = await listCustomers(knex, source, query, null, { walkBudgetMs: budgetMs });
       return { ...result, emails: result.rows.map((row) => row.email), fellBack: statements.some((sql) => sql.includes('enable_indexscan = off')) };
     } finally {
       knex.off('query', listen);
@@ -52,6 +58,20 @@ describe('search pages whose matches cluster in the sort order', () => {
     expect(secondCollected.emails[0]).not.toBe(walked.emails[0]);
     const backWalked = await page(`q=schmidtke&sort=name&dir=desc`);
     expect((await page('q=schmidtke&sort=name&dir=desc', 1)).emails).toEqual(backWalked.emails);
+  });
+
+  it('gives the same pages for a filter whose matches cluster in the sort order (a country sorted by city), in one shop too', async () => {
+    // Sorted the other way, the New Zealanders come first and the walk needs no fallback; the
+    // page is the same whichever way it is read.
+    for (const [search, clustered] of [['country=NZ&sort=city&dir=asc', true], [`shop=${shopId}&country=NZ&sort=city&dir=asc`, true], ['country=NZ&sort=city&dir=desc', false]] as const) {
+      const walked = await page(search);
+      const collected = await page(search, 1);
+      expect(walked.fellBack).toBe(false);
+      if (clustered) expect(collected.fellBack).toBe(true);
+      expect(walked.emails).toHaveLength(25);
+      expect(collected.emails).toEqual(walked.emails);
+      expect(collected.next).toBe(walked.next);
+    }
   });
 
   it('finds nothing for a term nobody has, and takes quotes, percent signs and SQL as plain text', async () => {
