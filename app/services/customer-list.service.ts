@@ -247,7 +247,10 @@ export async function listCustomers(
   if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
 
   const severalSets = !fewIds && memberSets(knex, query.filters).length > 1;
-  const fetched = await readPage<Array<CustomerListRow & { sortKey: string | number | Date }>>(knex, builder, severalSets, options.walkBudgetMs ?? WALK_BUDGET_MS);
+  const fetched = await readPage<Array<CustomerListRow & { sortKey: string | number | Date }>>(knex, builder, {
+    severalSets,
+    budgetMs: narrowed(query) ? (options.walkBudgetMs ?? WALK_BUDGET_MS) : null,
+  });
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
@@ -273,16 +276,23 @@ export const WALK_BUDGET_MS = 100;
  * sorts under S, 700,000 rows in at a million customers, 2.6 s), a country sorted by city (1.5 s).
  * The planner cannot tell the two apart (it takes the filters as independent of the order), so a
  * walk is cancelled after `budgetMs` and the page is read again from the filters' and the search's
- * own indexes and sorted (the 41,600 Schmidts: 135 ms). An unfiltered page matches every row it
- * walks and runs as a prepared statement, without a budget.
+ * own indexes and sorted (the 41,600 Schmidts: 135 ms). A page without filters or search (of a
+ * shop, a sales team, past a cursor) matches every row it walks and gets no budget: its fallback
+ * would sort the whole shop.
+ *
+ * The budget is kept by knex on Node's clock and the walk cancelled from a connection of its own;
+ * a busy event loop can take a walk that just finished for one that ran out, which only costs the
+ * fallback's time. If the cancel itself fails (PostgreSQL refusing connections), knex drops the
+ * walk's connection and the page is still read the other way.
  */
-async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, severalSets: boolean, budgetMs: number): Promise<T> {
-  const walk = builder.clone().timeout(Math.max(1, Math.round(budgetMs)), { cancel: true });
+async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, options: { severalSets: boolean; budgetMs: number | null }): Promise<T> {
+  const walk = options.budgetMs === null ? builder : builder.clone().timeout(Math.max(1, Math.round(options.budgetMs)), { cancel: true });
   try {
-    return await (severalSets ? withoutParallelWorkers(knex, (trx) => walk.transacting(trx)) : runPreparedWhenConstant<T>(walk));
+    return await (options.severalSets ? withoutParallelWorkers(knex, (trx) => walk.transacting(trx)) : runPreparedWhenConstant<T>(walk));
   } catch (error) {
-    // knex's KnexTimeoutError, known by name: knex is CommonJS and does not export it to ES modules by name.
-    if ((error as Error).name !== 'KnexTimeoutError') throw error;
+    // Only the walk's own timeout (knex sets `timeout` on that error, cancelled or not), not
+    // knex's timeout for a pooled connection, which the fallback would wait for again.
+    if (options.budgetMs === null || typeof (error as { timeout?: unknown }).timeout !== 'number') throw error;
   }
   return knex.transaction(async (trx) => {
     // Index scans (the walk) and sequential scans are priced out, so the matches come from the
@@ -291,6 +301,12 @@ async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, severalSets: 
     await trx.raw('SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0');
     return (await builder.clone().transacting(trx)) as T;
   });
+}
+
+/** Whether a search or a filter narrows the page (its matches may then cluster in the sort order). */
+function narrowed(query: Pick<CustomerListQuery, 'q' | 'filters'>): boolean {
+  if (query.q.trim().length >= MIN_SEARCH_LENGTH) return true;
+  return Object.entries(query.filters).some(([key, value]) => key !== 'tagMode' && (Array.isArray(value) ? value.length > 0 : value !== undefined));
 }
 
 /**

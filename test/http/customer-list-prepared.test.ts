@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKnex } from '../../app/db/knex.js';
 import { runPreparedWhenConstant } from '../../app/db/prepared-query.js';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { encodeCursor, listCustomers } from '../../app/services/customer-list.service.js';
 import { loginStaff, type Agent } from '../support/agents.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
@@ -79,6 +81,21 @@ describe('runPreparedWhenConstant', () => {
     await knex.transaction(async (trx) => {
       expect(await runPreparedWhenConstant(trx('customers').count('* as n').where('email', 'like', trx.raw("'prepared-%'")))).toEqual([{ n: 2 }]);
     });
+    expect(await preparedNames()).toEqual(prepared);
+  });
+
+  it('prepares an unfiltered list page, and neither a filtered one nor one past a cursor', async () => {
+    const list = (search: string) => listCustomers(knex, { kind: 'all' }, parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search))), null);
+    const before = await preparedNames();
+    const first = await list('sort=email&dir=asc&size=25');
+    expect(first.rows.map((row) => row.email)).toEqual(['prepared-ada@example.test', 'prepared-bo@example.test']);
+    await list('sort=email&dir=asc&size=25');
+    const prepared = await preparedNames();
+    expect(prepared.length).toBe(before.length + 1);
+
+    expect((await list('sort=email&dir=asc&country=DE')).rows).toEqual([]);
+    expect((await list('sort=email&dir=asc&q=prepared-bo')).rows.map((row) => row.email)).toEqual(['prepared-bo@example.test']);
+    await list(`sort=email&dir=asc&size=25&after=${first.next ?? encodeCursor({ key: 'prepared-ada@example.test', id: 0 })}`);
     expect(await preparedNames()).toEqual(prepared);
   });
 

@@ -28,14 +28,14 @@ describe('pages whose matches cluster in the sort order', () => {
 
   /** The page, and whether it was read the second way (from the trigram index); a budget of 10 s lets any walk finish. */
   const page = async (search: string, budgetMs = 10_000) => {
-    const statements: string[] = [];
-    const listen = (query: { sql: string }) => statements.push(query.sql);
+    const statements: Array<{ sql: string; timeout?: number | false }> = [];
+    const listen = (query: { sql: string; timeout?: number | false }) => statements.push(query);
     knex.on('query', listen);
     try {
       const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
       const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
       const result = await listCustomers(knex, source, query, null, { walkBudgetMs: budgetMs });
-      return { ...result, emails: result.rows.map((row) => row.email), fellBack: statements.some((sql) => sql.includes('enable_indexscan = off')) };
+      return { ...result, emails: result.rows.map((row) => row.email), fellBack: statements.some(({ sql }) => sql.includes('enable_indexscan = off')), budgeted: statements.some(({ timeout }) => Boolean(timeout)) };
     } finally {
       knex.off('query', listen);
     }
@@ -72,6 +72,16 @@ describe('pages whose matches cluster in the sort order', () => {
       expect(collected.emails).toEqual(walked.emails);
       expect(collected.next).toBe(walked.next);
     }
+  });
+
+  it('gives a page without filters or search no budget: a shop page and one past a cursor are walked however long it takes', async () => {
+    const first = await page(`shop=${shopId}&sort=city&dir=asc`, 1);
+    expect(first).toMatchObject({ budgeted: false, fellBack: false });
+    expect(first.emails).toHaveLength(25);
+    const second = await page(`shop=${shopId}&sort=city&dir=asc&after=${first.next}`, 1);
+    expect(second).toMatchObject({ budgeted: false, fellBack: false });
+    expect(second.emails).toHaveLength(25);
+    expect((await page(`shop=${shopId}&sort=city&dir=asc&tax_exempt=no`)).budgeted).toBe(true);
   });
 
   it('finds nothing for a term nobody has, and takes quotes, percent signs and SQL as plain text', async () => {
