@@ -183,8 +183,10 @@ async function main() {
   await ctx.close();
 }
 
-/** A segment of one group, created once (the seed makes the other segment). */
-/** A segment of the group, linked as the groups page links it (which also refreshes the planner's statistics). */
+/**
+ * A segment of one group, created once (the seed makes the other segment), linked as the groups
+ * page links it (which also refreshes the planner's statistics).
+ */
 async function segmentOfGroup(knex: Knex, staffId: number, name: string, groupId: number): Promise<number> {
   const [segment] = (await knex('segments').insert({ name, description: 'Large benchmark set' }).onConflict('name').merge({ updatedAt: knex.fn.now() }).returning('id')) as Array<{ id: number }>;
   await addSegmentGroup(knex, (await loadStaffPrincipal(knex, staffId))!, segment!.id, groupId);

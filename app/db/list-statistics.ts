@@ -30,3 +30,11 @@ export async function refreshListStatistics(knex: Knex, changedRows: number, tab
   if (changedRows < LARGE_CHANGE_ROWS) return;
   for (const table of new Set(tables)) await knex.raw('ANALYZE (SKIP_LOCKED) ??', [table]).catch(() => undefined);
 }
+
+/** The rows the planner expects a query to return: what its statistics say (EXPLAIN, nothing run). */
+export async function plannedRows(knex: Knex, query: Knex.QueryBuilder | Knex.Raw): Promise<number> {
+  const { sql, bindings } = query.toSQL();
+  const plan = await knex.raw(`EXPLAIN (FORMAT JSON) ${sql}`, bindings as Knex.RawBinding[]);
+  const [explained] = Object.values(plan.rows[0] as Record<string, Array<{ Plan: { 'Plan Rows': number } }>>);
+  return Number(explained?.[0]?.Plan['Plan Rows'] ?? 0);
+}

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { plannedRows } from '../db/list-statistics.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
@@ -294,11 +295,10 @@ async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, options: { se
     // knex's timeout for a pooled connection, which the fallback would wait for again.
     if (options.budgetMs === null || typeof (error as { timeout?: unknown }).timeout !== 'number') throw error;
   }
-  return knex.transaction(async (trx) => {
+  return withoutParallelWorkers(knex, async (trx) => {
     // Index scans (the walk) and sequential scans are priced out, so the matches come from the
-    // indexes of the filters and the search as bitmaps; parallel workers cost more than they save
-    // for one page.
-    await trx.raw('SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0');
+    // indexes of the filters and the search as bitmaps.
+    await trx.raw('SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
     return (await builder.clone().transacting(trx)) as T;
   });
 }
@@ -398,14 +398,6 @@ export async function estimateCustomers(knex: Knex, source: ListSource, query: P
   // Each estimate is its own EXPLAIN on its own pooled connection: asked at once, not one after another.
   const [estimate, customers, ...sizes] = await Promise.all([matches, plannedRows(knex, knex('customers').select(knex.raw('1'))), ...sets]);
   return Math.round(sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), estimate));
-}
-
-/** The rows the planner expects a query to return (EXPLAIN, nothing run). */
-async function plannedRows(knex: Knex, builder: Knex.QueryBuilder): Promise<number> {
-  const { sql, bindings } = builder.toSQL();
-  const plan = await knex.raw(`EXPLAIN (FORMAT JSON) ${sql}`, bindings as Knex.RawBinding[]);
-  const [explained] = Object.values(plan.rows[0] as Record<string, Array<{ Plan: { 'Plan Rows': number } }>>);
-  return Number(explained?.[0]?.Plan['Plan Rows'] ?? 0);
 }
 
 /** Which source a request lists: the chosen shop if the staff member may see it, else their first shop. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LARGE_CHANGE_ROWS } from '../../app/db/list-statistics.js';
+import { LARGE_CHANGE_ROWS, plannedRows } from '../../app/db/list-statistics.js';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { createBulkOperation, runBulkOperation } from '../../app/services/bulk-action.service.js';
 import { batchConnect } from '../../app/services/customer-group.service.js';
@@ -11,7 +11,6 @@ import { loadStaffPrincipal, type StaffPrincipal } from '../../app/services/staf
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeStaff } from '../support/factories.js';
-import { plannedRows } from '../support/planner.js';
 
 /**
  * A large set-based change refreshes the planner's statistics of what it wrote. The list plans a
@@ -34,9 +33,9 @@ describe('statistics after large changes', () => {
     ids = await insertManyCustomers(knex, LARGE, { emailPrefix: 'stats-', shopIds: [shopId], billingCountry: 'NZ' });
   });
 
-  const taggedPlanned = (tag: string) => plannedRows(knex, 'SELECT 1 FROM customer_tags WHERE tag = ?', [tag]);
-  const groupPlanned = (groupId: number) => plannedRows(knex, 'SELECT 1 FROM customer_group_members WHERE group_id = ?', [groupId]);
-  const segmentPlanned = (segmentId: number) => plannedRows(knex, 'SELECT 1 FROM segment_members WHERE segment_id = ?', [segmentId]);
+  const taggedPlanned = (tag: string) => plannedRows(knex, knex.raw('SELECT 1 FROM customer_tags WHERE tag = ?', [tag]));
+  const groupPlanned = (groupId: number) => plannedRows(knex, knex.raw('SELECT 1 FROM customer_group_members WHERE group_id = ?', [groupId]));
+  const segmentPlanned = (segmentId: number) => plannedRows(knex, knex.raw('SELECT 1 FROM segment_members WHERE segment_id = ?', [segmentId]));
   const group = async (kind: 'static' | 'dynamic', rule?: object) =>
     (await knex('customerGroups').insert({ name: `Group ${randomBytes(4).toString('hex')}`, kind, rule: rule ? JSON.stringify(rule) : null }).returning('id'))[0].id as number;
 
