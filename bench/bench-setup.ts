@@ -64,6 +64,8 @@ export async function ensureBenchDatabase(databaseUrl = DATABASE_URL, customers 
 export interface BenchProcess {
   /** The most resident memory the process (a cluster's primary) has had since it started. */
   peakRssMb(): Promise<number>;
+  /** CPU seconds (user and system) the process and the processes it started have used so far. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ async function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, ready: 
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
     },
+    cpuSeconds: () => treeCpuSeconds(child.pid!),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -96,6 +99,17 @@ async function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, ready: 
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** CPU seconds of a process and its descendants (a cluster's workers), from /proc. */
+async function treeCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 a second).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const own = (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(' ').filter(Boolean).map(Number);
+  const theirs = await Promise.all(children.map(treeCpuSeconds));
+  return theirs.reduce((sum, seconds) => sum + seconds, own);
 }
 
 /** `npm run start:worker`, so a job's memory can be measured apart from the web side; ready when it says it is running. */

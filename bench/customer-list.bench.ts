@@ -16,6 +16,7 @@ import { loadStaffPrincipal } from '../app/services/staff.service.js';
 import { createApp } from '../app/server.js';
 import { benchConfig, DATABASE_URL, ensureBenchDatabase, freePort, SAMPLES, spawnWeb, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
+import { loadPages } from './load-client.js';
 
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
 const THROUGHPUT_WARMUP_SECONDS = 5;
@@ -135,33 +136,26 @@ async function main() {
   // `npm run start:web` as production runs it (one web process per core): measured in-process, the
   // load generator would take its CPU from the one Node thread it measures.
   const webServer = await spawnWeb(await freePort(), WEB_PROCESSES);
-  const concurrent = createClient(webServer.port, config.adminHost, 20);
-  await concurrent.login(STAFF.email, STAFF.password);
-  /** Pages answered by 20 connections asking for first pages during `seconds`. */
-  const load = async (seconds: number) => {
-    let pages = 0;
-    const until = performance.now() + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        while (performance.now() < until) {
-          const res = await concurrent.get('/admin/customers?shop=all&sort=email&dir=asc', { 'HX-Request': 'true' });
-          if (res.status === 200) pages++;
-        }
-      }),
-    );
-    return pages;
-  };
+  const session = createClient(webServer.port, config.adminHost);
+  await session.login(STAFF.email, STAFF.password);
+  const load = (seconds: number) =>
+    loadPages({ port: webServer.port, host: config.adminHost, path: '/admin/customers?shop=all&sort=email&dir=asc', headers: { Cookie: session.cookie(), 'HX-Request': 'true' }, connections: 20, seconds });
   // Fresh processes run slower until V8 has compiled the hot paths: warm them up first, unmeasured.
   await load(THROUGHPUT_WARMUP_SECONDS);
+  const webCpuBefore = await webServer.cpuSeconds();
+  const loadCpuBefore = process.cpuUsage();
   const pages = await load(THROUGHPUT_SECONDS);
+  const loadCpu = process.cpuUsage(loadCpuBefore);
   const throughput = pages / THROUGHPUT_SECONDS;
-  console.log(`throughput, 20 connections, ${WEB_PROCESSES} web processes: ${throughput.toFixed(0)} list pages/s`);
-  concurrent.close();
+  const webCpuPerPageMs = ((await webServer.cpuSeconds()) - webCpuBefore) * 1000 / pages;
+  const loadCpuShare = (loadCpu.user + loadCpu.system) / 1e6 / THROUGHPUT_SECONDS;
+  console.log(`throughput, 20 connections, ${WEB_PROCESSES} web processes: ${throughput.toFixed(0)} list pages/s; web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; load generator ${(loadCpuShare * 100).toFixed(0)} % of a core`);
+  session.close();
   await webServer.stop();
 
   const customers = Number((await knex('customers').count('* as n').first())?.n ?? 0);
   const orders = Number((await knex('orders').count('* as n').first())?.n ?? 0);
-  const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput), webProcesses: WEB_PROCESSES };
+  const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput), webCpuPerPageMs: Number(webCpuPerPageMs.toFixed(2)), loadGeneratorCoreShare: Number(loadCpuShare.toFixed(2)), webProcesses: WEB_PROCESSES };
   const dir = path.resolve('bench/results');
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'customer-list.json'), JSON.stringify(report, null, 2));
@@ -172,7 +166,7 @@ async function main() {
     '|---|---:|---:|---:|---:|---:|',
     ...results.map((r) => `| ${r.scenario} | ${r.httpP50.toFixed(1)} | ${r.httpP95.toFixed(1)} | ${r.dbP50.toFixed(1)} | ${r.overheadP50.toFixed(1)} | ${r.rows} |`),
     '',
-    `Throughput with 20 concurrent connections to ${WEB_PROCESSES} web processes: ${Math.round(throughput)} list pages/s.`,
+    `Throughput with 20 concurrent connections to ${WEB_PROCESSES} web processes: ${Math.round(throughput)} list pages/s (web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; the load generator took ${Math.round(loadCpuShare * 100)} % of a core).`,
   ].join('\n');
   await writeFile(path.join(dir, 'customer-list.md'), table + '\n');
   console.log(`\n${table}`);

@@ -31,6 +31,8 @@ export function createClient(port: number, host: string, maxSockets = 1) {
       const res = await request('POST', '/admin/login', new URLSearchParams({ email, password, _csrf: token }).toString());
       if (res.status !== 303) throw new Error(`bench login failed: ${res.status}`);
     },
+    /** The session cookie the client sends, for another client to act as the same staff member. */
+    cookie: () => cookie,
     close: () => agent.destroy(),
   };
 }

@@ -21,15 +21,26 @@ let generation = 0;
  * in one is not prepared.
  */
 export async function runPreparedWhenConstant<T>(builder: Knex.QueryBuilder): Promise<T> {
-  const { sql, bindings } = builder.toSQL();
-  if (bindings.length > 0 || (builder as { client?: { transacting?: boolean } }).client?.transacting) return (await builder) as T;
+  const compiled = builder.toSQL();
+  if (compiled.bindings.length > 0 || (builder as { client?: { transacting?: boolean } }).client?.transacting) return runCompiled<T>(builder, compiled);
   const seen = generation;
-  const name = `q${seen}-${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
+  const name = `q${seen}-${createHash('sha1').update(compiled.sql).digest('base64url').slice(0, 24)}`;
   try {
-    return (await builder.clone().options({ name })) as T;
+    return await runCompiled<T>(builder, { ...compiled, options: { ...compiled.options, name } });
   } catch (error) {
     if ((error as { code?: string }).code !== CACHED_PLAN_CHANGED) throw error;
     if (generation === seen) generation++;
-    return (await builder) as T;
+    return (await builder.clone()) as T;
   }
+}
+
+/**
+ * Runs a copy of the builder with the SQL it was already compiled to: knex's runner compiles the
+ * builder it runs, and compiling a list query (identifiers mapped and quoted one by one) is a few
+ * per cent of a list page's CPU time.
+ */
+async function runCompiled<T>(builder: Knex.QueryBuilder, compiled: Knex.Sql): Promise<T> {
+  const copy = builder.clone();
+  copy.toSQL = () => compiled;
+  return (await copy) as T;
 }

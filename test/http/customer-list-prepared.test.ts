@@ -99,6 +99,25 @@ describe('runPreparedWhenConstant', () => {
     expect(await preparedNames()).toEqual(prepared);
   });
 
+  it('compiles a query once, with parameters or without, and still keeps its timeout', async () => {
+    const client = knex.client as { queryCompiler: (...args: unknown[]) => unknown };
+    const original = client.queryCompiler;
+    let compiled = 0;
+    client.queryCompiler = function (this: unknown, ...args: unknown[]) {
+      compiled++;
+      return original.apply(this, args);
+    };
+    try {
+      expect(await runPreparedWhenConstant(cities())).toEqual(both);
+      expect(compiled).toBe(1);
+      expect(await runPreparedWhenConstant(cities().where('billing_city', 'Chicago'))).toEqual([{ billingCity: 'Chicago' }]);
+      expect(compiled).toBe(2);
+    } finally {
+      client.queryCompiler = original;
+    }
+    await expect(runPreparedWhenConstant(knex.select(knex.raw('pg_sleep(1)')).timeout(50, { cancel: true }))).rejects.toMatchObject({ timeout: 50 });
+  });
+
   it('runs again when a migration changed the columns a prepared statement returns', async () => {
     expect(await runPreparedWhenConstant(cities())).toEqual(both);
     await knex.raw('ALTER TABLE customers ALTER COLUMN billing_city TYPE varchar(300)');
