@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { plannedRows } from '../db/list-statistics.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
+import { commonTrigrams, indexedPart } from './search-trigrams.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
@@ -128,7 +129,7 @@ export function customerListFilter(
   const builder = knex.queryBuilder().from({ c: 'customers' });
   if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
   if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
-  applySearch(builder, query.q);
+  applySearch(knex, builder, query.q);
   applyFilters(knex, builder, source, query.filters);
   if (fewIds) builder.whereRaw('c.id = ANY(?::bigint[])', [fewIds]);
   // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
@@ -174,18 +175,22 @@ function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
   return sets;
 }
 
-function applySearch(builder: Knex.QueryBuilder, q: string): void {
+function applySearch(knex: Knex, builder: Knex.QueryBuilder, q: string): void {
   const term = q.trim().toLowerCase();
   if (term.length < MIN_SEARCH_LENGTH) return;
-  const pattern = `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const like = (text: string) => `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  // The index is asked for the term's rarer part only (search-trigrams.ts); strpos, which no index
+  // answers, then checks the whole term on the rows found.
+  const part = indexedPart(term, commonTrigrams(knex));
+  const matchesText = (w: Knex.QueryBuilder) => (part ? w.whereRaw('c.search_text LIKE ? AND strpos(c.search_text, ?) > 0', [like(part), term]) : w.whereRaw('c.search_text LIKE ?', [like(term)]));
   // Fragments of e-mail, names, company or phone; and, for what could be a name, names spelled
   // slightly differently. E-mail addresses, numbers and phone numbers are matched exactly: a
   // similarity search for them finds noise and costs a second index scan.
   if (!looksLikeName(term)) {
-    builder.whereRaw('c.search_text LIKE ?', [pattern]);
+    builder.where(matchesText);
     return;
   }
-  builder.where((w) => w.whereRaw('c.search_text LIKE ?', [pattern]).orWhereRaw("? <% (c.first_name || ' ' || c.last_name)", [term]));
+  builder.where((w) => w.where(matchesText).orWhereRaw("? <% (c.first_name || ' ' || c.last_name)", [term]));
 }
 
 function looksLikeName(term: string): boolean {
