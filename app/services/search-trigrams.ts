@@ -21,6 +21,7 @@ const SAMPLE_ROWS = 5_000;
 /** Fewer customers than this are not worth it, and too few to tell what is common. */
 const MIN_SAMPLE = 1_000;
 const REFRESH_MS = 15 * 60_000;
+const RETRY_MS = 60_000;
 /** A part with fewer trigrams than this could match too many customers to check one by one. */
 const MIN_TRIGRAMS = 3;
 /** Longer terms are looked up whole: they are rare, and finding the part takes the cube of the length. */
@@ -63,8 +64,12 @@ export function commonTrigrams(knex: Knex): Set<string> {
     entry.refreshing = true;
     byDatabase.set(key, entry);
     refreshCommonTrigrams(knex)
-      // A failed sample keeps the last one (or none: the whole term is looked up); it is tried again next time.
-      .catch(() => undefined)
+      .catch(() => {
+        // A failed sample keeps the last one (or none: the whole term is looked up) and is tried
+        // again a minute later, not on every search.
+        const current = byDatabase.get(key);
+        if (current) current.sampledAt = Date.now() - REFRESH_MS + RETRY_MS;
+      })
       .finally(() => {
         const current = byDatabase.get(key);
         if (current) current.refreshing = false;

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createKnex } from '../../app/db/knex.js';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { countCustomers, customerListFilter, listCustomers } from '../../app/services/customer-list.service.js';
 import { commonTrigrams, indexedPart, likeTrigrams, refreshCommonTrigrams } from '../../app/services/search-trigrams.js';
-import { insertManyCustomers } from '../support/customer-list.js';
+import { eventually, insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
+import { TEST_DATABASE_URL } from '../support/env.js';
 
 describe('the trigrams a LIKE search looks up', () => {
   it('pads a word where the part has another character beside it, not at the ends of the part', () => {
@@ -26,6 +28,23 @@ describe('the trigrams a LIKE search looks up', () => {
     expect(indexedPart('gmail', common)).toBeNull();
     // Over-long terms are looked up whole.
     expect(indexedPart(`bench${'7'.repeat(70)}`, common)).toBeNull();
+  });
+
+  it('after a failed sample, samples again a minute later, not on every search', async () => {
+    // The maintenance database has no customers table: every sample fails.
+    const elsewhere = createKnex(TEST_DATABASE_URL);
+    const sent: string[] = [];
+    elsewhere.on('query', (query: { sql: string }) => sent.push(query.sql));
+    try {
+      expect(commonTrigrams(elsewhere).size).toBe(0);
+      await eventually(async () => (sent.length === 1 ? true : undefined), 5_000, 'the sample');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(commonTrigrams(elsewhere).size).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sent).toHaveLength(1);
+    } finally {
+      await elsewhere.destroy();
+    }
   });
 });
 
