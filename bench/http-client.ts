@@ -1,8 +1,8 @@
 import http from 'node:http';
 
 /** A keep-alive HTTP client that sends a Host header of our choice (fetch does not allow one). */
-export function createClient(port: number, host: string, maxSockets = 1) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+export function createClient(port: number, host: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   let cookie = '';
   const request = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {

@@ -16,28 +16,41 @@ export async function loadPages(options: { port: number; host: string; path: str
     [`GET ${options.path} HTTP/1.1`, `Host: ${options.host}`, ...Object.entries(options.headers).map(([name, value]) => `${name}: ${value}`), '', ''].join('\r\n'),
   );
   const until = performance.now() + options.seconds * 1000;
-  const counts = await Promise.all(Array.from({ length: options.connections }, () => askUntil(options.port, request, until)));
-  return counts.reduce((sum, n) => sum + n, 0);
+  const sockets: net.Socket[] = [];
+  try {
+    const counts = await Promise.all(Array.from({ length: options.connections }, () => askUntil(options.port, request, until, sockets)));
+    return counts.reduce((sum, n) => sum + n, 0);
+  } finally {
+    // After a failure, the other connections stop too.
+    for (const socket of sockets) socket.destroy();
+  }
 }
 
-function askUntil(port: number, request: Buffer, until: number): Promise<number> {
+function askUntil(port: number, request: Buffer, until: number, sockets: net.Socket[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    sockets.push(socket);
     let pages = 0;
+    let done = false;
     let buffered: Buffer = Buffer.alloc(0);
     let bodyLeft = -1;
     const fail = (error: Error) => {
+      done = true;
       socket.destroy();
       reject(error);
     };
     const next = () => {
       if (performance.now() >= until) {
+        done = true;
         socket.end();
         resolve(pages);
       } else socket.write(request);
     };
     socket.on('connect', next);
     socket.on('error', fail);
+    socket.on('close', () => {
+      if (!done) fail(new Error('the server closed a connection before the measurement ended'));
+    });
     socket.on('data', (chunk: Buffer) => {
       if (bodyLeft >= 0) {
         bodyLeft -= chunk.length;

@@ -30,7 +30,9 @@ export async function runPreparedWhenConstant<T>(builder: Knex.QueryBuilder): Pr
   } catch (error) {
     if ((error as { code?: string }).code !== CACHED_PLAN_CHANGED) throw error;
     if (generation === seen) generation++;
-    return (await builder.clone()) as T;
+    // Unnamed, from the compiled SQL the named attempt left as it was (a copy of it ran); a clone
+    // of the builder would lose its timeout.
+    return runCompiled<T>(builder, compiled);
   }
 }
 

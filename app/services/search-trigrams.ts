@@ -11,8 +11,9 @@ import type { Knex } from 'knex';
  * the longest part of the term without common trigrams, and the whole term is then checked on
  * each row found: the same matches, whichever part is looked up.
  *
- * Which trigrams are common is sampled from the customers, per database, every REFRESH_MS, in the
- * background: a search never waits for it (until the first sample it looks up the whole term).
+ * Which trigrams are common is sampled from the customers by each process, per database, every
+ * REFRESH_MS, in the background: a search never waits for it (until the first sample it looks up
+ * the whole term).
  */
 
 /** Share of the sampled customers above which a trigram is common. */
@@ -33,7 +34,7 @@ interface CommonTrigrams {
   refreshing: boolean;
 }
 
-// Per database: a transaction's client shares its knex instance's config object.
+// Per knex instance (one per database in a process); a transaction's client shares its config object.
 const byDatabase = new WeakMap<object, CommonTrigrams>();
 const keyOf = (knex: Knex) => knex.client.config as object;
 
@@ -81,11 +82,13 @@ export function commonTrigrams(knex: Knex): Set<string> {
 /**
  * The trigrams PostgreSQL's pg_trgm looks up for `LIKE '%part%'`: each run of letters and digits,
  * padded with two spaces in front and one behind where the part has another character there
- * (not where the pattern's % is).
+ * (not where the pattern's % is). A trigram with a letter outside ASCII is kept by pg_trgm as a
+ * hash, which show_trgm shows as such: it is never among the common ones, which only costs speed.
  */
 export function likeTrigrams(part: string): Set<string> {
   const trigrams = new Set<string>();
-  for (const word of part.matchAll(/[\p{L}\p{N}]+/gu)) {
+  // pg_trgm's word characters: letters and decimal digits (not ², ½ or Ⅳ).
+  for (const word of part.matchAll(/[\p{Alphabetic}\p{Nd}]+/gu)) {
     const start = word.index;
     const padded = [...`${start > 0 ? '  ' : ''}${word[0]}${start + word[0].length < part.length ? ' ' : ''}`];
     for (let i = 0; i + 3 <= padded.length; i++) trigrams.add(padded.slice(i, i + 3).join(''));
@@ -99,16 +102,18 @@ export function likeTrigrams(part: string): Set<string> {
  * without them has MIN_TRIGRAMS).
  */
 export function indexedPart(term: string, common: Set<string>): string | null {
-  if (!common.size || term.length > MAX_TERM) return null;
+  // By characters, not UTF-16 units: a part must not split a letter outside the BMP.
+  const chars = Array.from(term);
+  if (!common.size || chars.length > MAX_TERM) return null;
   const isCommon = (trigram: string) => common.has(trigram);
   if (![...likeTrigrams(term)].some(isCommon)) return null;
   let best: { part: string; trigrams: number } | null = null;
   // A part's trigrams only grow as it is extended to the right, so for each start the longest
   // part without a common trigram is the best one from there.
-  for (let from = 0; from + 3 <= term.length; from++) {
+  for (let from = 0; from + 3 <= chars.length; from++) {
     let longest: { part: string; trigrams: number } | null = null;
-    for (let to = from + 3; to <= term.length; to++) {
-      const part = term.slice(from, to);
+    for (let to = from + 3; to <= chars.length; to++) {
+      const part = chars.slice(from, to).join('');
       const trigrams = likeTrigrams(part);
       if ([...trigrams].some(isCommon)) break;
       longest = { part, trigrams: trigrams.size };

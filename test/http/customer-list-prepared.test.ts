@@ -125,4 +125,11 @@ describe('runPreparedWhenConstant', () => {
     expect(await runPreparedWhenConstant(cities())).toEqual(both);
     expect(await runPreparedWhenConstant(cities())).toEqual(both);
   });
+
+  it('keeps the timeout when it runs again after such a migration', async () => {
+    const slowCities = () => cities().select(knex.raw('pg_sleep(0.3)'));
+    await runPreparedWhenConstant(slowCities().timeout(5_000));
+    await knex.raw('ALTER TABLE customers ALTER COLUMN billing_city TYPE varchar(400)');
+    await expect(runPreparedWhenConstant(slowCities().timeout(50, { cancel: true }))).rejects.toMatchObject({ timeout: 50 });
+  });
 });

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKnex } from '../../app/db/knex.js';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { countCustomers, customerListFilter, listCustomers } from '../../app/services/customer-list.service.js';
@@ -14,6 +14,8 @@ describe('the trigrams a LIKE search looks up', () => {
     expect([...likeTrigrams('ch1000000')]).toEqual(['ch1', 'h10', '100', '000']);
     expect([...likeTrigrams('ab')]).toEqual([]);
     expect([...likeTrigrams('müller')]).toEqual(['mül', 'üll', 'lle', 'ler']);
+    // Superscripts and fractions are not word characters to pg_trgm.
+    expect([...likeTrigrams('ab²cd')]).toEqual(['ab ', '  c', ' cd']);
   });
 
   it('looks up the longest part without common trigrams, or the whole term', () => {
@@ -26,6 +28,8 @@ describe('the trigrams a LIKE search looks up', () => {
     // What is left is too little to look up alone (fewer than three trigrams).
     expect(indexedPart('bench12', common)).toBeNull();
     expect(indexedPart('gmail', common)).toBeNull();
+    // A letter outside the BMP is never split (its half would match nothing in PostgreSQL).
+    expect(indexedPart('𝐉ohn.smith@gmail.com', common)).toBe('𝐉ohn.smith@gm');
     // Over-long terms are looked up whole.
     expect(indexedPart(`bench${'7'.repeat(70)}`, common)).toBeNull();
   });
@@ -42,7 +46,13 @@ describe('the trigrams a LIKE search looks up', () => {
       expect(commonTrigrams(elsewhere).size).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(sent).toHaveLength(1);
+      // A minute on, the next search samples again.
+      const now = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+      commonTrigrams(elsewhere);
+      await eventually(async () => (sent.length === 2 ? true : undefined), 5_000, 'the second sample');
     } finally {
+      vi.restoreAllMocks();
       await elsewhere.destroy();
     }
   });
@@ -60,7 +70,7 @@ describe('searching by the rarer part of a term', () => {
   beforeAll(async () => {
     // Every address has "bench" in it; the digits tell them apart.
     await insertManyCustomers(knex, 3_000, { emailPrefix: 'bench', shopIds: [shopId], firstName: 'Lena', lastName: 'Rossi' });
-    await knex.raw("INSERT INTO customers (email, first_name, last_name) VALUES ('bench-odd%_\\one@example.test', 'Odd', 'Percent'), ('<script>bench9@example.test', 'Script', 'Tag')");
+    await knex.raw("INSERT INTO customers (email, first_name, last_name) VALUES ('bench-odd%_\\one@example.test', 'Odd', 'Percent'), ('<script>bench9@example.test', 'Script', 'Tag'), ('x𝐉bench7777@example.test', 'Astral', 'Letter')");
     await knex.raw('ANALYZE customers');
     await refreshCommonTrigrams(knex);
   });
@@ -88,11 +98,12 @@ describe('searching by the rarer part of a term', () => {
     expect(sql.bindings).toContain('%h1234%');
 
     expect(await emails('bench1234')).toEqual(['bench1234@example.test']);
-    for (const q of ['bench1234', 'BENCH123', 'bench12', 'ch299', 'bench2999@example', 'lena', 'rossi12', 'bench-odd%_\\one', '<script>bench9', "bench1' OR 1=1 --", 'bench%', 'bench_1']) {
+    for (const q of ['bench1234', 'BENCH123', 'bench12', 'ch299', 'bench2999@example', 'lena', 'rossi12', 'bench-odd%_\\one', '<script>bench9', "bench1' OR 1=1 --", 'bench%', 'bench_1', '𝐉bench7777', 'lena rossi1', 'rossi2999 ']) {
       expect(await emails(q), q).toEqual(await likeAll(q));
     }
     expect(await emails('bench-odd%_\\one')).toEqual(['bench-odd%_\\one@example.test']);
     expect(await emails("bench1' OR 1=1 --")).toEqual([]);
+    expect(await emails('𝐉bench7777')).toEqual(['x𝐉bench7777@example.test']);
   });
 
   it('counts what it finds', async () => {
