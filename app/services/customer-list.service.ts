@@ -292,13 +292,16 @@ export const WALK_BUDGET_MS = 100;
  * walk's connection and the page is still read the other way.
  */
 async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, options: { severalSets: boolean; budgetMs: number | null }): Promise<T> {
-  const walk = options.budgetMs === null ? builder : builder.clone().timeout(Math.max(1, Math.round(options.budgetMs)), { cancel: true });
-  try {
-    return await (options.severalSets ? withoutParallelWorkers(knex, (trx) => walk.transacting(trx)) : runPreparedWhenConstant<T>(walk));
-  } catch (error) {
-    // Only the walk's own timeout (knex sets `timeout` on that error, cancelled or not), not
-    // knex's timeout for a pooled connection, which the fallback would wait for again.
-    if (options.budgetMs === null || typeof (error as { timeout?: unknown }).timeout !== 'number') throw error;
+  // A budget of nothing skips the walk (whether a walk ends within a millisecond depends on the plan).
+  if (options.budgetMs !== 0) {
+    const walk = options.budgetMs === null ? builder : builder.clone().timeout(Math.max(1, Math.round(options.budgetMs)), { cancel: true });
+    try {
+      return await (options.severalSets ? withoutParallelWorkers(knex, (trx) => walk.transacting(trx)) : runPreparedWhenConstant<T>(walk));
+    } catch (error) {
+      // Only the walk's own timeout (knex sets `timeout` on that error, cancelled or not), not
+      // knex's timeout for a pooled connection, which the fallback would wait for again.
+      if (options.budgetMs === null || typeof (error as { timeout?: unknown }).timeout !== 'number') throw error;
+    }
   }
   return withoutParallelWorkers(knex, async (trx) => {
     // Index scans (the walk) and sequential scans are priced out, so the matches come from the
