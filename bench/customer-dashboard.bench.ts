@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createContext } from '../app/context.js';
 import { createLogger } from '../app/lib/logger.js';
+import { sameEmail } from '../app/models/customer.model.js';
 import { createApp } from '../app/server.js';
 import { benchConfig, DATABASE_URL, SAMPLES, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
@@ -17,7 +18,7 @@ if (!(await knex('staffUsers').where({ email: STAFF.email }).first('id'))) throw
 
 const shop = await knex('shops').where({ code: 'north' }).first('id');
 const light = await knex('customerShops').where({ shopId: shop.id, ordersCount: 1 }).first('customerId');
-let heavy = await knex('customers').where({ email: HEAVY_EMAIL }).first('id');
+let heavy = await knex('customers').where(sameEmail(knex, HEAVY_EMAIL)).first('id');
 if (!heavy) {
   // 10,000 orders in one statement, with the per-order trigger off and the figures computed once.
   [heavy] = await knex('customers').insert({ email: HEAVY_EMAIL, firstName: 'Heavy', lastName: 'Buyer', state: 'active' }).returning('id');

@@ -1,8 +1,22 @@
+import type { Knex } from 'knex';
 import { BaseModel } from './base.model.js';
 import type { CustomerType } from '../schemas/shop-settings.schema.js';
 
 export type CustomerState = 'guest' | 'invited' | 'active' | 'disabled';
 export type AssignmentStatus = 'pending_approval' | 'active' | 'disabled';
+
+/**
+ * What customers' e-mail addresses are unique by: the address lowercased as citext compares it,
+ * compared byte by byte (the index customers_email_key, migration 26). A look-up by e-mail uses
+ * this expression, or it reads the whole table.
+ */
+export const emailKeyOf = (column = 'email') => `(lower(${column}::text) COLLATE "C")`;
+
+/** The index as INSERT … ON CONFLICT names it: its collation belongs to the index column, not to the expression. */
+export const EMAIL_CONFLICT_TARGET = '((lower(email::text)) COLLATE "C")';
+
+/** The condition "this customer's e-mail is `email`", in any case: `.where(sameEmail(db, email))`. */
+export const sameEmail = (db: Knex | Knex.Transaction, email: string, column = 'email') => db.raw(`${emailKeyOf(column)} = lower(?::text)`, [email]);
 
 export class Customer extends BaseModel {
   static override tableName = 'customers';

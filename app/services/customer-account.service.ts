@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { decoyPasswordHash, hashPassword, needsRehash, verifyPassword } from '../auth/password.js';
 import { ValidationError } from '../lib/errors.js';
-import type { Customer } from '../models/customer.model.js';
+import { EMAIL_CONFLICT_TARGET, sameEmail, type Customer } from '../models/customer.model.js';
 import type { RegistrationInput } from '../schemas/auth.schema.js';
 import { recordAudit } from './audit.service.js';
 import { queueMail } from './outbox.service.js';
@@ -50,7 +50,7 @@ export async function registerCustomer(
         phone: input.phone ?? '',
         passwordChangedAt: trx.fn.now(),
       })
-      .onConflict('email')
+      .onConflict(trx.raw(EMAIL_CONFLICT_TARGET))
       .ignore()
       .returning(['id', 'sessionVersion'])) as Array<{ id: number; sessionVersion: number }>;
     const customerId = inserted[0]?.id;
@@ -75,7 +75,7 @@ export type LoginResult =
 
 /** Logs in only where the customer's assignment to this shop is active (F-CUST-2). */
 export async function authenticateCustomer(knex: Knex, shop: ShopContext, email: string, password: string): Promise<LoginResult> {
-  const customer = (await knex('customers').where('email', email).first()) as Customer | undefined;
+  const customer = (await knex('customers').where(sameEmail(knex, email)).first()) as Customer | undefined;
   if (!customer?.passwordHash) {
     await verifyPassword(await decoyPasswordHash(), password);
     return { ok: false, reason: 'invalid' };

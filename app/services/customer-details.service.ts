@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { hashPassword } from '../auth/password.js';
 import { ForbiddenError, ValidationError } from '../lib/errors.js';
-import type { CustomerState } from '../models/customer.model.js';
+import { sameEmail, type CustomerState } from '../models/customer.model.js';
 import type { CustomerDetailsInput } from '../schemas/customer-dashboard.schema.js';
 import { readShopSettings } from '../schemas/shop-settings.schema.js';
 import { recordAudit } from './audit.service.js';
@@ -82,7 +82,7 @@ export async function updateCustomerDetails(knex: Knex, staff: StaffPrincipal, c
       const before = await customerRecord(trx, customerId);
       const errors: Record<string, string> = {};
 
-      const taken = await trx('customers').where('email', input.email).whereNot('id', customerId).first('id');
+      const taken = await trx('customers').where(sameEmail(trx, input.email)).whereNot('id', customerId).first('id');
       if (taken) errors.email = DUPLICATE_EMAIL;
       if (input.wholesale && !before.wholesale && !['active', 'invited'].includes(before.state)) {
         errors.wholesale = `Wholesale pricing needs an Active or Invited account; this account is ${before.state === 'guest' ? 'a guest account' : 'disabled'}.`;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { refreshListStatistics } from '../db/list-statistics.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors.js';
+import { emailKeyOf } from '../models/customer.model.js';
 import { looksLikeEmail, MAX_BATCH_EMAILS, readRule, ruleHasConditions, ruleOfForm, splitEmails, type GroupForm, type GroupRule } from '../schemas/customer-group.schema.js';
 import { recordAudit } from './audit.service.js';
 import type { StaffPrincipal } from './staff.service.js';
@@ -245,8 +246,8 @@ async function connectByEmail(trx: Knex.Transaction, staff: StaffPrincipal, targ
       ? `INSERT INTO customer_group_members (group_id, customer_id, source, added_by) SELECT ?, id, 'manual', ? FROM found ON CONFLICT DO NOTHING RETURNING customer_id`
       : `INSERT INTO segment_customers (segment_id, customer_id, added_by) SELECT ?, id, ? FROM found ON CONFLICT DO NOTHING RETURNING customer_id`;
   const result = await trx.raw(
-    `WITH wanted AS (SELECT DISTINCT unnest(?::text[])::citext AS email),
-          found AS (SELECT c.id, lower(c.email::text) AS email FROM customers c JOIN wanted w ON c.email = w.email WHERE c.erased_at IS NULL AND ${scope.sql}),
+    `WITH wanted AS (SELECT DISTINCT lower(unnest(?::text[])) AS email),
+          found AS (SELECT c.id, lower(c.email::text) AS email FROM customers c JOIN wanted w ON ${emailKeyOf('c.email')} = w.email WHERE c.erased_at IS NULL AND ${scope.sql}),
           added AS (${insert}),
           audit AS (INSERT INTO audit_log (actor_type, actor_id, customer_id, action, changes, request_id)
                     SELECT 'staff', ?, customer_id, ?, jsonb_build_object(?::text, ?::text, ?::text, ?::bigint, 'via', ?::text), ? FROM added RETURNING 1)

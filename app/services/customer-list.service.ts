@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { plannedRows } from '../db/list-statistics.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { commonTrigrams, indexedPart } from './search-trigrams.js';
+import { emailKeyOf } from '../models/customer.model.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
@@ -54,7 +55,7 @@ interface SortKey {
 // e-mail, which is unique: its unique index gives the order and the id tiebreak never reorders.
 const customerKeys = {
   name: { sql: 'c.sort_name', type: 'text' },
-  email: { sql: 'c.email', type: 'text' },
+  email: { sql: emailKeyOf('c.email'), type: 'text' },
   city: { sql: "coalesce(lower(c.billing_city), '')", type: 'text' },
   country: { sql: "coalesce(c.billing_country, '')", type: 'text' },
   state: { sql: 'c.state', type: 'text' },

@@ -4,6 +4,7 @@ import { hashPassword } from '../auth/password.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../lib/errors.js';
 import { newToken } from '../lib/tokens.js';
 import { renderMail } from '../mail/mail-templates.js';
+import { sameEmail } from '../models/customer.model.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import { recordAudit } from './audit.service.js';
 import { customerAccess, scopedShop, staffActor, type CustomerAccess } from './customer-access.service.js';
@@ -195,7 +196,7 @@ export async function requestNewInvitation(knex: Knex, shop: ShopContext, email:
   return knex.transaction(async (trx) => {
     const customer = (await trx('customers')
       .join('customerShops', 'customerShops.customerId', 'customers.id')
-      .where('customers.email', email)
+      .where(sameEmail(trx, email, 'customers.email'))
       .where('customers.state', 'invited')
       .where('customerShops.shopId', shop.id)
       .whereNot('customerShops.status', 'disabled')

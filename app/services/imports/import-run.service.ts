@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
 import { refreshListStatistics } from '../../db/list-statistics.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
+import { EMAIL_CONFLICT_TARGET, emailKeyOf } from '../../models/customer.model.js';
 import type { ShopScope } from '../../models/staff-user.model.js';
 import type { ImportRunMode } from '../../queues/import.queue.js';
 import { recordAudit } from '../audit.service.js';
@@ -316,7 +317,7 @@ async function resolveCustomers(db: Knex | Knex.Transaction, batch: BatchContext
   const range = [batch.importId, from, to];
   await db.raw(
     `UPDATE ${STAGE} s SET customer_id = c.id FROM customers c
-      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL AND c.email = s.email::citext`,
+      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL AND ${emailKeyOf('c.email')} = lower(s.email)`,
     range,
   );
   if (batch.scope !== 'all') {
@@ -358,7 +359,7 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
             CASE WHEN s.address_line1 IS NOT NULL THEN s.address_city END, CASE WHEN s.address_line1 IS NOT NULL THEN s.address_country END
        FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'
       ORDER BY s.line
-     ON CONFLICT (email) DO NOTHING`,
+     ON CONFLICT ${EMAIL_CONFLICT_TARGET} DO NOTHING`,
     range,
   );
   // Someone else created one of these e-mails between our look-up and the insert: match it instead.
