@@ -5,15 +5,17 @@ import type { CustomerType } from '../schemas/shop-settings.schema.js';
 export type CustomerState = 'guest' | 'invited' | 'active' | 'disabled';
 export type AssignmentStatus = 'pending_approval' | 'active' | 'disabled';
 
+const lowered = (column: string) => `lower(${column}::text)`;
+
 /**
  * What customers' e-mail addresses are unique by: the address lowercased as citext compares it,
  * compared byte by byte (the index customers_email_key, migration 26). A look-up by e-mail uses
  * this expression, or it reads the whole table.
  */
-export const emailKeyOf = (column = 'email') => `(lower(${column}::text) COLLATE "C")`;
+export const emailKeyOf = (column = 'email') => `(${lowered(column)} COLLATE "C")`;
 
 /** The index as INSERT … ON CONFLICT names it: its collation belongs to the index column, not to the expression. */
-export const EMAIL_CONFLICT_TARGET = '((lower(email::text)) COLLATE "C")';
+export const EMAIL_CONFLICT_TARGET = `((${lowered('email')}) COLLATE "C")`;
 
 /** The condition "this customer's e-mail is `email`", in any case: `.where(sameEmail(db, email))`. */
 export const sameEmail = (db: Knex | Knex.Transaction, email: string, column = 'email') => db.raw(`${emailKeyOf(column)} = lower(?::text)`, [email]);

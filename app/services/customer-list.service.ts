@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { plannedRows } from '../db/list-statistics.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
-import { commonTrigrams, indexedPart } from './search-trigrams.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
+import { commonTrigrams, indexedPart } from './search-trigrams.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {

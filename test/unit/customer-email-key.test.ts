@@ -7,6 +7,7 @@ import { listCustomers, resolveListSource } from '../../app/services/customer-li
 import { createShopResolver } from '../../app/services/shop.service.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeCustomer, PASSWORD } from '../support/factories.js';
+import { planWithout, statementsOf } from '../support/statements.js';
 
 /**
  * Customers are unique by, and looked up with, their e-mail lowercased as citext compares it,
@@ -18,30 +19,7 @@ describe("a customer's e-mail key", () => {
   let shopId: number;
   useDatabaseWithShop((db) => ({ knex, shopId } = db));
 
-  /** The plan of a statement (as knex sends it: $n placeholders) with sequential scans and sorts priced out: it names the index it can walk. */
-  async function planOf(statement: { sql: string; bindings: readonly unknown[] }): Promise<string> {
-    const connection = (await knex.client.acquireConnection()) as { query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, string>> }> };
-    try {
-      await connection.query('SET enable_seqscan = off; SET enable_sort = off');
-      return (await connection.query(`EXPLAIN ${statement.sql}`, [...statement.bindings])).rows.map((row) => row['QUERY PLAN']).join('\n');
-    } finally {
-      await connection.query('RESET enable_seqscan; RESET enable_sort');
-      await knex.client.releaseConnection(connection);
-    }
-  }
-
-  /** Every statement knex sends while `work` runs. */
-  async function statementsOf(work: () => Promise<unknown>) {
-    const statements: Array<{ sql: string; bindings: readonly unknown[] }> = [];
-    const listen = (query: { sql: string; bindings?: readonly unknown[] }) => statements.push({ sql: query.sql, bindings: query.bindings ?? [] });
-    knex.on('query', listen);
-    try {
-      await work();
-    } finally {
-      knex.off('query', listen);
-    }
-    return statements;
-  }
+  const planOf = (statement: { sql: string; bindings: readonly unknown[] }) => planWithout(knex, statement, ['enable_seqscan', 'enable_sort']);
 
   it('refuses a second customer whose address differs only in case, letters beyond A–Z included', async () => {
     await makeCustomer(knex, [shopId], { email: 'Ärger.Ølund@Example.test' });
@@ -66,8 +44,7 @@ describe("a customer's e-mail key", () => {
     const customer = await makeCustomer(knex, [shopId], { email: 'Login.Case@Example.test' });
     const hostname = (await knex('shopDomains').where({ shopId }).first('hostname')).hostname as string;
     const shop = (await createShopResolver(knex)(hostname))!;
-    let result: Awaited<ReturnType<typeof authenticateCustomer>> | undefined;
-    const statements = await statementsOf(async () => (result = await authenticateCustomer(knex, shop, 'LOGIN.CASE@example.TEST', PASSWORD)));
+    const { result, statements } = await statementsOf(knex, () => authenticateCustomer(knex, shop, 'LOGIN.CASE@example.TEST', PASSWORD));
     expect(result).toMatchObject({ ok: true, customer: { id: customer.id } });
     const lookup = statements.find((statement) => /from "customers"/.test(statement.sql) && statement.bindings.includes('LOGIN.CASE@example.TEST'))!;
     expect(await planOf(lookup)).toContain('customers_email_key');
@@ -83,10 +60,9 @@ describe("a customer's e-mail key", () => {
 
     const first = await page('');
     expect(first.rows.map((row) => row.email)).toEqual(expected.slice(0, 25));
-    let second: Awaited<ReturnType<typeof page>> | undefined;
-    const statements = await statementsOf(async () => (second = await page(`after=${first.next}`)));
-    expect(second!.rows.map((row) => row.email)).toEqual(expected.slice(25));
-    expect((await page(`before=${second!.previous}`)).rows.map((row) => row.email)).toEqual(expected.slice(0, 25));
+    const { result: second, statements } = await statementsOf(knex, () => page(`after=${first.next}`));
+    expect(second.rows.map((row) => row.email)).toEqual(expected.slice(25));
+    expect((await page(`before=${second.previous}`)).rows.map((row) => row.email)).toEqual(expected.slice(0, 25));
     const walk = statements.find((statement) => /order by/i.test(statement.sql))!;
     expect(await planOf(walk)).toContain('customers_email_key');
   });

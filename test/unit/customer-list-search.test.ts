@@ -4,6 +4,7 @@ import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.j
 import { listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
+import { statementsOf } from '../support/statements.js';
 
 /**
  * A page whose matches cluster in its sort order (a surname sorted by name, a country sorted by
@@ -31,17 +32,10 @@ describe('pages whose matches cluster in the sort order', () => {
    * lets any walk finish, one of 0 reads the page the second way at once.
    */
   const page = async (search: string, budgetMs = 10_000) => {
-    const statements: Array<{ sql: string; timeout?: number | false }> = [];
-    const listen = (query: { sql: string; timeout?: number | false }) => statements.push(query);
-    knex.on('query', listen);
-    try {
-      const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
-      const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
-      const result = await listCustomers(knex, source, query, null, { walkBudgetMs: budgetMs });
-      return { ...result, emails: result.rows.map((row) => row.email), fellBack: statements.some(({ sql }) => sql.includes('enable_indexscan = off')), budgeted: statements.some(({ timeout }) => Boolean(timeout)) };
-    } finally {
-      knex.off('query', listen);
-    }
+    const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
+    const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
+    const { result, statements } = await statementsOf(knex, () => listCustomers(knex, source, query, null, { walkBudgetMs: budgetMs }));
+    return { ...result, emails: result.rows.map((row) => row.email), fellBack: statements.some(({ sql }) => sql.includes('enable_indexscan = off')), budgeted: statements.some(({ timeout }) => Boolean(timeout)) };
   };
 
   it('gives the same pages, in the same order, when the walk runs out of time and the page is read from the search index', async () => {

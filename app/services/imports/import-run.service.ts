@@ -288,15 +288,14 @@ async function validateStagedRows(knex: Knex, importId: number): Promise<void> {
   // Only the bad rows are written: writing a NULL into every staged row was a quarter of the validation.
   const last = Number(((await knex(STAGE).where({ importId }).max('line as last').first()) as { last: number | null } | undefined)?.last ?? 0);
   const middle = Math.ceil(last / 2);
-  await Promise.all(
-    [[0, middle], [middle, last]].map(([from, to]) =>
-      knex.raw(
-        `WITH checked AS (SELECT line, NULLIF(concat_ws('; ', ${CHECKS.expressions.join(',\n')}), '') AS reason FROM ${STAGE} WHERE import_id = ? AND line > ? AND line <= ?)
-         UPDATE ${STAGE} s SET reason = checked.reason FROM checked WHERE s.import_id = ? AND s.line = checked.line AND checked.reason IS NOT NULL`,
-        [...CHECKS.bindings, importId, from!, to!, importId],
-      ),
-    ),
-  );
+  const halves: Array<[from: number, to: number]> = [[0, middle], [middle, last]];
+  await forEachConcurrently(halves, halves.length, async ([from, to]) => {
+    await knex.raw(
+      `WITH checked AS (SELECT line, NULLIF(concat_ws('; ', ${CHECKS.expressions.join(',\n')}), '') AS reason FROM ${STAGE} WHERE import_id = ? AND line > ? AND line <= ?)
+       UPDATE ${STAGE} s SET reason = checked.reason FROM checked WHERE s.import_id = ? AND s.line = checked.line AND checked.reason IS NOT NULL`,
+      [...CHECKS.bindings, importId, from, to, importId],
+    );
+  });
   // The last valid row of an e-mail wins; the earlier ones are reported, pointing at it.
   await knex.raw(
     `WITH ranked AS (SELECT line, max(line) OVER (PARTITION BY lower(email)) AS kept FROM ${STAGE} WHERE import_id = ? AND reason IS NULL)
