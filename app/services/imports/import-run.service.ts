@@ -20,8 +20,8 @@ import { ERRORS_SAMPLE_SIZE, inScope, markImportFailed, mayImportCustomers, type
  *
  * 1. stage: the file is streamed (COPY) into customer_import_rows, one row per line, each cell
  *    tidied for the field it is mapped to;
- * 2. validate: one set-based UPDATE gives every bad row its reasons; duplicates of an e-mail in
- *    the file are rejected except the last valid one;
+ * 2. validate: a set-based UPDATE gives every bad row of a staged part its reasons while the next
+ *    part is staged; then duplicates of an e-mail in the file are rejected except the last valid one;
  * 3. per batch of lines: match existing customers by e-mail, reject those who belong only to shops
  *    the staff member does not manage, and — for the import — merge the batch set-based in one
  *    transaction (create or update customers, shop assignment, tags, default address, audit).
@@ -82,11 +82,18 @@ export async function runImport(deps: ImportDeps, importId: number, mode: Import
   if (!resume) {
     try {
       await knex(STAGE).where({ importId }).delete();
-      const staged = await stageRows(deps, record);
-      await validateStagedRows(knex, importId);
-      await knex('customerImports').where({ id: importId }).update({ stagedRows: staged });
+      const staged = await stageAndCheckRows(deps, record);
+      await rejectDuplicateEmails(knex, importId);
+      // Staged rows have no foreign key to their import (a lookup per line): one deleted meanwhile
+      // (with its shop or staff member) takes its rows with it here.
+      if (!(await knex('customerImports').where({ id: importId }).update({ stagedRows: staged }))) {
+        await knex(STAGE).where({ importId }).delete();
+        return;
+      }
     } catch (error) {
       if (!(error instanceof ImportFileError)) throw error;
+      // The parts staged before the file turned out unreadable are of no use.
+      await knex(STAGE).where({ importId }).delete();
       await markImportFailed(knex, importId, error.message);
       return;
     }
@@ -144,16 +151,33 @@ const STAGED_COLUMNS = ['import_id', 'line', ...FIELD_KEYS];
 /** One CSV cell for COPY: NULL is an empty unquoted cell, text is always quoted. */
 const copyCell = (value: string | number | null) => (value === null ? '' : typeof value === 'number' ? String(value) : `"${value.replace(/"/g, '""')}"`);
 
-/** Streams the data rows of the file into the staging table with COPY; answers how many were staged. */
-async function stageRows(deps: ImportDeps, record: CustomerImport): Promise<number> {
+/**
+ * Lines per COPY. Each part is checked (step 2) as soon as it is committed, while the next is
+ * staged: staging is bound by the worker's thread, so the checks cost no time of their own.
+ */
+const STAGE_PART_LINES = 25_000;
+const COPY_CHUNK_LINES = 1_000;
+
+/** COPY input of the next COPY_CHUNK_LINES lines, and the last of their line numbers. */
+interface CopyChunk {
+  text: string;
+  lastLine: number;
+}
+
+/**
+ * Streams the data rows of the file into the staging table with COPY, part by part, and gives each
+ * committed part its reasons while the next is staged; answers how many rows were staged.
+ */
+async function stageAndCheckRows(deps: ImportDeps, record: CustomerImport): Promise<number> {
   const { knex, files } = deps;
   const columns = record.mapping.map((key, column) => (key ? { column, field: IMPORT_FIELDS.find((f) => f.key === key)! as ImportField } : null)).filter((c) => c !== null);
   const sniffed = { format: record.format ?? 'csv', delimiter: record.csvDelimiter };
   let staged = 0;
 
-  async function* copyLines(): AsyncGenerator<string> {
+  async function* copyChunks(): AsyncGenerator<CopyChunk> {
     let seenHeader = false;
     let chunk: string[] = [];
+    let lastLine = 0;
     for await (const { line, cells } of readImportRows(files, record.storageKey, sniffed)) {
       if (isBlankRow(cells)) continue;
       if (!seenHeader) {
@@ -164,24 +188,47 @@ async function stageRows(deps: ImportDeps, record: CustomerImport): Promise<numb
       for (const { column, field } of columns) values[field.key as FieldKey] = tidyCell(field, cells[column] ?? '');
       splitStreet(values);
       chunk.push([record.id, line, ...FIELD_KEYS.map((key) => values[key] ?? null)].map(copyCell).join(','));
+      lastLine = line;
       staged += 1;
-      if (chunk.length === 1_000) {
-        yield `${chunk.join('\n')}\n`;
+      if (chunk.length === COPY_CHUNK_LINES) {
+        yield { text: `${chunk.join('\n')}\n`, lastLine };
         chunk = [];
       }
       if (staged % 20_000 === 0) await knex('customerImports').where({ id: record.id }).update({ processedRows: staged });
     }
-    if (chunk.length) yield `${chunk.join('\n')}\n`;
+    if (chunk.length) yield { text: `${chunk.join('\n')}\n`, lastLine };
   }
 
+  const checks = rowChecker(knex, record.id);
+  const chunks = copyChunks();
   const connection = await knex.client.acquireConnection();
   try {
-    const copy = connection.query(copyStreams.from(`COPY ${STAGE} (${STAGED_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`));
-    await pipeline(Readable.from(copyLines()), copy);
+    for (let from = 0, more = true; more; ) {
+      const part = { lastLine: from, chunks: 0 };
+      const copy = connection.query(copyStreams.from(`COPY ${STAGE} (${STAGED_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+      await pipeline(Readable.from(nextChunks(chunks, STAGE_PART_LINES / COPY_CHUNK_LINES, part)), copy);
+      more = part.chunks === STAGE_PART_LINES / COPY_CHUNK_LINES;
+      if (part.lastLine > from) checks.check(from, part.lastLine);
+      from = part.lastLine;
+    }
   } finally {
+    await chunks.return(undefined);
     await knex.client.releaseConnection(connection);
+    await checks.settled();
   }
+  await checks.done();
   return staged;
+}
+
+/** The text of up to `limit` chunks, leaving the rest of them (and the file open) for the next part. */
+async function* nextChunks(chunks: AsyncIterator<CopyChunk>, limit: number, part: { lastLine: number; chunks: number }): AsyncGenerator<string> {
+  while (part.chunks < limit) {
+    const next = await chunks.next();
+    if (next.done) return;
+    part.chunks += 1;
+    part.lastLine = next.value.lastLine;
+    yield next.value.text;
+  }
 }
 
 /** Magento keeps both street lines in one cell, separated by a line break. */
@@ -283,20 +330,37 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
 
 const CHECKS = fieldChecks();
 
-async function validateStagedRows(knex: Knex, importId: number): Promise<void> {
-  // The checks are bound by one core, so the two halves of the file are checked at the same time.
-  // Only the bad rows are written: writing a NULL into every staged row was a quarter of the validation.
-  const last = Number(((await knex(STAGE).where({ importId }).max('line as last').first()) as { last: number | null } | undefined)?.last ?? 0);
-  const middle = Math.ceil(last / 2);
-  const halves: Array<[from: number, to: number]> = [[0, middle], [middle, last]];
-  await forEachConcurrently(halves, halves.length, async ([from, to]) => {
-    await knex.raw(
-      `WITH checked AS (SELECT line, NULLIF(concat_ws('; ', ${CHECKS.expressions.join(',\n')}), '') AS reason FROM ${STAGE} WHERE import_id = ? AND line > ? AND line <= ?)
-       UPDATE ${STAGE} s SET reason = checked.reason FROM checked WHERE s.import_id = ? AND s.line = checked.line AND checked.reason IS NOT NULL`,
-      [...CHECKS.bindings, importId, from, to, importId],
-    );
-  });
-  // The last valid row of an e-mail wins; the earlier ones are reported, pointing at it.
+/**
+ * Gives staged lines their reasons, one range after the other, on a connection of its own; a
+ * failure stops the checks that follow and is thrown by `done`.
+ */
+function rowChecker(knex: Knex, importId: number) {
+  let queue: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | null = null;
+  return {
+    check(from: number, to: number): void {
+      queue = queue.then(() => (failure ? undefined : checkRows(knex, importId, from, to))).catch((error: unknown) => void (failure ??= { error }));
+    },
+    /** Waits for the checks queued so far. */
+    settled: () => queue,
+    async done(): Promise<void> {
+      await queue;
+      if (failure) throw failure.error;
+    },
+  };
+}
+
+/** Only the bad rows are written: writing a NULL into every staged row was a quarter of the checks. */
+async function checkRows(knex: Knex, importId: number, from: number, to: number): Promise<void> {
+  await knex.raw(
+    `WITH checked AS (SELECT line, NULLIF(concat_ws('; ', ${CHECKS.expressions.join(',\n')}), '') AS reason FROM ${STAGE} WHERE import_id = ? AND line > ? AND line <= ?)
+     UPDATE ${STAGE} s SET reason = checked.reason FROM checked WHERE s.import_id = ? AND s.line = checked.line AND checked.reason IS NOT NULL`,
+    [...CHECKS.bindings, importId, from, to, importId],
+  );
+}
+
+/** The last valid row of an e-mail wins; the earlier ones are reported, pointing at it. */
+async function rejectDuplicateEmails(knex: Knex, importId: number): Promise<void> {
   await knex.raw(
     `WITH ranked AS (SELECT line, max(line) OVER (PARTITION BY lower(email)) AS kept FROM ${STAGE} WHERE import_id = ? AND reason IS NULL)
      UPDATE ${STAGE} s SET reason = 'Duplicate e-mail: line ' || r.kept || ' has the same address and is used instead'
