@@ -10,7 +10,8 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 /**
  * The staged rows of an import (F-LIST-6) have no foreign key to their import, so staging a file
  * does not look the import up once per line: they go when their import goes, and a run whose
- * import was deleted while it staged merges nothing.
+ * import was deleted while it staged merges nothing. The file is staged and checked in parts. The
+ * merge inserts a new customer's tags without a conflict check, so it must not add a tag twice.
  */
 
 const emailOf = (n: number, prefix = 'staged') => `${prefix}-${n}@example.test`;
@@ -127,5 +128,28 @@ describe('staged import rows', () => {
     const record = (await knex('customerImports').where({ id: importId }).first()) as CustomerImport;
     expect({ status: record.status, error: record.error }).toEqual({ status: 'failed', error: expect.stringContaining('not UTF-8') });
     expect(await stagedRows(importId)).toBe(0);
+  });
+
+  it('gives new and existing customers the file’s tags and the tag for all once each, whatever their case', async () => {
+    const knex = t.ctx.knex;
+    const tagsOf = async (prefix: string) => {
+      const rows = (await knex('customerTags as ct').join('customers as c', 'c.id', 'ct.customerId').where('c.email', 'like', `${prefix}-%`).orderBy(['c.email', 'ct.tag']).select('c.email', 'ct.tag')) as Array<{ email: string; tag: string }>;
+      return rows.map((row) => `${row.email} ${row.tag}`);
+    };
+    // The tag for all arrives as it was typed here (the upload form lowercases it; the import must not rely on that).
+    const first = await startedImport(2, 'tagged', { tags: 'VIP, Friends', tag: 'Vip' });
+    await runImport(t.ctx, first.importId, 'import');
+    const once = ['tagged-1@example.test friends', 'tagged-1@example.test vip', 'tagged-2@example.test friends', 'tagged-2@example.test vip'];
+    expect(await tagsOf('tagged')).toEqual(once);
+
+    // Again, now as existing customers, with one tag more.
+    const again = await startedImport(2, 'tagged', { tags: 'friends, Newsletter', tag: 'VIP' });
+    await runImport(t.ctx, again.importId, 'import');
+    expect(await tagsOf('tagged')).toEqual([
+      'tagged-1@example.test friends', 'tagged-1@example.test newsletter', 'tagged-1@example.test vip',
+      'tagged-2@example.test friends', 'tagged-2@example.test newsletter', 'tagged-2@example.test vip',
+    ]);
+    const record = (await knex('customerImports').where({ id: again.importId }).first()) as CustomerImport;
+    expect({ created: record.createdCount, updated: record.updatedCount, rejected: record.rejectedCount }).toEqual({ created: 0, updated: 2, rejected: 0 });
   });
 });

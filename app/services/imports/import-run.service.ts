@@ -414,10 +414,11 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   const range = [batch.importId, from, to];
 
   // New customers: guests (no password), every field from the row or its default. Their ids are
-  // drawn first, so each row knows its customer without joining the new rows back by e-mail.
+  // drawn first, so each row knows its customer without joining the new rows back by e-mail (the
+  // sequence is looked up once, not per row).
   const inserted = Object.entries(CUSTOMER_COLUMNS);
   await trx.raw(
-    `UPDATE ${STAGE} s SET customer_id = nextval(pg_get_serial_sequence('customers', 'id')), outcome = 'created'
+    `UPDATE ${STAGE} s SET customer_id = nextval((SELECT pg_get_serial_sequence('customers', 'id'))::regclass), outcome = 'created'
       WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL`,
     range,
   );
@@ -459,27 +460,31 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   }
   await trx.raw(`UPDATE ${STAGE} s SET outcome = 'updated' WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome IS NULL AND s.customer_id IS NOT NULL`, range);
 
-  // Assignment to the chosen shop: created active when missing; an existing one keeps its status.
-  await trx.raw(
-    `INSERT INTO customer_shops (customer_id, shop_id, status)
-     SELECT s.customer_id, ?, 'active' FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL
-     ON CONFLICT (customer_id, shop_id) DO NOTHING`,
-    [batch.shopId, ...range],
-  );
-
-  // Tags from the file and the "add to all" tag; tags are only ever added.
-  await trx.raw(
-    `INSERT INTO customer_tags (customer_id, tag)
-     SELECT s.customer_id, t.tag FROM ${STAGE} s CROSS JOIN LATERAL unnest(string_to_array(s.tags, ',')) AS t(tag)
-      WHERE ${IN_BATCH} AND s.reason IS NULL AND s.tags IS NOT NULL
-     ON CONFLICT DO NOTHING`,
-    range,
-  );
-  if (batch.tag) {
-    await trx.raw(`INSERT INTO customer_tags (customer_id, tag) SELECT s.customer_id, ? FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL ON CONFLICT DO NOTHING`, [
-      batch.tag,
-      ...range,
-    ]);
+  // Assignment to the chosen shop, created active when missing (an existing one keeps its status),
+  // and tags from the file and the "add to all" tag (tags are only ever added). A customer created
+  // by this batch has neither yet, so their rows are inserted plainly: ON CONFLICT's check costs
+  // an index probe and a second write per row, and only existing customers need it.
+  for (const { outcome, onConflict } of [
+    { outcome: 'created', onConflict: '' },
+    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING' },
+  ]) {
+    await trx.raw(
+      `INSERT INTO customer_shops (customer_id, shop_id, status)
+       SELECT s.customer_id, ?, 'active' FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
+       ${onConflict}`,
+      [batch.shopId, ...range, outcome],
+    );
+    // Lowercased as the tags trigger would, so that the "add to all" tag is not added twice when
+    // the file has it too (the file's cell has no tag twice, see tidyCell).
+    await trx.raw(
+      `INSERT INTO customer_tags (customer_id, tag)
+       SELECT s.customer_id, t.tag FROM ${STAGE} s
+        CROSS JOIN LATERAL unnest(array_remove(string_to_array(lower(coalesce(s.tags, '') COLLATE "default"), ','), lower(?::text COLLATE "default"))
+                                  || array_remove(ARRAY[lower(?::text COLLATE "default")], NULL)) AS t(tag)
+        WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
+       ${onConflict}`,
+      [batch.tag, batch.tag, ...range, outcome],
+    );
   }
 
   if (batch.mapped.has('address_line1')) await mergeDefaultAddresses(trx, range);
@@ -532,7 +537,8 @@ async function mergePurchaseLimits(trx: Knex.Transaction, batch: BatchContext, r
 /**
  * The row's address becomes the customer's default billing address: the existing one is updated
  * (its street, city, region, postcode and country as one unit; name, company and phone only when
- * given), or a new one is added — also as default shipping address when there is none.
+ * given), or a new one is added — also as default shipping address when there is none. A customer
+ * created by this batch has no address yet, so theirs are not looked up.
  */
 async function mergeDefaultAddresses(trx: Knex.Transaction, range: number[]): Promise<void> {
   const place: Array<[string, string]> = [
@@ -549,10 +555,10 @@ async function mergeDefaultAddresses(trx: Knex.Transaction, range: number[]): Pr
   ];
   await trx.raw(
     `WITH target AS (
-       SELECT s.*, a.id AS address_id, c.first_name AS customer_first_name, c.last_name AS customer_last_name, c.company_name1 AS customer_company
+       SELECT s.*, c.first_name AS customer_first_name, c.last_name AS customer_last_name, c.company_name1 AS customer_company,
+              CASE WHEN s.outcome = 'updated' THEN (SELECT a.id FROM addresses a WHERE a.customer_id = s.customer_id AND a.is_default_billing) END AS address_id
          FROM ${STAGE} s
          JOIN customers c ON c.id = s.customer_id
-         LEFT JOIN addresses a ON a.customer_id = s.customer_id AND a.is_default_billing
         WHERE ${IN_BATCH} AND s.reason IS NULL AND s.address_line1 IS NOT NULL),
      changed AS (
        UPDATE addresses a SET ${place.map(([column, value]) => `${column} = ${value}`).join(', ')}, updated_at = now()
@@ -563,7 +569,7 @@ async function mergeDefaultAddresses(trx: Knex.Transaction, range: number[]): Pr
      SELECT t.customer_id, coalesce(t.address_first_name, t.customer_first_name), coalesce(t.address_last_name, t.customer_last_name),
             coalesce(t.address_company, t.customer_company), t.address_line1, coalesce(t.address_line2, ''), t.address_city,
             coalesce(t.address_region, ''), coalesce(t.address_postcode, ''), t.address_country, coalesce(t.address_phone, ''),
-            true, NOT EXISTS (SELECT 1 FROM addresses x WHERE x.customer_id = t.customer_id AND x.is_default_shipping)
+            true, t.outcome = 'created' OR NOT EXISTS (SELECT 1 FROM addresses x WHERE x.customer_id = t.customer_id AND x.is_default_shipping)
        FROM target t WHERE t.address_id IS NULL`,
     range,
   );
