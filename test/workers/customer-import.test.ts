@@ -418,6 +418,20 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(again.status).toBe(409);
   });
 
+  it('marks a CSV whose quoted value is never closed as failed, saying near which line', async () => {
+    const file = 'Email,First Name\nok@example.com,Okay\nopen@example.com,"Never closed\nnext@example.com,Next\n';
+    const text = textOf(await settled(owner, await upload(owner, Buffer.from(file), 'quotes.csv')));
+    expect(text).toContain('The CSV file could not be read near line 4: a quoted value is never closed. Check the file in a spreadsheet program and save it again as CSV UTF-8.');
+  });
+
+  it('reads a quote after a quoted value, as a hand-edited file has it, as part of the value', async () => {
+    const file = 'Email,First Name\nok@example.com,Okay\nada@example.com,"Ada" Lovelace\nnext@example.com,Next\n';
+    const location = await upload(owner, Buffer.from(file), 'quotes.csv');
+    await settled(owner, location);
+    const record = await t.ctx.knex('customerImports').where({ id: Number(location.split('/').pop()) }).first();
+    expect({ status: record.status, rows: record.rowCount, second: record.sampleRows[1] }).toEqual({ status: 'ready', rows: 3, second: ['ada@example.com', '"Ada" Lovelace'] });
+  });
+
   it('marks a file that is not valid UTF-8 throughout as failed, with the reason', async () => {
     // Valid for the first 64 KiB the upload checks, broken further on: the worker reads it all.
     const head = `Email,First Name\n${'ok@example.com,Okay\n'.repeat(4_000)}`;
