@@ -157,6 +157,8 @@ const copyCell = (value: string | number | null) => (value === null ? '' : typeo
  */
 const STAGE_PART_LINES = 25_000;
 const COPY_CHUNK_LINES = 1_000;
+const PART_CHUNKS = STAGE_PART_LINES / COPY_CHUNK_LINES;
+const COPY_INTO_STAGE = `COPY ${STAGE} (${STAGED_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`;
 
 /** COPY input of the next COPY_CHUNK_LINES lines, and the last of their line numbers. */
 interface CopyChunk {
@@ -199,24 +201,27 @@ async function stageAndCheckRows(deps: ImportDeps, record: CustomerImport): Prom
     if (chunk.length) yield { text: `${chunk.join('\n')}\n`, lastLine };
   }
 
-  const checks = rowChecker(knex, record.id);
+  // The checks of the part before, on a connection of their own; one part's at a time.
+  let checking: Promise<void> = Promise.resolve();
   const chunks = copyChunks();
   const connection = await knex.client.acquireConnection();
   try {
     for (let from = 0, more = true; more; ) {
       const part = { lastLine: from, chunks: 0 };
-      const copy = connection.query(copyStreams.from(`COPY ${STAGE} (${STAGED_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv)`));
-      await pipeline(Readable.from(nextChunks(chunks, STAGE_PART_LINES / COPY_CHUNK_LINES, part)), copy);
-      more = part.chunks === STAGE_PART_LINES / COPY_CHUNK_LINES;
-      if (part.lastLine > from) checks.check(from, part.lastLine);
+      await pipeline(Readable.from(nextChunks(chunks, PART_CHUNKS, part)), connection.query(copyStreams.from(COPY_INTO_STAGE)));
+      more = part.chunks === PART_CHUNKS;
+      await checking;
+      if (part.lastLine > from) checking = checkRows(knex, record.id, from, part.lastLine);
+      // Awaited with the next part (or below); until then its failure is not an unhandled rejection.
+      checking.catch(() => undefined);
       from = part.lastLine;
     }
   } finally {
     await chunks.return(undefined);
     await knex.client.releaseConnection(connection);
-    await checks.settled();
+    await checking.catch(() => undefined);
   }
-  await checks.done();
+  await checking;
   return staged;
 }
 
@@ -329,26 +334,6 @@ function fieldChecks(): { expressions: string[]; bindings: Knex.RawBinding[] } {
 }
 
 const CHECKS = fieldChecks();
-
-/**
- * Gives staged lines their reasons, one range after the other, on a connection of its own; a
- * failure stops the checks that follow and is thrown by `done`.
- */
-function rowChecker(knex: Knex, importId: number) {
-  let queue: Promise<void> = Promise.resolve();
-  let failure: { error: unknown } | null = null;
-  return {
-    check(from: number, to: number): void {
-      queue = queue.then(() => (failure ? undefined : checkRows(knex, importId, from, to))).catch((error: unknown) => void (failure ??= { error }));
-    },
-    /** Waits for the checks queued so far. */
-    settled: () => queue,
-    async done(): Promise<void> {
-      await queue;
-      if (failure) throw failure.error;
-    },
-  };
-}
 
 /** Only the bad rows are written: writing a NULL into every staged row was a quarter of the checks. */
 async function checkRows(knex: Knex, importId: number, from: number, to: number): Promise<void> {
