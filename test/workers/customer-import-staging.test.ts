@@ -26,6 +26,7 @@ describe('staged import rows', () => {
   });
   afterAll(async () => {
     await t?.ctx.knex.raw('DROP FUNCTION IF EXISTS delete_import_while_staging() CASCADE');
+    await t?.ctx.knex.raw('DROP FUNCTION IF EXISTS fail_staged_check() CASCADE');
     await t?.close();
   });
 
@@ -112,6 +113,24 @@ describe('staged import rows', () => {
       ...[25_000, 25_001, 25_002, ROWS + 1].map((line) => ({ line, reason: `E-mail “bad ${line - 1}” is not a valid address` })),
     ]);
     expect(await stagedRows(importId)).toBe(0);
+  });
+
+  it('a check of a staged part that fails stops the run with that error, merging nothing', async () => {
+    const knex = t.ctx.knex;
+    const { importId } = await startedImport(30_000, 'unchecked', { emailOf: (n) => (n === 10 ? 'bad 10' : emailOf(n, 'unchecked')) });
+    // The checks write the reasons of bad rows: that write fails for the first part.
+    await knex.raw(`
+      CREATE FUNCTION fail_staged_check() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.reason IS NOT NULL THEN RAISE EXCEPTION 'simulated check failure'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER fail_staged_check BEFORE UPDATE ON customer_import_rows FOR EACH ROW EXECUTE FUNCTION fail_staged_check();
+    `);
+    try {
+      await expect(runImport(t.ctx, importId, 'import')).rejects.toThrow(/simulated check failure/);
+    } finally {
+      await knex.raw('DROP TRIGGER fail_staged_check ON customer_import_rows');
+    }
+    expect(await knex('customers').where('email', 'like', 'unchecked-%').count('* as n').first()).toEqual({ n: 0 });
+    expect(((await knex('customerImports').where({ id: importId }).first()) as CustomerImport).status).toBe('importing');
   });
 
   it('a file that cannot be read half way fails with the reason and leaves none of its staged parts', async () => {
