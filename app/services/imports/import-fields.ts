@@ -279,8 +279,9 @@ const FALSE = new Set(['no', 'n', 'false', '0', 'off']);
  * reject with a reason, so nothing is silently changed.
  */
 export function tidyCell(field: ImportField, raw: string): string | null {
-  // PostgreSQL text cannot hold NUL; nothing legitimate has it.
-  let value = raw.replaceAll('\u0000', '').trim();
+  // PostgreSQL text cannot hold NUL; nothing legitimate has it. (Looked for first: replaceAll on
+  // every cell was a tenth of staging a large file.)
+  let value = (raw.includes('\u0000') ? raw.replaceAll('\u0000', '') : raw).trim();
   if (field.stripQuote && value.startsWith("'")) value = value.slice(1).trim();
   if (value === '') return null;
   switch (field.kind) {
