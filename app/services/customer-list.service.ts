@@ -239,22 +239,26 @@ export async function listCustomers(
   const ascending = (query.dir === 'asc') !== backwards;
   const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
 
+  const direction = ascending ? 'ASC' : 'DESC';
   const fewIds = await fewMembers(knex, query.filters);
-  const builder = customerListFilter(knex, source, query, salesTeamId, fewIds)
-    .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
-    .select(
-      'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at', 'c.erased_at',
-      { city: 'c.billing_city', country_code: 'c.billing_country', business_account: 'b.name' },
-      `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`, `${figures}.last_order_id`,
-      knex.raw(`${cursorKeySql(key)} AS sort_key`),
-    )
-    .orderByRaw(`${key.sql} ${ascending ? 'ASC' : 'DESC'}, ${idColumn} ${ascending ? 'ASC' : 'DESC'}`)
-    // A constant rather than a parameter: the first page without filters then has no parameters at all.
+  const matching = customerListFilter(knex, source, query, salesTeamId, fewIds);
+  if (cursor) matching.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
+  // A constant rather than a parameter: the first page without filters then has no parameters at all.
+  const walk = withListColumns(knex, matching.clone(), figures, key)
+    .orderByRaw(`${key.sql} ${direction}, ${idColumn} ${direction}`)
     .limit(query.size + 1, { skipBinding: true });
-  if (cursor) builder.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
+  const collect = () => {
+    const page = knex.queryBuilder().from('matches').select('id', 'k').orderByRaw(`k ${direction}, id ${direction}`).limit(query.size + 1, { skipBinding: true });
+    const rows = knex.queryBuilder()
+      .withMaterialized('matches', matching.clone().select({ id: idColumn }, knex.raw(`${key.sql} AS k`)))
+      .from(page.as('m'))
+      .join({ c: 'customers' }, 'c.id', 'm.id');
+    if (source.kind === 'shop') rows.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'm.id').andOnVal('cs.shop_id', source.shopId));
+    return withListColumns(knex, rows, figures, key).orderByRaw(`m.k ${direction}, m.id ${direction}`);
+  };
 
   const severalSets = !fewIds && memberSets(knex, query.filters).length > 1;
-  const fetched = await readPage<Array<CustomerListRow & { sortKey: string | number | Date }>>(knex, builder, {
+  const fetched = await readPage<Array<CustomerListRow & { sortKey: string | number | Date }>>(knex, walk, collect, {
     severalSets,
     budgetMs: narrowed(query) ? (options.walkBudgetMs ?? WALK_BUDGET_MS) : null,
   });
@@ -273,7 +277,19 @@ export async function listCustomers(
   };
 }
 
-/** How long a page may walk its sort index before it is read from the filters' own indexes instead. */
+/** The list's columns of each customer on a page (and its sort key, for the cursors). */
+function withListColumns(knex: Knex, builder: Knex.QueryBuilder, figures: 'c' | 'cs', key: SortKey): Knex.QueryBuilder {
+  return builder
+    .leftJoin({ b: 'business_accounts' }, 'b.id', 'c.business_account_id')
+    .select(
+      'c.id', 'c.email', 'c.first_name', 'c.last_name', 'c.state', 'c.customer_type', 'c.created_at', 'c.password_changed_at', 'c.erased_at',
+      { city: 'c.billing_city', country_code: 'c.billing_country', business_account: 'b.name' },
+      `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`, `${figures}.last_order_id`,
+      knex.raw(`${cursorKeySql(key)} AS sort_key`),
+    );
+}
+
+/** How long a page may walk its sort index alone before it is also collected from the filters' own indexes. */
 export const WALK_BUDGET_MS = 100;
 
 /**
@@ -281,35 +297,91 @@ export const WALK_BUDGET_MS = 100;
  * while the matches are spread over the sort order (a common term, a large tag: 1–5 ms). When they
  * cluster instead, the walk crosses most of the table: a surname sorted by name (every "Schmidt"
  * sorts under S, 700,000 rows in at a million customers, 2.6 s), a country sorted by city (1.5 s).
- * The planner cannot tell the two apart (it takes the filters as independent of the order), so a
- * walk is cancelled after `budgetMs` and the page is read again from the filters' and the search's
- * own indexes and sorted (the 41,600 Schmidts: 135 ms). A page without filters or search (of a
- * shop, a sales team, past a cursor) matches every row it walks and gets no budget: its fallback
- * would sort the whole shop.
- *
- * The budget is kept by knex on Node's clock and the walk cancelled from a connection of its own;
- * a busy event loop can take a walk that just finished for one that ran out, which only costs the
- * fallback's time. If the cancel itself fails (PostgreSQL refusing connections), knex drops the
- * walk's connection and the page is still read the other way.
+ * The planner cannot tell the two apart (it takes the filters as independent of the order), so
+ * after `budgetMs` the page is also collected: every match, found from the filters' and the
+ * search's own indexes, as its id and sort key only (a materialized CTE, which the planner cannot
+ * answer by walking the sort index), sorted; only the page's rows are then read whole. Keys that
+ * indexes hold come from them alone (a shop's total spent, a tag), so five filters combined are
+ * collected in 175 ms instead of 350 ms reading every assignment of the shop from the table.
+ * Whichever of the two ends first gives the page, and the other is cancelled: a walk that was
+ * nearly done is not thrown away. A page without filters or search (of a shop, a sales team, past
+ * a cursor) matches every row it walks and gets no budget: collecting it would sort the whole shop.
  */
-async function readPage<T>(knex: Knex, builder: Knex.QueryBuilder, options: { severalSets: boolean; budgetMs: number | null }): Promise<T> {
+async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => Knex.QueryBuilder, options: { severalSets: boolean; budgetMs: number | null }): Promise<T> {
+  if (options.budgetMs === null) return options.severalSets ? withoutParallelWorkers(knex, (trx) => walk.clone().transacting(trx)) : runPreparedWhenConstant<T>(walk);
+  // Sequential scans are priced out of collecting, so that the matches come from the indexes of
+  // the filters and the search, even where the planner believes a filter matches much of the table.
+  const collecting = () => contender<T>(knex, [...NO_PARALLEL_WORKERS, "set_config('enable_seqscan', 'off', true)"], collect());
   // A budget of nothing skips the walk (whether a walk ends within a millisecond depends on the plan).
-  if (options.budgetMs !== 0) {
-    const walk = options.budgetMs === null ? builder : builder.clone().timeout(Math.max(1, Math.round(options.budgetMs)), { cancel: true });
-    try {
-      return await (options.severalSets ? withoutParallelWorkers(knex, (trx) => walk.transacting(trx)) : runPreparedWhenConstant<T>(walk));
-    } catch (error) {
-      // Only the walk's own timeout (knex sets `timeout` on that error, cancelled or not), not
-      // knex's timeout for a pooled connection, which the fallback would wait for again.
-      if (options.budgetMs === null || typeof (error as { timeout?: unknown }).timeout !== 'number') throw error;
-    }
-  }
-  return withoutParallelWorkers(knex, async (trx) => {
-    // Index scans (the walk) and sequential scans are priced out, so the matches come from the
-    // indexes of the filters and the search as bitmaps.
-    await trx.raw('SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
-    return (await builder.clone().transacting(trx)) as T;
+  if (options.budgetMs === 0) return firstOf([collecting()]);
+  const walking = contender<T>(knex, options.severalSets ? NO_PARALLEL_WORKERS : [], walk);
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<'spent'>((resolve) => (timer = setTimeout(resolve, options.budgetMs!, 'spent')));
+  const early = await Promise.race([walking.rows.then(() => 'walked' as const, () => 'walked' as const), budget]);
+  clearTimeout(timer);
+  return firstOf(early === 'walked' ? [walking] : [walking, collecting()]);
+}
+
+/**
+ * A page read in a transaction of its own whose backend `stop` can cancel. The transaction is kept
+ * until `stop`, so that a cancel never reaches a later query on the same pooled connection; the
+ * page is shown without waiting for a cancelled read to wind down.
+ */
+interface Contender<T> {
+  rows: Promise<T>;
+  stop(cancel: boolean): Promise<void>;
+}
+
+/** A page is read without parallel workers: the planner starts two for a 26-row page (see withoutParallelWorkers). */
+const NO_PARALLEL_WORKERS = ["set_config('max_parallel_workers_per_gather', '0', true)"];
+
+function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder): Contender<T> {
+  let pid: number | undefined;
+  let stopped = false;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const rows = new Promise<T>((resolve, reject) => {
+    const read = async (backend: number, run: (query: Knex.QueryBuilder) => Promise<T>) => {
+      pid = backend;
+      try {
+        if (stopped) throw new Error('The page was read the other way');
+        resolve(await run(builder.clone()));
+      } catch (error) {
+        reject(error);
+      }
+      await finished;
+    };
+    const held = settings.length
+      ? // The settings and the backend's id in one round trip.
+        knex.transaction(async (trx) => read(Number((await trx.raw(`SELECT ${[...settings, 'pg_backend_pid() AS pid'].join(', ')}`)).rows[0].pid), (query) => query.transacting(trx)))
+      : // Without settings, a pooled connection as it is: its backend's id is known, and the page is one round trip.
+        withConnection(knex, (connection) => read(connection.processID, (query) => query.connection(connection)));
+    held.catch(reject);
   });
+  return {
+    rows,
+    async stop(cancel) {
+      stopped = true;
+      if (cancel && pid !== undefined) await knex.raw('SELECT pg_cancel_backend(?)', [pid]);
+      finish();
+    },
+  };
+}
+
+async function withConnection<T>(knex: Knex, use: (connection: { processID: number }) => Promise<T>): Promise<T> {
+  const connection = await knex.client.acquireConnection();
+  try {
+    return await use(connection);
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+}
+
+/** The page of whichever contender ends first (or its error); the others are cancelled. */
+async function firstOf<T>(contenders: Array<Contender<T>>): Promise<T> {
+  const winner = await Promise.race(contenders.map((entry, index) => entry.rows.then(() => index, () => index)));
+  await Promise.all(contenders.map((entry, index) => entry.stop(index !== winner)));
+  return contenders[winner]!.rows;
 }
 
 /** Whether a search or a filter narrows the page (its matches may then cluster in the sort order). */
