@@ -323,9 +323,9 @@ async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => K
 }
 
 /**
- * A page read in a transaction of its own whose backend `stop` can cancel. The transaction is kept
- * until `stop`, so that a cancel never reaches a later query on the same pooled connection; the
- * page is shown without waiting for a cancelled read to wind down.
+ * A page read on a connection of its own (in a transaction when it needs settings), whose backend
+ * `stop` can cancel. The connection is kept until `stop`, so that a cancel never reaches a later
+ * query on it; the page is shown without waiting for a cancelled read to wind down.
  */
 interface Contender<T> {
   rows: Promise<T>;
