@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { runMigrations as runBullmqMigrations } from 'bullmq';
+import { withPooledConnection } from './pooled-connection.js';
 
 export const MIGRATIONS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 export const BULLMQ_SCHEMA = 'bullmq';
@@ -13,10 +14,5 @@ export const BULLMQ_SCHEMA = 'bullmq';
  */
 export async function migrateDatabase(knex: Knex): Promise<void> {
   await knex.migrate.latest({ directory: MIGRATIONS_DIRECTORY, loadExtensions: ['.ts'] });
-  const client = await knex.client.acquireConnection();
-  try {
-    await runBullmqMigrations(client, BULLMQ_SCHEMA);
-  } finally {
-    await knex.client.releaseConnection(client);
-  }
+  await withPooledConnection(knex, (client) => runBullmqMigrations(client, BULLMQ_SCHEMA));
 }

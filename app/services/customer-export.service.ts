@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
 import { insertOnce, strandedQueuedIds } from '../db/job-records.js';
+import { withPooledConnection } from '../db/pooled-connection.js';
 import { NotFoundError } from '../lib/errors.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import type { FileStorage } from '../storage/file-storage.js';
@@ -80,20 +81,19 @@ export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, o
   const figures = selection.source.kind === 'shop' ? 'cs' : 'c';
   const rows = customerListFilter(knex, selection.source, selection, selection.salesTeamId).select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`);
   const { sql, bindings } = rows.toSQL().toNative();
-  const connection = await knex.client.acquireConnection();
-  try {
-    await connection.query('BEGIN');
-    const collected = await connection.query(`CREATE TEMPORARY TABLE export_rows ON COMMIT DROP AS ${sql}`, bindings);
-    out.write('\ufeff');
-    await pipeline(connection.query(copyStreams.to(COPY_SQL)), out);
-    await connection.query('COMMIT');
-    return Number(collected.rowCount ?? 0);
-  } catch (error) {
-    await connection.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    await knex.client.releaseConnection(connection);
-  }
+  return withPooledConnection(knex, async (connection) => {
+    try {
+      await connection.query('BEGIN');
+      const collected = await connection.query(`CREATE TEMPORARY TABLE export_rows ON COMMIT DROP AS ${sql}`, [...bindings]);
+      out.write('\ufeff');
+      await pipeline(connection.query(copyStreams.to(COPY_SQL)), out);
+      await connection.query('COMMIT');
+      return Number(collected.rowCount ?? 0);
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
 }
 
 // ---- exports as jobs -------------------------------------------------------------------------

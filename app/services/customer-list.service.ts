@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { plannedRows } from '../db/list-statistics.js';
+import { withPooledConnection } from '../db/pooled-connection.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import type { ShopScope } from '../models/staff-user.model.js';
@@ -355,7 +356,7 @@ function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder
       ? // The settings and the backend's id in one round trip.
         knex.transaction(async (trx) => read(Number((await trx.raw(`SELECT ${[...settings, 'pg_backend_pid() AS pid'].join(', ')}`)).rows[0].pid), (query) => query.transacting(trx)))
       : // Without settings, a pooled connection as it is: its backend's id is known, and the page is one round trip.
-        withConnection(knex, (connection) => read(connection.processID, (query) => query.connection(connection)));
+        withPooledConnection(knex, (connection) => read(connection.processID, (query) => query.connection(connection)));
     held.catch(reject);
   });
   return {
@@ -366,15 +367,6 @@ function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder
       finish();
     },
   };
-}
-
-async function withConnection<T>(knex: Knex, use: (connection: { processID: number }) => Promise<T>): Promise<T> {
-  const connection = await knex.client.acquireConnection();
-  try {
-    return await use(connection);
-  } finally {
-    await knex.client.releaseConnection(connection);
-  }
 }
 
 /** The page of whichever contender ends first (or its error); the others are cancelled. */

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import copyStreams from 'pg-copy-streams';
 import { refreshListStatistics } from '../../db/list-statistics.js';
+import { withPooledConnection } from '../../db/pooled-connection.js';
 import { forEachConcurrently } from '../../lib/concurrency.js';
 import { EMAIL_CONFLICT_TARGET, emailKeyOf } from '../../models/customer.model.js';
 import type { ShopScope } from '../../models/staff-user.model.js';
@@ -222,21 +223,21 @@ async function stageAndCheckRows(deps: ImportDeps, record: CustomerImport): Prom
   // The checks of the part before, on a connection of their own; one part's at a time.
   let checking: Promise<void> = Promise.resolve();
   const chunks = copyChunks();
-  const connection = await knex.client.acquireConnection();
   try {
-    for (let from = 0, more = true; more; ) {
-      const part = { lastLine: from, chunks: 0 };
-      await pipeline(Readable.from(nextChunks(chunks, PART_CHUNKS, part)), connection.query(copyStreams.from(COPY_INTO_STAGE)));
-      more = part.chunks === PART_CHUNKS;
-      await checking;
-      if (part.lastLine > from) checking = checkRows(knex, record.id, from, part.lastLine);
-      // Awaited with the next part (or below); until then its failure is not an unhandled rejection.
-      checking.catch(() => undefined);
-      from = part.lastLine;
-    }
+    await withPooledConnection(knex, async (connection) => {
+      for (let from = 0, more = true; more; ) {
+        const part = { lastLine: from, chunks: 0 };
+        await pipeline(Readable.from(nextChunks(chunks, PART_CHUNKS, part)), connection.query(copyStreams.from(COPY_INTO_STAGE)));
+        more = part.chunks === PART_CHUNKS;
+        await checking;
+        if (part.lastLine > from) checking = checkRows(knex, record.id, from, part.lastLine);
+        // Awaited with the next part (or below); until then its failure is not an unhandled rejection.
+        checking.catch(() => undefined);
+        from = part.lastLine;
+      }
+    });
   } finally {
     await chunks.return(undefined);
-    await knex.client.releaseConnection(connection);
     await checking.catch(() => undefined);
   }
   await checking;
