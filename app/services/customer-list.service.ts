@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { plannedRows } from '../db/list-statistics.js';
-import { withPooledConnection } from '../db/pooled-connection.js';
+import { cancelRunningQuery, type PooledConnection, withPooledConnection } from '../db/pooled-connection.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import type { ShopScope } from '../models/staff-user.model.js';
@@ -324,9 +324,10 @@ async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => K
 }
 
 /**
- * A page read on a connection of its own (in a transaction when it needs settings), whose backend
- * `stop` can cancel. The connection is kept until `stop`, so that a cancel never reaches a later
- * query on it; the page is shown without waiting for a cancelled read to wind down.
+ * A page read on a pooled connection of its own (in a transaction when it needs settings, so that
+ * they end with it), whose query `stop` can cancel. The connection is kept until `stop`, so that a
+ * cancel never reaches a later query on it; the page is shown without waiting for a cancelled read
+ * to wind down.
  */
 interface Contender<T> {
   rows: Promise<T>;
@@ -337,33 +338,39 @@ interface Contender<T> {
 const NO_PARALLEL_WORKERS = ["set_config('max_parallel_workers_per_gather', '0', true)"];
 
 function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder): Contender<T> {
-  let pid: number | undefined;
+  let held: PooledConnection | undefined;
   let stopped = false;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const rows = new Promise<T>((resolve, reject) => {
-    const read = async (backend: number, run: (query: Knex.QueryBuilder) => Promise<T>) => {
-      pid = backend;
-      try {
+    const read = async (connection: PooledConnection) => {
+      held = connection;
+      const unlessStopped = () => {
         if (stopped) throw new Error('The page was read the other way');
-        resolve(await run(builder.clone()));
+      };
+      let begun = false;
+      try {
+        unlessStopped();
+        if (settings.length) {
+          begun = true;
+          await knex.raw('BEGIN').connection(connection);
+          await knex.raw(`SELECT ${settings.join(', ')}`).connection(connection);
+          unlessStopped();
+        }
+        resolve(await builder.clone().connection(connection));
       } catch (error) {
         reject(error);
       }
       await finished;
+      if (begun) await knex.raw('ROLLBACK').connection(connection);
     };
-    const held = settings.length
-      ? // The settings and the backend's id in one round trip.
-        knex.transaction(async (trx) => read(Number((await trx.raw(`SELECT ${[...settings, 'pg_backend_pid() AS pid'].join(', ')}`)).rows[0].pid), (query) => query.transacting(trx)))
-      : // Without settings, a pooled connection as it is: its backend's id is known, and the page is one round trip.
-        withPooledConnection(knex, (connection) => read(connection.processID, (query) => query.connection(connection)));
-    held.catch(reject);
+    withPooledConnection(knex, read).catch(reject);
   });
   return {
     rows,
     async stop(cancel) {
       stopped = true;
-      if (cancel && pid !== undefined) await knex.raw('SELECT pg_cancel_backend(?)', [pid]);
+      if (cancel && held) await cancelRunningQuery(held);
       finish();
     },
   };

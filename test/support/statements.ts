@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { withPooledConnection } from '../../app/db/pooled-connection.js';
 
 /** A statement as knex sends it: native SQL ($n placeholders) with its bindings and options. */
 export interface SentStatement {
@@ -24,12 +25,12 @@ export async function statementsOf<T>(knex: Knex, work: () => Promise<T>): Promi
  * planner would scan them): it names the index that can serve the statement.
  */
 export async function planWithout(knex: Knex, statement: { sql: string; bindings: readonly unknown[] }, methods: Array<'enable_seqscan' | 'enable_sort'>): Promise<string> {
-  const connection = (await knex.client.acquireConnection()) as { query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, string>> }> };
-  try {
-    for (const method of methods) await connection.query(`SET ${method} = off`);
-    return (await connection.query(`EXPLAIN ${statement.sql}`, [...statement.bindings])).rows.map((row) => row['QUERY PLAN']).join('\n');
-  } finally {
-    for (const method of methods) await connection.query(`RESET ${method}`);
-    await knex.client.releaseConnection(connection);
-  }
+  return withPooledConnection(knex, async (connection) => {
+    try {
+      for (const method of methods) await connection.query(`SET ${method} = off`);
+      return (await connection.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement.sql}`, [...statement.bindings])).rows.map((row) => row['QUERY PLAN']).join('\n');
+    } finally {
+      for (const method of methods) await connection.query(`RESET ${method}`);
+    }
+  });
 }

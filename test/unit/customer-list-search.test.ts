@@ -59,22 +59,42 @@ describe('pages whose matches cluster in the sort order', () => {
 
   it('also collects the page when the walk runs out of its budget (here the walk waits for a lock), and cancels the read that ends second', async () => {
     const walked = await page('q=schmidtke&sort=name&dir=asc');
-    const locker = await knex.transaction();
+    const [first, second] = [await knex.transaction(), await knex.transaction()];
     try {
-      await locker.raw('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
-      const racing = statementsOf(knex, () => page('q=schmidtke&sort=name&dir=asc', 50));
-      // Past the budget the page is collected too, which waits for the lock as well; both go on
-      // once it is released, and whichever ends first gives the page.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await locker.commit();
-      const { result: collected, statements } = await racing;
-      expect(collected.fellBack).toBe(true);
-      expect(collected.emails).toEqual(walked.emails);
-      expect(statements.filter(({ sql }) => sql.includes('pg_cancel_backend'))).toHaveLength(1);
+      // The lock queue decides the race: the walk queues first, a second lock after it, the
+      // collecting read (past the budget) after that. When the first lock goes, the walk reads and
+      // gives the page; the second lock waits for the walk, and the collecting read behind it.
+      await first.raw('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+      const racing = page('q=schmidtke&sort=name&dir=asc', 1_000);
+      await untilWaitingForLock(WALK, true);
+      // (`then` sends it: knex sends a statement when it is awaited.)
+      const secondLock = second.raw('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE').then(() => 'locked');
+      await untilWaitingForLock('LOCK TABLE%', true);
+      await untilWaitingForLock(COLLECT, true);
+      await first.commit();
+      const racedPage = await racing;
+      expect(racedPage.fellBack).toBe(true);
+      expect(racedPage.emails).toEqual(walked.emails);
+      expect(await secondLock).toBe('locked');
+      // The collecting read was cancelled, not left waiting behind the second lock.
+      await untilWaitingForLock(COLLECT, false);
     } finally {
-      if (!locker.isCompleted()) await locker.rollback();
+      for (const trx of [first, second]) if (!trx.isCompleted()) await trx.rollback();
     }
   });
+
+  const [WALK, COLLECT] = ['select "c"."id"%', 'with "matches" as materialized%'];
+
+  /** Waits (at most 3 s) until a backend running a statement that starts so waits for a lock (or none does). */
+  const untilWaitingForLock = async (statement: string, waiting: boolean) => {
+    let found = !waiting;
+    for (let attempt = 0; attempt < 60 && found !== waiting; attempt++) {
+      if (attempt) await new Promise((resolve) => setTimeout(resolve, 50));
+      const { rows } = await knex.raw("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock' AND query LIKE ?", [statement]);
+      found = rows.length > 0;
+    }
+    expect(found, `${statement} waiting for a lock`).toBe(waiting);
+  };
 
   it('gives the same pages for a filter whose matches cluster in the sort order (a country sorted by city), in one shop too', async () => {
     // Sorted the other way, the New Zealanders come first and the walk needs no fallback; the

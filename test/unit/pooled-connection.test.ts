@@ -1,0 +1,81 @@
+import net from 'node:net';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKnex } from '../../app/db/knex.js';
+import { cancelRunningQuery, type PooledConnection, withPooledConnection } from '../../app/db/pooled-connection.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+/** Cancelling a pooled connection's query by the protocol, without a connection from the pool. */
+describe('cancelRunningQuery', () => {
+  let db: TestDatabase;
+  let knex: Knex;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    knex = createKnex(db.url, { max: 2 });
+  });
+  afterAll(async () => {
+    await knex.destroy();
+    await db.drop();
+  });
+
+  it('cancels a running query while every pooled connection is held, and the connection goes on working', async () => {
+    await withPooledConnection(knex, (other) =>
+      withPooledConnection(knex, async (sleeper) => {
+        expect(other.processID).not.toBe(sleeper.processID);
+        // Its error is taken at once: the cancel makes it fail before the expectation below is reached.
+        const sleeping = sleeper.query('SELECT pg_sleep(30)').then(() => 'slept', (error: unknown) => error);
+        await untilActive(other, sleeper.processID);
+        const started = Date.now();
+        await cancelRunningQuery(sleeper);
+        expect(await sleeping).toMatchObject({ code: '57014', message: 'canceling statement due to user request' });
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect((await sleeper.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      }),
+    );
+  });
+
+  it('leaves an idle connection and its next query alone', async () => {
+    await withPooledConnection(knex, async (idle) => {
+      await cancelRunningQuery(idle);
+      expect((await idle.query('SELECT pg_sleep(0.3), 2 AS two')).rows[0].two).toBe(2);
+    });
+  });
+
+  it('cancels nothing without the backend\'s key', async () => {
+    await withPooledConnection(knex, (other) =>
+      withPooledConnection(knex, async (sleeper) => {
+        const sleeping = sleeper.query('SELECT pg_sleep(0.5), 3 AS three');
+        await untilActive(other, sleeper.processID);
+        await cancelRunningQuery({ host: sleeper.host, port: sleeper.port, processID: sleeper.processID, secretKey: sleeper.secretKey ^ 1 } as PooledConnection);
+        expect((await sleeping).rows[0].three).toBe(3);
+      }),
+    );
+  });
+
+  it('fails when the server cannot be reached', async () => {
+    const closedPort = await freePort();
+    const unreachable = { host: '127.0.0.1', port: closedPort, processID: 1, secretKey: 1 } as PooledConnection;
+    await expect(cancelRunningQuery(unreachable)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+/** Waits (at most 5 s) until the backend runs a query, seen from another connection. */
+async function untilActive(observer: PooledConnection, pid: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { rows } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", [pid]);
+    if (rows.length) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Backend ${pid} never ran its query`);
+}
+
+/** A port on 127.0.0.1 nothing listens on (it was free a moment ago). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
