@@ -4,7 +4,7 @@ import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.j
 import { listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
-import { statementsOf } from '../support/statements.js';
+import { planWithout, statementsOf } from '../support/statements.js';
 
 /**
  * A page whose matches cluster in its sort order (a surname sorted by name, a country sorted by
@@ -107,6 +107,24 @@ describe('pages whose matches cluster in the sort order', () => {
       expect(walked.emails).toHaveLength(25);
       expect(collected.emails).toEqual(walked.emails);
       expect(collected.next).toBe(walked.next);
+    }
+  });
+
+  it("reads one country's customers in city order from the country-and-city index (migration 29), both ways and past a cursor", async () => {
+    const planOf = async (search: string) => {
+      const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
+      const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
+      const { result, statements } = await statementsOf(knex, () => listCustomers(knex, source, query, null, { walkBudgetMs: 10_000 }));
+      const pageStatement = statements.find(({ sql }) => sql.startsWith('select "c"."id"'))!;
+      return { result, plan: await planWithout(knex, pageStatement, ['enable_seqscan', 'enable_sort']) };
+    };
+    for (const dir of ['asc', 'desc']) {
+      const first = await planOf(`country=NZ&sort=city&dir=${dir}`);
+      expect(first.plan).toContain('customers_country_city_idx');
+      expect(first.result.rows.every((row) => row.countryCode === 'NZ')).toBe(true);
+      const next = await planOf(`country=NZ&sort=city&dir=${dir}&after=${first.result.next}`);
+      expect(next.plan).toContain('customers_country_city_idx');
+      expect(next.result.rows).toHaveLength(25);
     }
   });
 
