@@ -66,6 +66,7 @@ describe('admin customer list in a real browser', () => {
   let owner: { id: number; email: string };
   let worker: ReturnType<typeof startBulkWorker> | undefined;
   let people: Person[];
+  let northId: number;
   const idOf = new Map<string, number>();
   const pages: Page[] = [];
 
@@ -122,6 +123,7 @@ describe('admin customer list in a real browser', () => {
       north: await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' }),
       south: await makeShop(knex, { code: 'south', name: 'South', hostname: 'south.localhost' }),
     };
+    northId = shops.north.id;
     owner = await makeStaff(knex, { email: 'owner@example.test', role: 'owner' });
     await knex('customerGroups').insert([{ name: 'Wholesale', kind: 'static' }, { name: 'Regulars', kind: 'static' }]);
     people = dataSet(Date.now());
@@ -304,6 +306,26 @@ describe('admin customer list in a real browser', () => {
     expect(staffRow.listColumns).toEqual(['tags']);
 
     expect(problems).toEqual([]);
+  });
+
+  it("draws the Filters panel's checkboxes at one small size, a long label's too (a shop's \"In this shop\" group)", { timeout: 30_000 }, async () => {
+    const page = await openPage();
+    await logIn(page);
+    await page.goto(server.url(ADMIN, `/admin/customers?shop=${northId}`));
+    await openFilters(page);
+    const inShop = page.getByRole('group', { name: 'In this shop', exact: true });
+    await expect.poll(() => inShop.getByRole('checkbox').count(), POLL).toBe(3);
+    const boxes = await Promise.all((await filterPanel(page).locator('.filter-grid input[type=checkbox]').all()).map((box) => box.boundingBox()));
+    expect(boxes.length).toBeGreaterThan(10);
+    for (const box of boxes) {
+      expect(box!.width).toBeLessThanOrEqual(20);
+      expect(box!.height).toBe(box!.width);
+    }
+    expect(new Set(boxes.map((box) => box!.width)).size).toBe(1);
+    // The group's lines keep together at its top, however tall its row of the panel is.
+    const awaiting = (await inShop.getByLabel('Awaiting approval').boundingBox())!;
+    const disabled = (await inShop.getByLabel('Disabled').boundingBox())!;
+    expect(disabled.y - awaiting.y).toBeLessThan(40);
   });
 
   it('applies "Add tag" to all customers matching a filter', { timeout: 60_000 }, async () => {
