@@ -3,7 +3,7 @@ import type { AppContext } from '../app/context.js';
 import { ANALYSE_IMPORT, enqueueImportAnalysis, enqueueImportRun, IMPORT_QUEUE, RUN_IMPORT, type ImportJobData } from '../app/queues/import.queue.js';
 import { analyseImport } from '../app/services/imports/import-analysis.service.js';
 import { runImport } from '../app/services/imports/import-run.service.js';
-import { findWaitingImports, removeOldImportFiles } from '../app/services/imports/import-sweep.service.js';
+import { findWaitingImports, removeStagedRowsOfFailedImports, removeOldImportFiles } from '../app/services/imports/import-sweep.service.js';
 import { markImportFailed } from '../app/services/imports/import.service.js';
 import { startPeriodicSweep } from './periodic-sweep.js';
 import { watchWorker } from './worker-events.js';
@@ -15,7 +15,7 @@ const GAVE_UP = {
 };
 
 export interface ImportWorkerOptions {
-  /** How often waiting imports are enqueued again and old files removed. */
+  /** How often waiting imports are enqueued again, old files removed and failed runs' staged lines deleted. */
   sweepEveryMs?: number;
   /** How long an import may wait for its job before the sweep enqueues it again (the job id makes a duplicate harmless). */
   strandedAfterSeconds?: number;
@@ -46,6 +46,7 @@ export function startImportWorker(ctx: AppContext, options: ImportWorkerOptions 
       else await enqueueImportRun(ctx.queues.imports, waiting.id, waiting.status === 'importing' ? 'import' : 'dry_run', waiting.runCount);
     }
     await removeOldImportFiles(ctx.knex, ctx.files, options.keepFilesDays ?? 7);
+    await removeStagedRowsOfFailedImports(ctx.knex);
   });
   return {
     worker,

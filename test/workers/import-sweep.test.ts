@@ -12,7 +12,8 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
  * The imports worker's sweep (F-LIST-6): an import whose job never reached the queue is picked up
- * again, and uploaded files are deleted a week after the upload unless their import is running.
+ * again, uploaded files are deleted a week after the upload unless their import is running, and
+ * the staged lines of a run that gave up are deleted.
  */
 
 const SHOPIFY = path.resolve('test/fixtures/imports/shopify-customers.csv');
@@ -84,5 +85,18 @@ describe.each(['redis', 'postgres'] as const)('import sweep (%s backend)', (back
     expect(await t.ctx.files.exists(running.key)).toBe(true);
     expect(await t.ctx.files.exists(recent.key)).toBe(true);
     expect(await statusOf(recent.id)).toMatchObject({ status: 'ready', fileRemovedAt: null });
+  });
+
+  it("deletes the staged lines of a run that gave up, and keeps a running one's", async () => {
+    await worker.worker.pause();
+    const gaveUp = await strandedUpload(5, 'failed');
+    const running = await strandedUpload(5, 'importing');
+    for (const { id } of [gaveUp, running]) {
+      await t.ctx.knex('customerImportRows').insert([2, 3, 4].map((line) => ({ importId: id, line, email: `line${line}@example.test` })));
+    }
+    await worker.sweep();
+    const left = await t.ctx.knex('customerImportRows').whereIn('importId', [gaveUp.id, running.id]).orderBy('line').select('importId', 'line');
+    expect(left.map((row) => [Number(row.importId), row.line])).toEqual([2, 3, 4].map((line) => [running.id, line]));
+    expect((await statusOf(gaveUp.id)).status).toBe('failed');
   });
 });

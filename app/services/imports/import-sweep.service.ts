@@ -4,7 +4,8 @@ import { BUSY_STATUSES, type ImportStatus } from './import.service.js';
 
 // What the imports worker's sweep does besides the jobs themselves: find imports whose job never
 // reached the queue (it was down when the file was uploaded or the run started) so they can be
-// enqueued again, and delete uploaded files once their import is long over.
+// enqueued again, delete uploaded files once their import is long over, and delete the staged
+// lines of runs that stopped for good.
 
 /** Imports busy since before the grace period: waiting for their analysis or for a started run. */
 export async function findWaitingImports(knex: Knex, graceSeconds: number): Promise<Array<{ id: number; status: ImportStatus; runCount: number }>> {
@@ -41,4 +42,26 @@ export async function removeOldImportFiles(knex: Knex, files: FileStorage, days:
       });
   }
   return old.length;
+}
+
+/**
+ * Deletes the staged lines of failed imports. A run keeps its staged lines while its job may be
+ * retried (a retry resumes from them); one that gave up is failed, and starting it again stages
+ * the file afresh, so its lines (up to a whole file's) would otherwise stay until then, or for
+ * ever. The status is checked by the deleting statement itself: a run started again meanwhile is
+ * running before it stages anything, so its lines are never taken for the old run's.
+ */
+export async function removeStagedRowsOfFailedImports(knex: Knex): Promise<number> {
+  const failed = (await knex('customerImports as i')
+    .where('i.status', 'failed')
+    .whereExists(knex('customerImportRows as s').whereRaw('s.import_id = i.id'))
+    .pluck('i.id')) as number[];
+  let removed = 0;
+  for (const importId of failed) {
+    removed += await knex('customerImportRows')
+      .where({ importId })
+      .whereExists(knex('customerImports').where({ id: importId, status: 'failed' }))
+      .delete();
+  }
+  return removed;
 }
