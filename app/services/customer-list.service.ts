@@ -331,7 +331,7 @@ async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => K
  */
 interface Contender<T> {
   rows: Promise<T>;
-  stop(cancel: boolean): Promise<void>;
+  stop(cancel: boolean): void;
 }
 
 /** A page is read without parallel workers: the planner starts two for a 26-row page (see withoutParallelWorkers). */
@@ -368,10 +368,13 @@ function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder
   });
   return {
     rows,
-    async stop(cancel) {
+    stop(cancel) {
       stopped = true;
-      if (cancel && held) await cancelRunningQuery(held);
-      finish();
+      // The page does not wait for the cancel: the server starts a process for each cancel request
+      // (tens of milliseconds on a small machine). The connection is kept until it has been
+      // delivered; should it fail, until the read has ended by itself.
+      if (cancel && held) void cancelRunningQuery(held).catch(() => undefined).finally(finish);
+      else finish();
     },
   };
 }
@@ -379,7 +382,7 @@ function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder
 /** The page of whichever contender ends first (or its error); the others are cancelled. */
 async function firstOf<T>(contenders: Array<Contender<T>>): Promise<T> {
   const winner = await Promise.race(contenders.map((entry, index) => entry.rows.then(() => index, () => index)));
-  await Promise.all(contenders.map((entry, index) => entry.stop(index !== winner)));
+  contenders.forEach((entry, index) => entry.stop(index !== winner));
   return contenders[winner]!.rows;
 }
 
