@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKnex } from '../../app/db/knex.js';
 import { cancelRunningQuery, type PooledConnection, withPooledConnection } from '../../app/db/pooled-connection.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+/** PostgreSQL's own socket directory on Debian (where the test machine's server listens besides TCP). */
+const SOCKET_DIRECTORY = '/var/run/postgresql';
 
 /** Cancelling a pooled connection's query by the protocol, without a connection from the pool. */
 describe('cancelRunningQuery', () => {
@@ -32,6 +36,21 @@ describe('cancelRunningQuery', () => {
         expect((await sleeper.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       }),
     );
+  });
+
+  it.skipIf(!existsSync(`${SOCKET_DIRECTORY}/.s.PGSQL.5432`))('cancels over a Unix socket as well (a host given as a directory)', async () => {
+    const overSocket = createKnex(`postgres://postgres@/${db.name}?host=${SOCKET_DIRECTORY}`, { max: 1 });
+    try {
+      await withPooledConnection(overSocket, async (sleeper) => {
+        expect(sleeper.host).toBe(SOCKET_DIRECTORY);
+        const sleeping = sleeper.query('SELECT pg_sleep(30)').then(() => 'slept', (error: unknown) => error);
+        await withPooledConnection(knex, (observer) => untilActive(observer, sleeper.processID));
+        await cancelRunningQuery(sleeper);
+        expect(await sleeping).toMatchObject({ code: '57014' });
+      });
+    } finally {
+      await overSocket.destroy();
+    }
   });
 
   it('leaves an idle connection and its next query alone', async () => {
