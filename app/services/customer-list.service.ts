@@ -309,7 +309,8 @@ export const WALK_BUDGET_MS = 100;
  * a cursor) matches every row it walks and gets no budget: collecting it would sort the whole shop.
  */
 async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => Knex.QueryBuilder, options: { severalSets: boolean; budgetMs: number | null }): Promise<T> {
-  if (options.budgetMs === null) return options.severalSets ? withoutParallelWorkers(knex, (trx) => walk.clone().transacting(trx)) : runPreparedWhenConstant<T>(walk);
+  // (Unbudgeted pages have no filters, so never several member sets.)
+  if (options.budgetMs === null) return runPreparedWhenConstant<T>(walk);
   // Sequential scans are priced out of collecting, so that the matches come from the indexes of
   // the filters and the search, even where the planner believes a filter matches much of the table.
   const collecting = () => contender<T>(knex, [...NO_PARALLEL_WORKERS, "set_config('enable_seqscan', 'off', true)"], collect());
@@ -334,7 +335,12 @@ interface Contender<T> {
   stop(cancel: boolean): void;
 }
 
-/** A page is read without parallel workers: the planner starts two for a 26-row page (see withoutParallelWorkers). */
+/**
+ * Pages are collected, and pages found by walking the sort index while testing several member sets
+ * (two tags together, a tag and a segment) are walked, without parallel workers: costing the walk
+ * as if it read every row, the planner starts two for a 26-row page, which costs more than it
+ * saves on this kind of machine (two tags at 1M: 49–55 ms with workers, 29–35 ms without).
+ */
 const NO_PARALLEL_WORKERS = ["set_config('max_parallel_workers_per_gather', '0', true)"];
 
 function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder): Contender<T> {
@@ -390,19 +396,6 @@ async function firstOf<T>(contenders: Array<Contender<T>>): Promise<T> {
 function narrowed(query: Pick<CustomerListQuery, 'q' | 'filters'>): boolean {
   if (query.q.trim().length >= MIN_SEARCH_LENGTH) return true;
   return Object.entries(query.filters).some(([key, value]) => key !== 'tagMode' && (Array.isArray(value) ? value.length > 0 : value !== undefined));
-}
-
-/**
- * A page found by walking the sort index while testing several member sets (two tags together, a
- * tag and a segment) is read without parallel workers: costing the walk as if it read every row,
- * the planner starts two for a 26-row page, which costs more than it saves on this kind of machine
- * (two tags at 1M: 49–55 ms with workers, 29–35 ms without).
- */
-async function withoutParallelWorkers<T>(knex: Knex, run: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  return knex.transaction(async (trx) => {
-    await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
-    return run(trx);
-  });
 }
 
 /**
