@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
+import { FEW_MEMBERS, listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { planWithout, statementsOf } from '../support/statements.js';
@@ -137,6 +137,27 @@ describe('pages whose matches cluster in the sort order', () => {
     expect(second.emails).toHaveLength(25);
     // A filtered page has one: with a budget of nothing it is collected at once.
     expect((await page(`shop=${shopId}&sort=city&dir=asc&tax_exempt=no`, 0)).fellBack).toBe(true);
+  });
+
+  it('walks a page of several member sets (two tags together) without parallel workers, and one set as it is', async () => {
+    // More than FEW_MEMBERS customers have both tags, so the sets are tested while the sort index is walked.
+    const both = FEW_MEMBERS + 200;
+    await knex.raw(
+      `INSERT INTO customer_tags (customer_id, tag)
+       SELECT c.id, t.tag FROM (SELECT id FROM customers WHERE email LIKE 'filler-%' ORDER BY id LIMIT ?) c CROSS JOIN (VALUES ('alpha'), ('beta')) AS t(tag)`,
+      [both],
+    );
+    await knex.raw('ANALYZE customer_tags');
+    const withoutWorkers = (statements: Array<{ sql: string }>) => statements.some(({ sql }) => sql.includes('max_parallel_workers_per_gather'));
+    const query = parseCustomerListQuery({ tag: 'alpha, beta', tagmode: 'all', sort: 'email', dir: 'asc' });
+    const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
+    const twoTags = await statementsOf(knex, () => listCustomers(knex, source, query, null, { walkBudgetMs: 10_000 }));
+    expect(twoTags.result.rows).toHaveLength(25);
+    expect(twoTags.result.rows.every((row) => row.email.startsWith('filler-'))).toBe(true);
+    expect(withoutWorkers(twoTags.statements)).toBe(true);
+    const oneTag = await statementsOf(knex, () => listCustomers(knex, source, parseCustomerListQuery({ tag: 'alpha', sort: 'email', dir: 'asc' }), null, { walkBudgetMs: 10_000 }));
+    expect(oneTag.result.rows).toHaveLength(25);
+    expect(withoutWorkers(oneTag.statements)).toBe(false);
   });
 
   it('finds nothing for a term nobody has, and takes quotes, percent signs and SQL as plain text', async () => {
