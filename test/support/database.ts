@@ -35,19 +35,24 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /**
- * For a test file that works on the database directly: its own database and a knex on it, with one
- * shop, made before the file's tests (handed to `ready`) and dropped after them.
+ * For a test file that works on the database directly: its own database and a knex on it (with the
+ * given pool), made before the file's tests (handed to `ready`) and dropped after them.
  */
-export function useDatabaseWithShop(ready: (db: { knex: Knex; shopId: number }) => void): void {
+export function useDatabase(ready: (db: { knex: Knex; name: string }) => void | Promise<void>, pool?: { min?: number; max?: number }): void {
   let db: TestDatabase | undefined;
   let knex: Knex | undefined;
   beforeAll(async () => {
     db = await createTestDatabase();
-    knex = createKnex(db.url);
-    ready({ knex, shopId: (await makeShop(knex)).id });
+    knex = createKnex(db.url, pool);
+    await ready({ knex, name: db.name });
   });
   afterAll(async () => {
     await knex?.destroy();
     await db?.drop();
   });
+}
+
+/** As useDatabase, with one shop made first. */
+export function useDatabaseWithShop(ready: (db: { knex: Knex; shopId: number }) => void): void {
+  useDatabase(async ({ knex }) => ready({ knex, shopId: (await makeShop(knex)).id }));
 }

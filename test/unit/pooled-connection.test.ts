@@ -1,26 +1,22 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKnex } from '../../app/db/knex.js';
 import { cancelRunningQuery, type PooledConnection, withPooledConnection } from '../../app/db/pooled-connection.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { useDatabase } from '../support/database.js';
 
 /** PostgreSQL's own socket directory on Debian (where the test machine's server listens besides TCP). */
 const SOCKET_DIRECTORY = '/var/run/postgresql';
 
 /** Cancelling a pooled connection's query by the protocol, without a connection from the pool. */
 describe('cancelRunningQuery', () => {
-  let db: TestDatabase;
   let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    knex = createKnex(db.url, { max: 2 });
-  });
-  afterAll(async () => {
-    await knex.destroy();
-    await db.drop();
-  });
+  let databaseName: string;
+  // Two connections: the tests hold both, so a cancel that took one from the pool would wait for ever.
+  useDatabase((db) => {
+    ({ knex, name: databaseName } = db);
+  }, { max: 2 });
 
   it('cancels a running query while every pooled connection is held, and the connection goes on working', async () => {
     await withPooledConnection(knex, (other) =>
@@ -39,7 +35,7 @@ describe('cancelRunningQuery', () => {
   });
 
   it.skipIf(!existsSync(`${SOCKET_DIRECTORY}/.s.PGSQL.5432`))('cancels over a Unix socket as well (a host given as a directory)', async () => {
-    const overSocket = createKnex(`postgres://postgres@/${db.name}?host=${SOCKET_DIRECTORY}`, { max: 1 });
+    const overSocket = createKnex(`postgres://postgres@/${databaseName}?host=${SOCKET_DIRECTORY}`, { max: 1 });
     try {
       await withPooledConnection(overSocket, async (sleeper) => {
         expect(sleeper.host).toBe(SOCKET_DIRECTORY);
