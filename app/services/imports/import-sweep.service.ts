@@ -49,7 +49,8 @@ export async function removeOldImportFiles(knex: Knex, files: FileStorage, days:
  * retried (a retry resumes from them); one that gave up is failed, and starting it again stages
  * the file afresh, so its lines (up to a whole file's) would otherwise stay until then, or for
  * ever. The status is checked by the deleting statement itself: a run started again meanwhile is
- * running before it stages anything, so its lines are never taken for the old run's.
+ * running before it stages anything, so its lines are never taken for the old run's. (Failed imports
+ * are found first, each by one index probe: a join would read the lines of a running import too.)
  */
 export async function removeStagedRowsOfFailedImports(knex: Knex): Promise<number> {
   const failed = (await knex('customerImports as i')
