@@ -328,6 +328,30 @@ describe('admin customer list in a real browser', () => {
     expect(disabled.y - awaiting.y).toBeLessThan(40);
   });
 
+  it('shows the filters applied last when an earlier change is still loading (a slow network)', { timeout: 30_000 }, async () => {
+    const matching = people.filter((p) => p.tags.includes('vip') && p.orders >= 1);
+    const page = await openPage();
+    const problems = watchForProblems(page);
+    await logIn(page);
+    // Every list request takes 600 ms, so the request a changed field sends is still loading
+    // when the next field changes and when "Apply filters" is pressed.
+    await page.route(
+      (url) => url.pathname === '/admin/customers',
+      async (route) => {
+        if (route.request().headers()['hx-request'] === 'true') await new Promise((resolve) => setTimeout(resolve, 600));
+        await route.continue();
+      },
+    );
+    await openFilters(page);
+    await page.getByLabel('Tags, separated by commas').fill('vip');
+    await page.getByLabel('Minimum orders').fill('1');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => param(page, 'orders_min'), POLL).toEqual(['1']);
+    await expect.poll(() => chipLabels(page), POLL).toEqual(['Tag: vip', 'Orders ≥ 1']);
+    await expect.poll(async () => (await emailsInTable(page)).sort(), POLL).toEqual(sorted(matching, (p) => p.email));
+    expect(problems).toEqual([]);
+  });
+
   it('applies "Add tag" to all customers matching a filter', { timeout: 60_000 }, async () => {
     const matching = people.filter((p) => p.tags.includes('vip') && p.orders >= 1);
     expect(matching).toHaveLength(5);
