@@ -57,7 +57,7 @@ async function main() {
   const north = shops.find((s) => s.code === 'north') ?? shops[0]!;
   // A cursor 1,000 pages (25,000 rows) deep, found once with OFFSET for the set-up only.
   const [deep] = await knex('customers').orderBy([{ column: 'createdAt', order: 'desc' }, { column: 'id', order: 'desc' }]).offset(25_000).limit(1).select('createdAt', 'id');
-  const deepCursor = encodeCursor({ key: (deep.createdAt as Date).toISOString(), id: deep.id });
+  const deepCursor = encodeCursor({ keys: [(deep.createdAt as Date).toISOString()], id: deep.id });
   // The newest seeded customer, whatever other benchmarks added since: the same term on every run.
   const rareEmail = (await knex('customers').whereRaw("email ~ '^bench[0-9]+@'").orderBy('id', 'desc').first('email')).email as string;
   const rare = rareEmail.slice(0, rareEmail.indexOf('@'));

@@ -46,27 +46,29 @@ export interface CustomerListPage {
 export type ListSource = { kind: 'shop'; shopId: number } | { kind: 'all' };
 
 interface SortKey {
-  /** SQL of the key, exactly as in its (key, id) index (e-mail: its unique index). */
-  sql: string;
+  /** SQL of the key's parts, exactly as in its (parts, id) index (e-mail: its unique index). */
+  parts: string[];
   type: 'text' | 'number' | 'timestamp';
 }
 
 // The allow-list of sort keys: the query string names one, never SQL. Figures come from
-// customer_shops in a shop and from customers over all shops; each key has a (key, id) index, but
-// e-mail, which is unique: its unique index gives the order and the id tiebreak never reorders.
+// customer_shops in a shop and from customers over all shops; each key has a (parts, id) index,
+// but e-mail, which is unique: its unique index gives the order and the id tiebreak never
+// reorders. A country's customers are in city order: its index serves a country filter sorted by
+// city too (migration 29), and one index fewer is written on every customer insert.
 const customerKeys = {
-  name: { sql: 'c.sort_name', type: 'text' },
-  email: { sql: emailKeyOf('c.email'), type: 'text' },
-  city: { sql: "coalesce(lower(c.billing_city), '')", type: 'text' },
-  country: { sql: "coalesce(c.billing_country, '')", type: 'text' },
-  state: { sql: 'c.state', type: 'text' },
-  created: { sql: 'c.created_at', type: 'timestamp' },
+  name: { parts: ['c.sort_name'], type: 'text' },
+  email: { parts: [emailKeyOf('c.email')], type: 'text' },
+  city: { parts: ["coalesce(lower(c.billing_city), '')"], type: 'text' },
+  country: { parts: ["coalesce(c.billing_country, '')", "coalesce(lower(c.billing_city), '')"], type: 'text' },
+  state: { parts: ['c.state'], type: 'text' },
+  created: { parts: ['c.created_at'], type: 'timestamp' },
 } satisfies Record<string, SortKey>;
 const figureKeys = (alias: 'c' | 'cs') =>
   ({
-    orders: { sql: `${alias}.orders_count`, type: 'number' },
-    last_order: { sql: `coalesce(${alias}.last_order_at, '-infinity')`, type: 'timestamp' },
-    total_spent: { sql: `${alias}.total_spent`, type: 'number' },
+    orders: { parts: [`${alias}.orders_count`], type: 'number' },
+    last_order: { parts: [`coalesce(${alias}.last_order_at, '-infinity')`], type: 'timestamp' },
+    total_spent: { parts: [`${alias}.total_spent`], type: 'number' },
   }) satisfies Record<string, SortKey>;
 const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
   shop: { ...customerKeys, ...figureKeys('cs') },
@@ -76,27 +78,36 @@ const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
 /** Search needs this many characters: shorter terms match too much to be useful. */
 export const MIN_SEARCH_LENGTH = 3;
 
+type CursorKey = string | number;
+
 interface Cursor {
-  key: string | number;
+  /** The sort key's parts of the row. */
+  keys: CursorKey[];
   id: number;
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.key, cursor.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([...cursor.keys, cursor.id])).toString('base64url');
 }
 
-function decodeCursor(value: string | undefined, type: SortKey['type']): Cursor | undefined {
+function decodeCursor(value: string | undefined, key: SortKey): Cursor | undefined {
   if (!value) return undefined;
   try {
-    const [key, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (!Number.isSafeInteger(id)) return undefined;
-    // Only values PostgreSQL takes as they are: a tampered cursor starts again at the first page.
-    if (type === 'number' ? !Number.isSafeInteger(key) : typeof key !== 'string' || key.length > 400 || key.includes('\u0000')) return undefined;
-    if (type === 'timestamp' && !/^-?infinity$/.test(key as string) && !isCursorTimestamp(key as string)) return undefined;
-    return { key: key as string | number, id: id as number };
+    const values = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(values) || values.length !== key.parts.length + 1) return undefined;
+    const id = values.pop() as unknown;
+    if (!Number.isSafeInteger(id) || !values.every((part) => isCursorKey(part, key.type))) return undefined;
+    return { keys: values as CursorKey[], id: id as number };
   } catch {
     return undefined;
   }
+}
+
+/** Only values PostgreSQL takes as they are: a tampered cursor starts again at the first page. */
+function isCursorKey(value: unknown, type: SortKey['type']): boolean {
+  if (type === 'number') return Number.isSafeInteger(value);
+  if (typeof value !== 'string' || value.length > 400 || value.includes('\u0000')) return false;
+  return type !== 'timestamp' || /^-?infinity$/.test(value) || isCursorTimestamp(value);
 }
 
 /** An ISO instant in UTC, to the microsecond, that exists (no 30 February, no year 0). */
@@ -107,13 +118,14 @@ function isCursorTimestamp(value: string): boolean {
 }
 
 /**
- * The sort key as a cursor keeps it. Timestamps are read as text to the microsecond: a JS Date
- * keeps milliseconds only (the next page would repeat or skip rows of the same millisecond) and
- * cannot hold -infinity (customers without orders).
+ * The sort key's parts as a cursor keeps them, in one JSON array. Timestamps are read as text to
+ * the microsecond: a JS Date keeps milliseconds only (the next page would repeat or skip rows of
+ * the same millisecond) and cannot hold -infinity (customers without orders).
  */
 function cursorKeySql(key: SortKey): string {
-  if (key.type !== 'timestamp') return key.sql;
-  return `CASE WHEN isfinite(${key.sql}) THEN to_char(${key.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ELSE (${key.sql})::text END`;
+  const asCursor = (part: string) =>
+    key.type === 'timestamp' ? `CASE WHEN isfinite(${part}) THEN to_char(${part} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ELSE (${part})::text END` : part;
+  return `json_build_array(${key.parts.map(asCursor).join(', ')})`;
 }
 
 /**
@@ -204,7 +216,7 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.state.length) builder.whereIn('c.state', f.state);
   if (f.type.length) builder.whereIn('c.customer_type', f.type);
   if (f.status.length && source.kind === 'shop') builder.whereIn('cs.status', f.status);
-  // As the country index has it, so that a country (rare, or sorted by) is read from that index.
+  // As the country-and-city index has it, so that a country (rare, or sorted by) is read from that index.
   if (f.country.length) builder.whereRaw(`coalesce(c.billing_country, '') IN (${f.country.map(() => '?').join(', ')})`, f.country);
   if (f.createdFrom) builder.where('c.created_at', '>=', f.createdFrom);
   if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
@@ -236,30 +248,35 @@ export async function listCustomers(
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';
   const backwards = Boolean(query.before) && !query.after;
-  const cursor = decodeCursor(backwards ? query.before : query.after, key.type);
+  const cursor = decodeCursor(backwards ? query.before : query.after, key);
   const ascending = (query.dir === 'asc') !== backwards;
   const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
 
   const direction = ascending ? 'ASC' : 'DESC';
   const fewIds = await fewMembers(knex, query.filters);
   const matching = customerListFilter(knex, source, query, salesTeamId, fewIds);
-  if (cursor) matching.whereRaw(`(${key.sql}, ${idColumn}) ${ascending ? '>' : '<'} (${castFor(key.type)}, ?)`, [cursor.key, cursor.id]);
+  if (cursor) {
+    const casts = cursor.keys.map(() => castFor(key.type)).join(', ');
+    matching.whereRaw(`(${key.parts.join(', ')}, ${idColumn}) ${ascending ? '>' : '<'} (${casts}, ?)`, [...cursor.keys, cursor.id]);
+  }
+  const orderOf = (columns: string[]) => columns.map((column) => `${column} ${direction}`).join(', ');
   // A constant rather than a parameter: the first page without filters then has no parameters at all.
   const walk = withListColumns(knex, matching.clone(), figures, key)
-    .orderByRaw(`${key.sql} ${direction}, ${idColumn} ${direction}`)
+    .orderByRaw(orderOf([...key.parts, idColumn]))
     .limit(query.size + 1, { skipBinding: true });
   const collect = () => {
-    const page = knex.queryBuilder().from('matches').select('id', 'k').orderByRaw(`k ${direction}, id ${direction}`).limit(query.size + 1, { skipBinding: true });
+    const keyColumns = key.parts.map((_, index) => `k${index}`);
+    const page = knex.queryBuilder().from('matches').select('id', ...keyColumns).orderByRaw(orderOf([...keyColumns, 'id'])).limit(query.size + 1, { skipBinding: true });
     const rows = knex.queryBuilder()
-      .withMaterialized('matches', matching.clone().select({ id: idColumn }, knex.raw(`${key.sql} AS k`)))
+      .withMaterialized('matches', matching.clone().select({ id: idColumn }, ...key.parts.map((part, index) => knex.raw(`${part} AS ${keyColumns[index]}`))))
       .from(page.as('m'))
       .join({ c: 'customers' }, 'c.id', 'm.id');
     if (source.kind === 'shop') rows.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'm.id').andOnVal('cs.shop_id', source.shopId));
-    return withListColumns(knex, rows, figures, key).orderByRaw(`m.k ${direction}, m.id ${direction}`);
+    return withListColumns(knex, rows, figures, key).orderByRaw(orderOf([...keyColumns.map((column) => `m.${column}`), 'm.id']));
   };
 
   const severalSets = !fewIds && memberSets(knex, query.filters).length > 1;
-  const fetched = await readPage<Array<CustomerListRow & { sortKey: string | number | Date }>>(knex, walk, collect, {
+  const fetched = await readPage<Array<CustomerListRow & { sortKey: CursorKey[] }>>(knex, walk, collect, {
     severalSets,
     budgetMs: narrowed(query) ? (options.walkBudgetMs ?? WALK_BUDGET_MS) : null,
   });
@@ -268,7 +285,7 @@ export async function listCustomers(
   if (backwards) rows.reverse();
   await Promise.all([options.withTags ? attachTags(knex, rows) : undefined, options.withCredit ? attachCredit(knex, source, rows) : undefined]);
 
-  const cursorOf = (row: (typeof fetched)[number]) => encodeCursor({ key: cursorValue(row.sortKey), id: row.id });
+  const cursorOf = (row: (typeof fetched)[number]) => encodeCursor({ keys: row.sortKey, id: row.id });
   const firstRow = rows[0];
   const lastRow = rows[rows.length - 1];
   return {
@@ -433,11 +450,6 @@ async function attachCredit(knex: Knex, source: ListSource, rows: CustomerListRo
 
 function castFor(type: SortKey['type']): string {
   return type === 'timestamp' ? '?::timestamptz' : type === 'number' ? '?::bigint' : '?';
-}
-
-function cursorValue(value: string | number | Date): string | number {
-  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.toISOString() : '-infinity';
-  return value;
 }
 
 /** Counts exactly up to this many matches; above it, the planner's estimate is shown instead. */

@@ -18,6 +18,8 @@ interface Model {
   email: string;
   created: string;
   city: string;
+  /** '' without a default billing address. */
+  country: string;
   inShopA: boolean;
   totalAll: number;
   totalA: number;
@@ -39,7 +41,7 @@ const SHOP_B_ORDER = '2026-05-01T09:00:00.222222Z';
 const IN_A = 60;
 const ONLY_IN_B = 3;
 
-type SortName = 'name' | 'email' | 'total_spent' | 'last_order' | 'created' | 'city';
+type SortName = 'name' | 'email' | 'total_spent' | 'last_order' | 'created' | 'city' | 'country';
 
 describe('customer list paging', () => {
   let t: TestApp;
@@ -81,10 +83,12 @@ describe('customer list paging', () => {
         await knex('orders').insert({ shopId: shopB.id, customerId: id, number: `B-${i}`, currency: 'EUR', subtotal: totalB, total: totalB, placedAt: lastB });
       }
       let city = '';
+      let country = '';
       if (i % 7 !== 0) {
         const name = CITIES[i % 5]!;
         city = name.toLowerCase();
-        await knex('addresses').insert({ customerId: id, line1: 'Street 1', city: name, countryCode: 'DE', isDefaultBilling: true });
+        country = i % 3 === 0 ? 'AT' : 'DE';
+        await knex('addresses').insert({ customerId: id, line1: 'Street 1', city: name, countryCode: country, isDefaultBilling: true });
       }
       models.push({
         id,
@@ -92,6 +96,7 @@ describe('customer list paging', () => {
         email,
         created,
         city,
+        country,
         inShopA,
         totalAll: totalA + totalB,
         totalA,
@@ -111,6 +116,8 @@ describe('customer list paging', () => {
       case 'email': return m.email;
       case 'created': return m.created;
       case 'city': return m.city;
+      // A country's customers by city ("\u0000" sorts before any letter, as the separator of two keys).
+      case 'country': return `${m.country}\u0000${m.city}`;
       case 'total_spent': return shop ? m.totalA : m.totalAll;
       case 'last_order': return shop ? m.lastA : m.lastAll;
     }
@@ -161,7 +168,7 @@ describe('customer list paging', () => {
     return false;
   }
 
-  const sorts: SortName[] = ['name', 'email', 'total_spent', 'last_order', 'created', 'city'];
+  const sorts: SortName[] = ['name', 'email', 'total_spent', 'last_order', 'created', 'city', 'country'];
   const cases = sorts.flatMap((sort) => (['asc', 'desc'] as const).map((dir) => ({ sort, dir })));
 
   it.each(cases)('walks every customer once by $sort $dir over all shops, and back', async ({ sort, dir }) => {
@@ -184,6 +191,7 @@ describe('customer list paging', () => {
     { sort: 'last_order', dir: 'asc' },
     { sort: 'last_order', dir: 'desc' },
     { sort: 'name', dir: 'desc' },
+    { sort: 'country', dir: 'asc' },
   ] as const)('walks one shop by $sort $dir with that shop’s figures, and back', async ({ sort, dir }) => {
     const expected = expectedOrder(sort, dir, true);
     expect(expected).toHaveLength(IN_A);
@@ -233,6 +241,9 @@ describe('customer list paging', () => {
       ['name', cursor(['adams\u0000anna', firstId])],
       ['last_order', cursor(['yesterday', firstId])],
       ['city', cursor([123, firstId])],
+      ['country', cursor(['DE', firstId])],
+      ['country', cursor(['DE', 7, firstId])],
+      ['country', cursor(['DE', 'berlin', 'aachen', firstId])],
     ];
     for (const [sort, after] of attempts) {
       const url = `/admin/customers?sort=${sort}&dir=asc&after=${encodeURIComponent(after)}`;

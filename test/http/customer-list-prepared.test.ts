@@ -95,7 +95,7 @@ describe('runPreparedWhenConstant', () => {
 
     expect((await list('sort=email&dir=asc&country=DE')).rows).toEqual([]);
     expect((await list('sort=email&dir=asc&q=prepared-bo')).rows.map((row) => row.email)).toEqual(['prepared-bo@example.test']);
-    await list(`sort=email&dir=asc&size=25&after=${first.next ?? encodeCursor({ key: 'prepared-ada@example.test', id: 0 })}`);
+    await list(`sort=email&dir=asc&size=25&after=${first.next ?? encodeCursor({ keys: ['prepared-ada@example.test'], id: 0 })}`);
     expect(await preparedNames()).toEqual(prepared);
   });
 

@@ -153,7 +153,7 @@ describe('admin customer list: sorting and columns (F-LIST-1)', () => {
     ['name', ['c2', 'c5', 'c3', 'c4', 'c1']], // adams bob, brown eve, meyer carla, meyer dan, zeller anna
     ['email', ['c2', 'c4', 'c5', 'c3', 'c1']], // case-insensitive: a-, b-, c-, M-, z-
     ['city', ['c4', 'c2', 'c1', 'c5', 'c3']], // (none), aachen, Berlin (c1), Berlin (c5), Zurich
-    ['country', ['c4', 'c5', 'c3', 'c1', 'c2']], // (none), AT, CH, DE (c1), DE (c2)
+    ['country', ['c4', 'c5', 'c3', 'c2', 'c1']], // (none), AT, CH, DE aachen, DE Berlin: a country's customers by city
     ['orders', ['c2', 'c3', 'c4', 'c1', 'c5']], // 0, 1, 1, 2, 3
     ['last_order', ['c2', 'c5', 'c3', 'c1', 'c4']], // (none), 2024-12-01, 2025-01-15, 2025-03-01, 2025-03-10
     ['total_spent', ['c2', 'c5', 'c1', 'c4', 'c3']], // 0, 3.00, 15.00, 15.00, 123,456.78

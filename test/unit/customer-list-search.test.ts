@@ -110,7 +110,7 @@ describe('pages whose matches cluster in the sort order', () => {
     }
   });
 
-  it("reads one country's customers in city order from the country-and-city index (migration 29), both ways and past a cursor", async () => {
+  it("reads customers by country and city, and one country's customers by city, from the country-and-city index (migration 29), both ways and past a cursor", async () => {
     const planOf = async (search: string) => {
       const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
       const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
@@ -125,6 +125,14 @@ describe('pages whose matches cluster in the sort order', () => {
       const next = await planOf(`country=NZ&sort=city&dir=${dir}&after=${first.result.next}`);
       expect(next.plan).toContain('customers_country_city_idx');
       expect(next.result.rows).toHaveLength(25);
+
+      const byCountry = await planOf(`sort=country&dir=${dir}`);
+      const pastCursor = await planOf(`sort=country&dir=${dir}&after=${byCountry.result.next}`);
+      for (const { plan } of [byCountry, pastCursor]) {
+        expect(plan).toContain('customers_country_city_idx');
+        expect(plan).not.toMatch(/\bSort\b/);
+      }
+      expect(pastCursor.result.rows).toHaveLength(25);
     }
   });
 
