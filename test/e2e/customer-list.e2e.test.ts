@@ -328,6 +328,25 @@ describe('admin customer list in a real browser', () => {
     expect(disabled.y - awaiting.y).toBeLessThan(40);
   });
 
+  it('shows the top of the new page after Next or Previous at the foot of the table, as a page load would', { timeout: 30_000 }, async () => {
+    const newestFirst = [...people].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.i - a.i).map((p) => p.email);
+    const page = await openPage();
+    await logIn(page);
+    const firstRowInView = async () => {
+      const box = (await results(page).locator('tbody tr').first().boundingBox())!;
+      return box.y >= 0 && box.y + box.height <= page.viewportSize()!.height;
+    };
+    await results(page).getByRole('link', { name: 'Next →' }).click();
+    await expect.poll(() => emailsInTable(page), POLL).toEqual(newestFirst.slice(SIZE, 2 * SIZE));
+    expect(await firstRowInView()).toBe(true);
+    // Back from the foot of the second page, which is as long as the first.
+    await results(page).getByRole('link', { name: '← Previous' }).scrollIntoViewIfNeeded();
+    expect(await firstRowInView()).toBe(false);
+    await results(page).getByRole('link', { name: '← Previous' }).click();
+    await expect.poll(() => emailsInTable(page), POLL).toEqual(newestFirst.slice(0, SIZE));
+    expect(await firstRowInView()).toBe(true);
+  });
+
   it('shows the filters applied last when an earlier change is still loading (a slow network)', { timeout: 30_000 }, async () => {
     const matching = people.filter((p) => p.tags.includes('vip') && p.orders >= 1);
     const page = await openPage();
