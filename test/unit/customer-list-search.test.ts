@@ -147,7 +147,7 @@ describe('pages whose matches cluster in the sort order', () => {
     expect((await page(`shop=${shopId}&sort=city&dir=asc&tax_exempt=no`, 0)).fellBack).toBe(true);
   });
 
-  it('walks a page of several member sets (two tags together) without parallel workers, and one set as it is', async () => {
+  it('walks and collects filtered pages without parallel workers (two tags together, one tag), and reads an unfiltered page as it is', async () => {
     // More than FEW_MEMBERS customers have both tags, so the sets are tested while the sort index is walked.
     const both = FEW_MEMBERS + 200;
     await knex.raw(
@@ -156,16 +156,23 @@ describe('pages whose matches cluster in the sort order', () => {
       [both],
     );
     await knex.raw('ANALYZE customer_tags');
-    const withoutWorkers = (statements: Array<{ sql: string }>) => statements.some(({ sql }) => sql.includes('max_parallel_workers_per_gather'));
-    const query = parseCustomerListQuery({ tag: 'alpha, beta', tagmode: 'all', sort: 'email', dir: 'asc' });
-    const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
-    const twoTags = await statementsOf(knex, () => listCustomers(knex, source, query, null, { walkBudgetMs: 10_000 }));
-    expect(twoTags.result.rows).toHaveLength(25);
-    expect(twoTags.result.rows.every((row) => row.email.startsWith('filler-'))).toBe(true);
-    expect(withoutWorkers(twoTags.statements)).toBe(true);
-    const oneTag = await statementsOf(knex, () => listCustomers(knex, source, parseCustomerListQuery({ tag: 'alpha', sort: 'email', dir: 'asc' }), null, { walkBudgetMs: 10_000 }));
-    expect(oneTag.result.rows).toHaveLength(25);
-    expect(withoutWorkers(oneTag.statements)).toBe(false);
+    const withoutWorkers = (statements: Array<{ sql: string }>) => statements.some(({ sql }) => sql.includes("set_config('max_parallel_workers_per_gather', '0', true)"));
+    const read = (search: Record<string, string>, walkBudgetMs: number) => {
+      const query = parseCustomerListQuery(search);
+      return statementsOf(knex, () => listCustomers(knex, resolveListSource('all', [{ id: shopId }], query.shop)!, query, null, { walkBudgetMs }));
+    };
+    for (const budget of [10_000, 0]) {
+      const twoTags = await read({ tag: 'alpha, beta', tagmode: 'all', sort: 'email', dir: 'asc' }, budget);
+      expect(twoTags.result.rows).toHaveLength(25);
+      expect(twoTags.result.rows.every((row) => row.email.startsWith('filler-'))).toBe(true);
+      expect(withoutWorkers(twoTags.statements)).toBe(true);
+      const oneTag = await read({ tag: 'alpha', sort: 'email', dir: 'asc' }, budget);
+      expect(oneTag.result.rows).toHaveLength(25);
+      expect(withoutWorkers(oneTag.statements)).toBe(true);
+    }
+    const unfiltered = await read({ sort: 'email', dir: 'asc' }, 10_000);
+    expect(unfiltered.result.rows).toHaveLength(25);
+    expect(withoutWorkers(unfiltered.statements)).toBe(false);
   });
 
   it('finds nothing for a term nobody has, and takes quotes, percent signs and SQL as plain text', async () => {
