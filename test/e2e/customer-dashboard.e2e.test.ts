@@ -44,6 +44,39 @@ describe('customer dashboard in a real browser', () => {
   const dialog = (page: Page) => page.locator('dialog#modal');
   const shoot = (page: Page, name: string, variant: string) => screenshot(page, `${name}-${variant}`);
 
+  it('shows the newer answer when a widget reloads again while its last reload is still loading', async () => {
+    const { page, problems } = await open('desktop');
+    // The first reload's answer is read at once and held back for 800 ms; the later ones pass.
+    let reloads = 0;
+    let firstAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (firstAnswered = resolve));
+    await page.route(
+      (url) => url.pathname === `/admin/customers/${customerId}/widgets/notes`,
+      async (route) => {
+        if (++reloads > 1) return route.continue();
+        // Fetched from the test process, which does not resolve *.localhost: sent to 127.0.0.1 with the page's Host.
+        const url = new URL(route.request().url());
+        const headers = { ...route.request().headers(), host: url.host };
+        url.hostname = '127.0.0.1';
+        const response = await route.fetch({ url: url.toString(), headers });
+        firstAnswered();
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        await route.fulfill({ response }).catch(() => undefined); // aborted by the newer reload
+      },
+    );
+    const reload = () => page.evaluate("document.body.dispatchEvent(new CustomEvent('notesChanged', { bubbles: true }))");
+    await reload();
+    await answered;
+    const author = await t.ctx.knex('staffUsers').where({ email: logins.owner.email }).first('id', 'name');
+    await t.ctx.knex('customerNotes').insert({ customerId, authorStaffId: author.id, authorName: author.name, body: 'Written while the widget reloaded' });
+    await reload();
+    await expect.poll(() => page.locator('#w-notes').textContent(), POLL).toContain('Written while the widget reloaded');
+    // Still there once the held answer's time is up.
+    await page.waitForTimeout(1_000);
+    expect(await page.locator('#w-notes').textContent()).toContain('Written while the widget reloaded');
+    expect(problems).toEqual([]);
+  });
+
   for (const variant of Object.keys(VIEWPORTS) as Array<keyof typeof VIEWPORTS>) {
     it(`adjusts credit in the modal and sees the balance change without a reload (${variant})`, async () => {
       const { page, problems } = await open(variant);
