@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData, type DemoLogins } from '../../seeds/demo.seed.js';
 import { closeAll } from '../support/browser.js';
 import { ADMIN, isModalOpen, POLL, screenshots, startDashboardBrowser, type DashboardBrowser } from '../support/dashboard-browser.js';
+import { makeCustomer } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /** With SCREENSHOTS_DIR set, the steps are also saved as PNGs for a person to look at. */
@@ -39,7 +40,7 @@ describe('customer dashboard in a real browser', () => {
 
   afterAll(() => closeAll([], web, t));
 
-  const open = (variant: keyof typeof VIEWPORTS) => web.openDashboard(logins.owner, customerId, VIEWPORTS[variant]);
+  const open = (variant: keyof typeof VIEWPORTS, id = customerId) => web.openDashboard(logins.owner, id, VIEWPORTS[variant]);
 
   const dialog = (page: Page) => page.locator('dialog#modal');
   const shoot = (page: Page, name: string, variant: string) => screenshot(page, `${name}-${variant}`);
@@ -74,6 +75,32 @@ describe('customer dashboard in a real browser', () => {
     // Still there once the held answer's time is up.
     await page.waitForTimeout(1_000);
     expect(await page.locator('#w-notes').textContent()).toContain('Written while the widget reloaded');
+    expect(problems).toEqual([]);
+  });
+
+  it("keeps the Shops widget's other buttons disabled while one of its changes is saving, so no answer is lost", async () => {
+    const knex = t.ctx.knex;
+    const shops = (await knex('shops').orderBy('id').limit(2).select('id', 'name')) as Array<{ id: number; name: string }>;
+    const customer = await makeCustomer(knex, shops.map((shop) => shop.id), { email: 'two.shops@example.test' }, 'disabled');
+    const { page, problems } = await open('desktop', customer.id);
+    // Every save of the widget takes 600 ms longer, so the first is still saving when the second button is pressed.
+    await page.route(
+      (url) => /\/shops\/\d+\/status$/.test(url.pathname),
+      async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await route.continue();
+      },
+    );
+    const widget = page.locator('#w-shops');
+    const enable = (shop: { name: string }) => widget.locator('li', { hasText: shop.name }).getByRole('button', { name: 'Enable' });
+    await enable(shops[0]!).click();
+    await expect.poll(() => enable(shops[1]!).isDisabled(), POLL).toBe(true);
+    await expect.poll(() => widget.locator('li', { hasText: shops[0]!.name }).getByRole('button').textContent(), POLL).toBe('Disable');
+    expect(await enable(shops[1]!).isDisabled()).toBe(false);
+    await enable(shops[1]!).click();
+    await expect.poll(() => widget.getByRole('button', { name: 'Disable' }).count(), POLL).toBe(2);
+    const statuses = await knex('customerShops').where({ customerId: customer.id }).orderBy('shopId').pluck('status');
+    expect(statuses).toEqual(['active', 'active']);
     expect(problems).toEqual([]);
   });
 
