@@ -107,6 +107,17 @@ describe('admin customer list in a real browser', () => {
     await filterPanel(page).locator('.filter-grid').waitFor({ state: 'visible' });
   }
 
+  /** Makes every htmx request for the list take 600 ms longer, as on a slow connection or server. */
+  async function slowListRequests(page: Page): Promise<void> {
+    await page.route(
+      (url) => url.pathname === '/admin/customers',
+      async (route) => {
+        if (route.request().headers()['hx-request'] === 'true') await new Promise((resolve) => setTimeout(resolve, 600));
+        await route.continue();
+      },
+    );
+  }
+
   /** Records the htmx requests the progress page sends to itself while it polls. */
   function pollsOf(page: Page): Request[] {
     const polls: Request[] = [];
@@ -352,15 +363,8 @@ describe('admin customer list in a real browser', () => {
     const page = await openPage();
     const problems = watchForProblems(page);
     await logIn(page);
-    // Every list request takes 600 ms, so the request a changed field sends is still loading
-    // when the next field changes and when "Apply filters" is pressed.
-    await page.route(
-      (url) => url.pathname === '/admin/customers',
-      async (route) => {
-        if (route.request().headers()['hx-request'] === 'true') await new Promise((resolve) => setTimeout(resolve, 600));
-        await route.continue();
-      },
-    );
+    // The request a changed field sends is still loading when the next field changes and when "Apply filters" is pressed.
+    await slowListRequests(page);
     await openFilters(page);
     await page.getByLabel('Tags, separated by commas').fill('vip');
     await page.getByLabel('Minimum orders').fill('1');
@@ -368,6 +372,21 @@ describe('admin customer list in a real browser', () => {
     await expect.poll(() => param(page, 'orders_min'), POLL).toEqual(['1']);
     await expect.poll(() => chipLabels(page), POLL).toEqual(['Tag: vip', 'Orders ≥ 1']);
     await expect.poll(async () => (await emailsInTable(page)).sort(), POLL).toEqual(sorted(matching, (p) => p.email));
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the results of the whole term typed on while the search for its first letters is loading (a slow network)', { timeout: 30_000 }, async () => {
+    const page = await openPage();
+    const problems = watchForProblems(page);
+    await logIn(page);
+    await slowListRequests(page);
+    const search = page.getByLabel('Search customers');
+    const searched = page.waitForRequest((request) => new URL(request.url()).searchParams.get('q') === 'kunde0');
+    await search.fill('kunde0');
+    await searched;
+    await search.fill('kunde05');
+    await expect.poll(() => param(page, 'q'), POLL).toEqual(['kunde05']);
+    await expect.poll(() => emailsInTable(page), POLL).toEqual(people.filter((p) => p.lastName === 'Kunde05').map((p) => p.email));
     expect(problems).toEqual([]);
   });
 
