@@ -151,8 +151,13 @@ export function customerListFilter(
   return builder;
 }
 
-/** At most this many members are looked up by id; more are filtered while the sort index is walked. */
-export const FEW_MEMBERS = 1_000;
+/**
+ * At most this many members are looked up by id; more are filtered while the sort index is walked.
+ * Fetching and sorting n rows by id grows with n, the walk with the customers per match: at a
+ * million customers a tag with a segment (1,587 members) took 18–23 ms by id and 44–55 ms walked,
+ * two tags (5,900) 30 ms either way.
+ */
+export const FEW_MEMBERS = 2_000;
 
 /**
  * The customers the membership filters (tags, group, segment) allow, when they are at most
