@@ -9,8 +9,9 @@ export type ListTable = 'customers' | 'customer_shops' | 'customer_tags' | 'cust
 
 /**
  * From this many changed rows, one action refreshes the statistics itself. Smaller sets are planned
- * well without: the list reads a set of up to 2,000 members (FEW_MEMBERS) as a list of ids. An ANALYZE samples at
- * most 30,000 rows, so it costs about the same at any size (20–50 ms at a million customers).
+ * well without: the list reads a set of up to 2,000 members (FEW_MEMBERS) as a list of ids. An
+ * ANALYZE samples at most 30,000 rows, so it costs about the same at any size (20–50 ms at a
+ * million customers).
  */
 export const LARGE_CHANGE_ROWS = 5_000;
 
