@@ -1,11 +1,10 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnex } from '../../app/db/knex.js';
 import { runPreparedWhenConstant } from '../../app/db/prepared-query.js';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { encodeCursor, listCustomers } from '../../app/services/customer-list.service.js';
 import { loginStaff, type Agent } from '../support/agents.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { useDatabase } from '../support/database.js';
 import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -50,21 +49,15 @@ describe('prepared list statements', () => {
 });
 
 describe('runPreparedWhenConstant', () => {
-  let db: TestDatabase;
-  // One connection, so that every query sees the statements the earlier ones prepared.
   let knex: Knex;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    knex = createKnex(db.url, { max: 1 });
+  // One connection, so that every query sees the statements the earlier ones prepared.
+  useDatabase(async (db) => {
+    knex = db.knex;
     const shop = await makeShop(knex, { code: 'prep-direct' });
     for (const [email, city] of [['prepared-ada@example.test', 'London'], ['prepared-bo@example.test', 'Chicago']]) {
       await knex('customers').where({ id: (await makeCustomer(knex, [shop.id], { email })).id }).update({ billingCity: city });
     }
-  });
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
-  });
+  }, { max: 1 });
 
   const preparedNames = async () => ((await knex.raw('SELECT name FROM pg_prepared_statements ORDER BY name')).rows as Array<{ name: string }>).map((row) => row.name);
   const cities = () => knex('customers').select('billing_city').where('email', 'like', knex.raw("'prepared-%'")).orderBy('email');

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnex } from '../../app/db/knex.js';
+import { describe, expect, it } from 'vitest';
+import type { Knex } from 'knex';
 import { seedDemoData } from '../../seeds/demo.seed.js';
 import { seedLargeData, type LargeSeedReport } from '../../seeds/large.seed.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { useDatabase } from '../support/database.js';
 
 /**
  * The benchmark data set (`npm run seed -- --customers N` above the demo size), small here: what it
@@ -10,8 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
  * that its attributes are drawn independently (no filter combination is empty by construction).
  */
 describe('the large seed', () => {
-  let db: TestDatabase;
-  let knex: ReturnType<typeof createKnex>;
+  let knex: Knex;
   let indexesBefore: string[];
   let report: LargeSeedReport;
   const COUNT = 6_000;
@@ -20,16 +19,11 @@ describe('the large seed', () => {
     ((await knex.raw("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname")).rows as Array<{ indexname: string }>).map((r) => r.indexname);
   const one = async (sql: string) => Number(Object.values((await knex.raw(sql)).rows[0] as Record<string, unknown>)[0]);
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    knex = createKnex(db.url);
+  useDatabase(async (db) => {
+    knex = db.knex;
     await seedDemoData(knex, { customers: 10 });
     indexesBefore = await indexNames();
     report = await seedLargeData(knex, COUNT);
-  }, 60_000);
-  afterAll(async () => {
-    await knex?.destroy();
-    await db?.drop();
   });
 
   it('adds the customers with orders, addresses, tags, groups, a segment and business accounts', async () => {
