@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { FEW_MEMBERS, listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
+import { CLUSTERED_WALK_BUDGET_MS, FEW_MEMBERS, listCustomers, resolveListSource, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { planWithout, statementsOf } from '../support/statements.js';
@@ -55,6 +55,29 @@ describe('pages whose matches cluster in the sort order', () => {
     expect(secondCollected.emails[0]).not.toBe(walked.emails[0]);
     const backWalked = await page(`q=schmidtke&sort=name&dir=desc`);
     expect((await page('q=schmidtke&sort=name&dir=desc', 0)).emails).toEqual(backWalked.emails);
+  });
+
+  it('gives a search term that begins a page of sort keys a short walk budget: its matches cluster there', async () => {
+    const budgetOf = (search: string) => {
+      const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
+      return walkBudgetMs(knex, resolveListSource('all', [{ id: shopId }], query.shop)!, query);
+    };
+    // 300 surnames begin with "schmidtke" and 300 e-mail addresses with "zed-"; "zed" is a first
+    // name only (the name sorts by surname), and 11 addresses begin with "zed-10".
+    for (const search of ['q=schmidtke&sort=name', `shop=${shopId}&q=schmidtke&sort=name&dir=desc`, 'q=%20SchmidtKE%20&sort=name', 'q=zed-&sort=email', 'q=schmidtke&sort=name&size=100']) {
+      expect(await budgetOf(search), search).toBe(CLUSTERED_WALK_BUDGET_MS);
+    }
+    const spread = ['q=zed&sort=name', 'q=zed-10&sort=email', 'q=schmidtke&sort=created', 'q=schmidtke&sort=city', 'q=sc&sort=name'];
+    for (const search of [...spread, `q=${encodeURIComponent("' OR 1=1 --")}&sort=name`, 'q=%25%25%25&sort=email', `q=${encodeURIComponent('<script>')}&sort=name`]) {
+      expect(await budgetOf(search), search).toBe(WALK_BUDGET_MS);
+    }
+    // Read with its own budget, the page is the one the walk alone gives.
+    const query = parseCustomerListQuery({ q: 'schmidtke', sort: 'name', dir: 'asc' });
+    const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
+    const budgeted = await listCustomers(knex, source, query, null);
+    const walked = await listCustomers(knex, source, query, null, { walkBudgetMs: 10_000 });
+    expect(budgeted.rows.map((row) => row.email)).toEqual(walked.rows.map((row) => row.email));
+    expect(budgeted.next).toBe(walked.next);
   });
 
   it('also collects the page when the walk runs out of its budget (here the walk waits for a lock), and cancels the read that ends second', async () => {
