@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AppContext } from './context.js';
+import { createHttpServer } from './http/http-server.js';
 import { createApp } from './server.js';
 
 export interface RunningWeb {
@@ -10,8 +11,13 @@ export interface RunningWeb {
 /** Listens, and on close stops taking connections and lets requests in flight finish. */
 export async function startWeb(ctx: AppContext): Promise<RunningWeb> {
   const web = createApp(ctx);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = web.app.listen(ctx.config.port, (err?: Error) => (err ? reject(err) : resolve(listening)));
+  const server = createHttpServer(web.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(ctx.config.port, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return {
     server,

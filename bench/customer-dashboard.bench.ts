@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { createContext } from '../app/context.js';
 import { createLogger } from '../app/lib/logger.js';
 import { sameEmail } from '../app/models/customer.model.js';
+import { createHttpServer } from '../app/http/http-server.js';
 import { createApp } from '../app/server.js';
 import { benchConfig, DATABASE_URL, SAMPLES, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
@@ -36,7 +37,7 @@ if (!heavy) {
 }
 
 const web = createApp(ctx);
-const server = web.app.listen(0, '127.0.0.1');
+const server = createHttpServer(web.app).listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const client = createClient((server.address() as AddressInfo).port, config.adminHost);
 await client.login(STAFF.email, STAFF.password);

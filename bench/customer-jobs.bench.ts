@@ -14,6 +14,7 @@ import { createLogger } from '../app/lib/logger.js';
 import { enqueueImportAnalysis, enqueueImportRun } from '../app/queues/import.queue.js';
 import { createImport, startImportRun } from '../app/services/imports/import.service.js';
 import { createStaff, loadStaffPrincipal } from '../app/services/staff.service.js';
+import { createHttpServer } from '../app/http/http-server.js';
 import { createApp } from '../app/server.js';
 import { seedDemoData } from '../seeds/demo.seed.js';
 import { benchConfig, createDatabase, DATABASE_URL, ensureBenchDatabase, spawnWorker, STAFF, waitFor } from './bench-setup.js';
@@ -165,7 +166,7 @@ async function bulkAndExport(only: Set<string>) {
   await ensureBenchDatabase();
   const ctx = await createContext(benchConfig(), createLogger('warn'), DATABASE_URL);
   const web = createApp(ctx);
-  const server = web.app.listen(0, '127.0.0.1');
+  const server = createHttpServer(web.app).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const client = createClient((server.address() as AddressInfo).port, ctx.config.adminHost);
   await client.login(STAFF.email, STAFF.password);

@@ -14,6 +14,7 @@ import { saveView } from '../app/services/saved-view.service.js';
 import { refreshCommonTrigrams } from '../app/services/search-trigrams.js';
 import { addSegmentGroup } from '../app/services/segment.service.js';
 import { loadStaffPrincipal } from '../app/services/staff.service.js';
+import { createHttpServer } from '../app/http/http-server.js';
 import { createApp } from '../app/server.js';
 import { benchConfig, DATABASE_URL, ensureBenchDatabase, freePort, SAMPLES, spawnWeb, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
@@ -48,7 +49,7 @@ async function main() {
   const config = benchConfig();
   const ctx = await createContext(config, createLogger('warn'), DATABASE_URL);
   const web = createApp(ctx);
-  const server = web.app.listen(0, '127.0.0.1');
+  const server = createHttpServer(web.app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;
   const knex = ctx.knex;

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { createHttpServer } from '../../app/http/http-server.js';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 
 /** The system Chromium (Debian's `chromium` package); Playwright's own browser downloads are never used. */
@@ -41,7 +42,7 @@ export interface LiveServer {
 
 /** Serves the Express app on 127.0.0.1, on `port` or a free one. */
 export async function listen(app: Express, port = 0): Promise<LiveServer> {
-  const server: Server = app.listen(port, '127.0.0.1');
+  const server: Server = createHttpServer(app).listen(port, '127.0.0.1');
   await once(server, 'listening');
   const { port: listening } = server.address() as AddressInfo;
   return {
