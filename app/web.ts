@@ -19,6 +19,8 @@ export async function startWeb(ctx: AppContext): Promise<RunningWeb> {
       resolve();
     });
   });
+  // Once listening, an error (a refused accept: too many open files) is logged; the server goes on.
+  server.on('error', (error) => ctx.logger.error({ err: error }, 'HTTP server error'));
   return {
     server,
     async close() {

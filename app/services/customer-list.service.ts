@@ -261,7 +261,10 @@ export async function listCustomers(
 
   const direction = ascending ? 'ASC' : 'DESC';
   // A page without filters or search matches every row it walks and gets no budget (readPage).
-  const [fewIds, budgetMs] = await Promise.all([fewMembers(knex, query.filters), narrowed(query) ? (options.walkBudgetMs ?? walkBudgetMs(knex, source, query)) : null]);
+  const fewIds = await fewMembers(knex, query.filters);
+  // A page without filters or search matches every row it walks and gets no budget; a searched
+  // page's is found while it walks (walkBudgetMs).
+  const budget = narrowed(query) ? (options.walkBudgetMs ?? walkBudgetMs(knex, source, query)) : null;
   const matching = customerListFilter(knex, source, query, salesTeamId, fewIds);
   if (cursor) {
     const casts = cursor.keys.map(() => castFor(key.type)).join(', ');
@@ -283,7 +286,7 @@ export async function listCustomers(
     return withListColumns(knex, rows, figures, key).orderByRaw(orderOf([...keyColumns.map((column) => `m.${column}`), 'm.id']));
   };
 
-  const fetched = await readPage<Array<CustomerListRow & { sortKey: CursorKey[] }>>(knex, walk, collect, budgetMs);
+  const fetched = await readPage<Array<CustomerListRow & { sortKey: CursorKey[] }>>(knex, walk, collect, budget);
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
@@ -315,24 +318,28 @@ function withListColumns(knex: Knex, builder: Knex.QueryBuilder, figures: 'c' | 
 export const WALK_BUDGET_MS = 100;
 
 /** The budget of a page whose search term begins a page's worth of sort keys (see walkBudgetMs). */
-export const CLUSTERED_WALK_BUDGET_MS = 5;
+export const CLUSTERED_WALK_BUDGET_MS = 20;
 
 /**
  * A search term that begins many sort keys (a surname sorted by name, a first name sorted by
  * e-mail) finds its matches clustered there, and a walk from the other end of the order crosses
  * every key before them: at a million customers "schmidt" by name walked past its whole budget and
- * was then collected anyway. Such a page is collected after a few milliseconds instead, still
- * alongside the walk (which wins when matches come earlier in the order, as a first name's do).
- * Counting up to a page of keys from the term on is a short range of the key's own index.
+ * was then collected anyway. Such a page is collected after CLUSTERED_WALK_BUDGET_MS instead,
+ * still alongside the walk, which wins when the matches also come early in the order (a common
+ * first name's do, within a few milliseconds). The keys are read from the term on, a page of
+ * them, on the key's own index over all customers: a shop's page walks that same index. The
+ * budget is a guess and never changes a page; a read that fails leaves the usual one.
  */
 export async function walkBudgetMs(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'size' | 'sort'>): Promise<number> {
   const key: SortKey = SORT_KEYS[source.kind][query.sort];
   const term = query.q.trim().toLowerCase();
   if (!key.startsWithSearchedText || term.length < MIN_SEARCH_LENGTH) return WALK_BUDGET_MS;
   const part = key.parts[0]!;
-  // U+FFFF sorts after whatever follows the term in a name or an address (in byte order, and in ICU's).
-  const { rows } = await knex.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM customers c WHERE ${part} >= ? AND ${part} < ? LIMIT ?) s`, [term, `${term}\uFFFF`, query.size + 1]);
-  return (rows[0].n as number) > query.size ? CLUSTERED_WALK_BUDGET_MS : WALK_BUDGET_MS;
+  // starts_with, not a range up to the term's last key: no character is sure to sort last in
+  // every collation.
+  const read = knex.raw(`SELECT count(*) FILTER (WHERE starts_with(s.k, ?))::int AS n FROM (SELECT ${part} AS k FROM customers c WHERE ${part} >= ? ORDER BY ${part} LIMIT ?) s`, [term, term, query.size + 1]);
+  const begun = await read.then((result) => result.rows[0].n as number, () => 0);
+  return begun > query.size ? CLUSTERED_WALK_BUDGET_MS : WALK_BUDGET_MS;
 }
 
 /**
@@ -350,7 +357,7 @@ export async function walkBudgetMs(knex: Knex, source: ListSource, query: Pick<C
  * nearly done is not thrown away. A page without filters or search (of a shop, a sales team, past
  * a cursor) matches every row it walks and gets no budget: collecting it would sort the whole shop.
  */
-async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => Knex.QueryBuilder, budgetMs: number | null): Promise<T> {
+async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => Knex.QueryBuilder, budgetMs: number | Promise<number> | null): Promise<T> {
   if (budgetMs === null) return runPreparedWhenConstant<T>(walk);
   // Sequential scans are priced out of collecting, so that the matches come from the indexes of
   // the filters and the search, even where the planner believes a filter matches much of the table.
@@ -358,9 +365,15 @@ async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => K
   // A budget of nothing skips the walk (whether a walk ends within a millisecond depends on the plan).
   if (budgetMs === 0) return firstOf([collecting()]);
   const walking = contender<T>(knex, NO_PARALLEL_WORKERS, walk);
+  const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<'spent'>((resolve) => (timer = setTimeout(resolve, budgetMs, 'spent')));
+  let raced = false;
+  // A budget still being found (walkBudgetMs) counts from the walk's start all the same.
+  const budget = Promise.resolve(budgetMs).then(
+    (ms) => new Promise<'spent'>((resolve) => (timer = raced ? undefined : setTimeout(resolve, Math.max(0, ms - (performance.now() - started)), 'spent'))),
+  );
   const early = await Promise.race([walking.rows.then(() => 'walked' as const, () => 'walked' as const), budget]);
+  raced = true;
   clearTimeout(timer);
   return firstOf(early === 'walked' ? [walking] : [walking, collecting()]);
 }
