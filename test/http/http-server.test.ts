@@ -46,6 +46,17 @@ describe('the HTTP server of an Express app', () => {
         expect(JSON.parse(res.body)).toEqual({ path: '/echo', query: { a: path.slice(-1) } });
       }
       expect(prototypes).toEqual([true, true]);
+      // A second server for the same app builds the same way (the app's prototypes are replaced once).
+      const second = createHttpServer(app);
+      second.prependListener('request', (req, res) => prototypes.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response));
+      const secondPort = await listening(second);
+      try {
+        expect((await send(secondPort, { host: 'shop.localhost', path: '/echo?a=3' })).status).toBe(200);
+        expect(prototypes).toEqual([true, true, true]);
+      } finally {
+        second.close();
+        second.closeAllConnections();
+      }
     } finally {
       server.close();
       server.closeAllConnections();
