@@ -260,11 +260,10 @@ export async function listCustomers(
   const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
 
   const direction = ascending ? 'ASC' : 'DESC';
-  // A page without filters or search matches every row it walks and gets no budget (readPage).
-  const fewIds = await fewMembers(knex, query.filters);
   // A page without filters or search matches every row it walks and gets no budget; a searched
-  // page's is found while it walks (walkBudgetMs).
+  // page's is found while the member sets are looked up and the page walks (walkBudgetMs).
   const budget = narrowed(query) ? (options.walkBudgetMs ?? walkBudgetMs(knex, source, query)) : null;
+  const fewIds = await fewMembers(knex, query.filters);
   const matching = customerListFilter(knex, source, query, salesTeamId, fewIds);
   if (cursor) {
     const casts = cursor.keys.map(() => castFor(key.type)).join(', ');
@@ -366,14 +365,13 @@ async function readPage<T>(knex: Knex, walk: Knex.QueryBuilder, collect: () => K
   if (budgetMs === 0) return firstOf([collecting()]);
   const walking = contender<T>(knex, NO_PARALLEL_WORKERS, walk);
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  let raced = false;
+  const walked = walking.rows.then(() => 'walked' as const, () => 'walked' as const);
   // A budget still being found (walkBudgetMs) counts from the walk's start all the same.
-  const budget = Promise.resolve(budgetMs).then(
-    (ms) => new Promise<'spent'>((resolve) => (timer = raced ? undefined : setTimeout(resolve, Math.max(0, ms - (performance.now() - started)), 'spent'))),
-  );
-  const early = await Promise.race([walking.rows.then(() => 'walked' as const, () => 'walked' as const), budget]);
-  raced = true;
+  const ms = await Promise.race([budgetMs, walked]);
+  if (ms === 'walked') return firstOf([walking]);
+  let timer: NodeJS.Timeout | undefined;
+  const spent = new Promise<'spent'>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms - (performance.now() - started)), 'spent')));
+  const early = await Promise.race([walked, spent]);
   clearTimeout(timer);
   return firstOf(early === 'walked' ? [walking] : [walking, collecting()]);
 }

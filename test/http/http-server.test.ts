@@ -34,9 +34,11 @@ describe('the HTTP server of an Express app', () => {
     app.get('/echo', (req, res) => {
       res.set('X-Seen-Host', req.hostname).json({ path: req.path, query: req.query });
     });
-    const server = createHttpServer(app);
     const prototypes: boolean[] = [];
-    server.prependListener('request', (req, res) => prototypes.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response));
+    // Before Express's own listener: whether Node built them with the app's prototypes.
+    const recordPrototypes = (server: Server) => server.prependListener('request', (req, res) => prototypes.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response));
+    const server = createHttpServer(app);
+    recordPrototypes(server);
     const port = await listening(server);
     try {
       for (const path of ['/echo?a=1', '/echo?a=2']) {
@@ -48,7 +50,7 @@ describe('the HTTP server of an Express app', () => {
       expect(prototypes).toEqual([true, true]);
       // A second server for the same app builds the same way (the app's prototypes are replaced once).
       const second = createHttpServer(app);
-      second.prependListener('request', (req, res) => prototypes.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response));
+      recordPrototypes(second);
       const secondPort = await listening(second);
       try {
         expect((await send(secondPort, { host: 'shop.localhost', path: '/echo?a=3' })).status).toBe(200);
