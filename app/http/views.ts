@@ -7,8 +7,37 @@ import { erasedCustomerName } from '../services/gdpr/gdpr-access.js';
 export const VIEWS_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
 
 export function createViewEngine(cache: boolean): Eta {
-  return new Eta({ views: VIEWS_DIRECTORY, autoEscape: true, cache });
+  return new Eta({ views: VIEWS_DIRECTORY, autoEscape: true, escapeFunction: escapeHtml, plugins: [symbolsAsReferences], cache });
 }
+
+/*
+ * A page is one string, and V8 keeps it at one byte a character only while every character is
+ * Latin-1: one "↕", "…" or "€" doubles the whole page, which is then copied twice its size,
+ * measured (Content-Length) and encoded character by character on its way to the socket. Symbols
+ * (punctuation, arrows, currency signs, emoji) are therefore written as character references,
+ * in the templates' text and in what they print; letters stay as they are, so names in other
+ * scripts are not made three times longer. Browsers show both the same.
+ */
+/** A character past Latin-1 that is not a letter or a combining mark (the range first: most characters are ASCII and fail it at once). */
+const SYMBOL_PATTERN = '[\\u{100}-\\u{10FFFF}](?<![\\p{L}\\p{M}])';
+const SYMBOL = new RegExp(SYMBOL_PATTERN, 'u');
+const SYMBOLS = new RegExp(SYMBOL_PATTERN, 'gu');
+/** Cheaper to test than TO_ESCAPE: most printed values are plain text and end here. */
+const MAY_ESCAPE = /[&<>"'\u0100-\uffff]/;
+const TO_ESCAPE = new RegExp(`[&<>"']|${SYMBOL_PATTERN}`, 'gu');
+const MARKUP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const reference = (character: string) => MARKUP[character] ?? `&#${character.codePointAt(0)};`;
+
+/** Eta's escaping (the same five characters), with symbols as character references. */
+export function escapeHtml(value: unknown): string {
+  const text = String(value);
+  return MAY_ESCAPE.test(text) ? text.replace(TO_ESCAPE, reference) : text;
+}
+
+/** The templates' own text with symbols as character references (their code is left alone). */
+const symbolsAsReferences = {
+  processAST: <Node>(ast: Array<string | Node>) => ast.map((node) => (typeof node === 'string' && SYMBOL.test(node) ? node.replace(SYMBOLS, reference) : node)),
+};
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 function dateFormat(style: 'date' | 'dateTime', timeZone: string): Intl.DateTimeFormat {

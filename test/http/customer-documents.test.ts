@@ -119,7 +119,7 @@ describe('customer dashboard: documents', () => {
     expect(job?.data).toEqual({ documentId: row.id });
 
     const pending = await owner.get(`/admin/customers/${c.id}`);
-    expect(pending.text).toContain('Checking…');
+    expect(textOf(pending.text)).toContain('Checking…');
     expect(sectionText(pending.text, 'w-documents')).toContain('photo.png');
     expect(pending.text).toContain(`hx-get="/admin/customers/${c.id}/documents/list" hx-trigger="every 2s"`);
     // Not downloadable before it was checked.
@@ -133,7 +133,7 @@ describe('customer dashboard: documents', () => {
     const list = await getHtmx(owner, `/admin/customers/${c.id}/documents/list`);
     expect(list.status).toBe(200);
     expect(list.text).not.toContain('every 2s');
-    expect(list.text).not.toContain('Checking…');
+    expect(textOf(list.text)).not.toContain('Checking…');
     expect(textOf(list.text)).toContain(`photo.png ${(png.length / 1024).toFixed(1)} KB · PNG image`);
     expect(list.text).toContain(`<img class="document-thumb" src="/admin/customers/${c.id}/documents/${row.id}/thumbnail"`);
 

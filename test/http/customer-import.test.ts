@@ -7,7 +7,7 @@ import type { Agent } from '../support/agents.js';
 import { csrfFrom, loginStaff } from '../support/agents.js';
 import { csvRecords } from '../support/csv.js';
 import { makeShop, makeStaff } from '../support/factories.js';
-import { textOf } from '../support/html.js';
+import { escapeHtml, textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -127,8 +127,8 @@ describe('customer import pages', () => {
     expect(await quarantine()).toEqual([...before.files, record.storageKey.split('/')[1]].sort());
     const page = await manager.get(response.headers.location!);
     expect(page.status).toBe(200);
-    expect(page.text).toContain('Import “customers.csv”');
-    expect(page.text).toContain('Waiting for a worker…');
+    expect(textOf(page.text)).toContain('Import “customers.csv”');
+    expect(textOf(page.text)).toContain('Waiting for a worker…');
   });
 
   it('refuses a form without a valid CSRF token (403) and stores nothing', async () => {
@@ -219,7 +219,7 @@ describe('customer import pages', () => {
     expect(existsSync(path.resolve(t.dataDir, 'etc'))).toBe(false);
     const windows = await upload(manager, await tokenOf(manager), CSV, '..\\..\\<img src=x onerror=alert(1)>.csv');
     const page = await manager.get(windows.headers.location!);
-    expect(page.text).toContain('Import “&lt;img src=x onerror=alert(1)&gt;.csv”');
+    expect(page.text).toContain(escapeHtml('Import “<img src=x onerror=alert(1)>.csv”'));
   });
 
   it('answers 404 for another staff member’s import, one in a shop out of scope, and bad ids', async () => {

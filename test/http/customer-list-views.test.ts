@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../support/agents.js';
 import { csrfToken, loginStaff } from '../support/agents.js';
-import { decodeHtml, getList } from '../support/customer-list.js';
+import { getList } from '../support/customer-list.js';
+import { decodeEntities, textOf } from '../support/html.js';
 import { makeCustomer, makeOrder, makeShop, makeStaff } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -12,8 +13,8 @@ function savedViewsMenu(html: string): Array<{ name: string; href: string; id: n
   const menu = /<summary class="button">Saved views<\/summary>([\s\S]*?)<\/details>/.exec(html)?.[1];
   if (!menu) return [];
   return [...menu.matchAll(/<li><a href="([^"]+)">([^<]*)<\/a>\s*<form method="post" action="\/admin\/customers\/views\/(\d+)\/delete"/g)].map((m) => ({
-    href: decodeHtml(m[1]!),
-    name: decodeHtml(m[2]!),
+    href: decodeEntities(m[1]!),
+    name: decodeEntities(m[2]!),
     id: Number(m[3]),
   }));
 }
@@ -59,7 +60,7 @@ describe('saved views and list columns', () => {
     expect(saved.headers.location).toBe('/admin/customers?tag=vip&country=DE&sort=name&dir=asc&cols=tags');
 
     const landing = await alice.get(saved.headers.location!);
-    expect(landing.text).toContain('Saved the view “German VIPs”.');
+    expect(textOf(landing.text)).toContain('Saved the view “German VIPs”.');
 
     const menu = savedViewsMenu((await alice.get('/admin/customers')).text);
     expect(menu.map((v) => v.name)).toEqual(['German VIPs']);

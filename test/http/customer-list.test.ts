@@ -58,7 +58,10 @@ describe('admin customer list: search (F-LIST-3)', () => {
 
   it('trims the search and matches everyone for an empty one', async () => {
     expect(emailsOf((await search('  alice  ')).text)).toEqual(['alice@example.test']);
-    expect(emailsOf((await search('')).text)).toHaveLength(6);
+    const everyone = (await search('')).text;
+    expect(emailsOf(everyone)).toHaveLength(6);
+    // Its symbols (sort arrows, money, dashes) are written as references: the page stays one byte a character.
+    expect([...everyone].filter((character) => character.codePointAt(0)! > 0xff)).toEqual([]);
   });
 
   it.each([
@@ -414,7 +417,7 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
     const filtered = await rowsByEmail(rep, `?shop=${south.id}`);
     expect(Object.keys(filtered.rows).sort()).toEqual([both.email, northOnly.email].sort());
     expect(filtered.page.text).not.toContain(southOnly.email);
-    expect(filtered.page.text).toContain(`shop “${south.id}”`);
+    expect(filtered.page.text).toContain(escapeHtml(`shop “${south.id}”`));
     const searched = await rowsByEmail(rep, '?q=south');
     expect(searched.rows).toEqual({});
     expect(searched.page.text).not.toContain(southOnly.email);

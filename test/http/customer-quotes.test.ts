@@ -47,7 +47,7 @@ describe('customer dashboard: the Quotes module', () => {
     expect(form.status).toBe(200);
     // One shop: straight to the lines, with that shop's active products only and +30 days as validity.
     expect(inputValue(form.text, 'shopId')).toBe(String(north.id));
-    expect(form.text).toContain('Merino Jacket (JKT-1) — €129.50');
+    expect(textOf(form.text)).toContain('Merino Jacket (JKT-1) — €129.50');
     expect(form.text).not.toContain('Canvas Tote');
     expect(form.text).not.toContain('Retired Scarf');
     expect(inputValue(form.text, 'validUntil')).toMatch(/^\d{4}-\d{2}-\d{2}$/);

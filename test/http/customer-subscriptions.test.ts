@@ -44,7 +44,7 @@ describe('customer dashboard: product subscriptions', () => {
     const form = await getHtmx(owner, `${subs(c.id)}/new`);
     expect(form.status).toBe(200);
     expect(inputValue(form.text, 'shopId')).toBe(String(north.id));
-    expect(form.text).toContain('House Coffee 1kg (COF-1) — €18.90');
+    expect(textOf(form.text)).toContain('House Coffee 1kg (COF-1) — €18.90');
     expect(form.text).not.toContain('Green Tea');
     expect(form.text).not.toContain('Old Blend');
     expect(inputValue(form.text, 'quantity')).toBe('1');

@@ -1,18 +1,8 @@
 import type { Knex } from 'knex';
 import type { Agent } from './agents.js';
+import { decodeEntities } from './html.js';
 
-/** Undoes Eta's escaping (&, <, >, ", ') of text and attribute values. */
-export function decodeHtml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&#x27;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-const stripTags = (html: string) => decodeHtml(html.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+const stripTags = (html: string) => decodeEntities(html.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
 
 export interface ListRow {
   id: number;
@@ -48,11 +38,11 @@ export function parseListPage(html: string, status = 200): ListPage {
   const headers = [...thead.matchAll(/<th[^>]*>([\s\S]*?)<\/th>/g)].map((m) => stripTags(m[1] ?? '').replace(/[▲▼↕]$/, '').trim()).slice(1);
   const link = (rel: string) => {
     const href = new RegExp(`rel="${rel}" href="([^"]+)"`).exec(html)?.[1];
-    return href === undefined ? undefined : decodeHtml(href);
+    return href === undefined ? undefined : decodeEntities(href);
   };
-  const chips = [...html.matchAll(/<li class="chip">([\s\S]*?) <a href="([^"]+)"/g)].map((m) => ({ label: decodeHtml(m[1] ?? ''), removeUrl: decodeHtml(m[2] ?? '') }));
+  const chips = [...html.matchAll(/<li class="chip">([\s\S]*?) <a href="([^"]+)"/g)].map((m) => ({ label: decodeEntities(m[1] ?? ''), removeUrl: decodeEntities(m[2] ?? '') }));
   const ignored = /Ignored what could not be used: ([^<]*)<\/div>/.exec(html)?.[1];
-  return { status, html, rows, ids: rows.map((r) => r.id), next: link('next'), previous: link('prev'), chips, ignored: ignored === undefined ? undefined : decodeHtml(ignored), headers };
+  return { status, html, rows, ids: rows.map((r) => r.id), next: link('next'), previous: link('prev'), chips, ignored: ignored === undefined ? undefined : decodeEntities(ignored), headers };
 }
 
 export async function getList(agent: Agent, url: string): Promise<ListPage> {

@@ -1,13 +1,15 @@
 /** Small helpers for asserting on rendered HTML the way a reader sees it. */
 
-/** What Eta's autoEscape turns `text` into. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
-}
+/** What the views' escaping turns `text` into. */
+export { escapeHtml } from '../../app/http/views.js';
 
-/** Decodes the entities Eta's escaping produces. */
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', nbsp: ' ' };
+
+/** Decodes the entities and character references the views' escaping produces. */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' })[name]!);
+  return text.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|nbsp));/gi, (_m, hex?: string, decimal?: string, name?: string) =>
+    hex ? String.fromCodePoint(parseInt(hex, 16)) : decimal ? String.fromCodePoint(Number(decimal)) : NAMED[name!]!,
+  );
 }
 
 /** The visible text of an HTML snippet: tags removed, entities decoded, whitespace collapsed. */

@@ -5,6 +5,7 @@ import { auditOf } from '../support/dashboard.js';
 import { eventually } from '../support/customer-list.js';
 import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
+import { textOf } from '../support/html.js';
 
 /** F-LIST-5 / F-GRP-6: "add to group" and "remove from group" bulk actions, run by the bulk worker. */
 describe.each(['redis', 'postgres'] as const)('group bulk actions (%s backend)', (backend) => {
@@ -55,7 +56,7 @@ describe.each(['redis', 'postgres'] as const)('group bulk actions (%s backend)',
     const picked = await Promise.all([1, 2, 3].map(() => makeCustomer(knex, [shopA.id])));
     await knex('customerTags').insert(picked.map((c) => ({ customerId: c.id, tag: `bg-${backend}` })));
     const text = await run(owner, { action: 'add_to_group', groupId: String(groupId), target: 'all', query: `shop=all&tag=bg-${backend}` });
-    expect(text).toContain(`Add to group “Bulk VIP ${backend}”`);
+    expect(textOf(text)).toContain(`Add to group “Bulk VIP ${backend}”`);
     expect(text).toContain('Done: 3 added of 3 customers');
     expect(await members()).toEqual(picked.map((c) => c.id).sort((a, b) => a - b));
     expect((await auditOf(knex, picked[0]!.id))[0]).toMatchObject({ action: 'group.member_added', changes: { via: 'bulk action' } });
