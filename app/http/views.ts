@@ -18,8 +18,11 @@ export function createViewEngine(cache: boolean): Eta {
  * in the templates' text and in what they print; letters stay as they are, so names in other
  * scripts are not made three times longer. Browsers show both the same.
  */
-/** A character past Latin-1 that is not a letter or a combining mark (the range first: most characters are ASCII and fail it at once). */
-const SYMBOL_PATTERN = '[\\u{100}-\\u{10FFFF}](?<![\\p{L}\\p{M}])';
+/**
+ * A character past Latin-1 that is not a letter or a combining mark (the range first: most
+ * characters are ASCII and fail it at once), or an emoji's variation selector, which is a mark.
+ */
+const SYMBOL_PATTERN = '[\\u{100}-\\u{10FFFF}](?<![\\p{L}\\p{M}])|\\p{Variation_Selector}';
 const SYMBOL = new RegExp(SYMBOL_PATTERN, 'u');
 const SYMBOLS = new RegExp(SYMBOL_PATTERN, 'gu');
 /** Cheaper to test than TO_ESCAPE: most printed values are plain text and end here. */

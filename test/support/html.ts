@@ -1,7 +1,13 @@
 /** Small helpers for asserting on rendered HTML the way a reader sees it. */
 
-/** What the views' escaping turns `text` into. */
-export { escapeHtml } from '../../app/http/views.js';
+const MARKUP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** What the views' escaping turns `text` into (written apart from it, so that tests can catch it out). */
+export function escapeHtml(text: string): string {
+  return [...text]
+    .map((ch) => MARKUP[ch] ?? (ch.codePointAt(0)! > 0xff && (!/[\p{L}\p{M}]/u.test(ch) || /\p{Variation_Selector}/u.test(ch)) ? `&#${ch.codePointAt(0)};` : ch))
+    .join('');
+}
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', nbsp: ' ' };
 

@@ -9,6 +9,8 @@ describe('escaping in views', () => {
     expect(escapeHtml('€12.50 – “Gold” …')).toBe('&#8364;12.50 &#8211; &#8220;Gold&#8221; &#8230;');
     // One reference for a character outside the BMP, not one per UTF-16 half.
     expect(escapeHtml('Thanks 🙂')).toBe('Thanks &#128578;');
+    // An emoji's variation selector is a mark, but no letter's: it goes too, or the page would not be Latin-1.
+    expect(escapeHtml('Love ❤️')).toBe('Love &#10084;&#65039;');
     expect(escapeHtml(null)).toBe('null');
     expect(escapeHtml(42)).toBe('42');
   });
