@@ -17,10 +17,10 @@ export function createViewEngine(cache: boolean): Eta {
  * (punctuation, arrows, currency signs, emoji) are therefore written as character references,
  * in the templates' text and in what they print; letters stay as they are, so names in other
  * scripts are not made three times longer. Browsers show both the same.
- */
-/**
- * A character past Latin-1 that is not a letter or a combining mark (the range first: most
- * characters are ASCII and fail it at once), or an emoji's variation selector, which is a mark.
+ *
+ * A symbol is a character past Latin-1 that is not a letter or a combining mark (the range is
+ * tested first: most characters are ASCII and fail it at once), or an emoji's variation selector,
+ * which is a mark.
  */
 const SYMBOL_PATTERN = '[\\u{100}-\\u{10FFFF}](?<![\\p{L}\\p{M}])|\\p{Variation_Selector}';
 const SYMBOL = new RegExp(SYMBOL_PATTERN, 'u');

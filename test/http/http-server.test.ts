@@ -1,31 +1,16 @@
 import { once } from 'node:events';
-import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer } from '../../app/http/http-server.js';
+import { agentFor } from '../support/agents.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 async function listening(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as AddressInfo).port;
-}
-
-/** One request with the Host header given (fetch may not set it). */
-function send(port: number, options: { host: string; path: string; method?: string; body?: string }): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: options.host };
-    if (options.body !== undefined) Object.assign(headers, { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(options.body)) });
-    const req = httpRequest({ host: '127.0.0.1', port, path: options.path, method: options.method ?? 'GET', headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }
 
 describe('the HTTP server of an Express app', () => {
@@ -42,10 +27,10 @@ describe('the HTTP server of an Express app', () => {
     const port = await listening(server);
     try {
       for (const path of ['/echo?a=1', '/echo?a=2']) {
-        const res = await send(port, { host: 'shop.localhost', path });
+        const res = await agentFor(`http://127.0.0.1:${port}`, 'shop.localhost').get(path);
         expect(res.status).toBe(200);
         expect(res.headers['x-seen-host']).toBe('shop.localhost');
-        expect(JSON.parse(res.body)).toEqual({ path: '/echo', query: { a: path.slice(-1) } });
+        expect(res.body).toEqual({ path: '/echo', query: { a: path.slice(-1) } });
       }
       expect(prototypes).toEqual([true, true]);
       // A second server for the same app builds the same way (the app's prototypes are replaced once).
@@ -53,7 +38,7 @@ describe('the HTTP server of an Express app', () => {
       recordPrototypes(second);
       const secondPort = await listening(second);
       try {
-        expect((await send(secondPort, { host: 'shop.localhost', path: '/echo?a=3' })).status).toBe(200);
+        expect((await agentFor(`http://127.0.0.1:${secondPort}`, 'shop.localhost').get('/echo?a=3')).status).toBe(200);
         expect(prototypes).toEqual([true, true, true]);
       } finally {
         second.close();
@@ -84,19 +69,20 @@ describe('the product app on that server', () => {
   });
 
   it('answers pages with their headers, reads form bodies and refuses a post without its CSRF token', async () => {
-    const health = await send(port, { host: 'admin.localhost', path: '/healthz' });
+    const admin = agentFor(`http://127.0.0.1:${port}`, 'admin.localhost');
+    const health = await admin.get('/healthz');
     expect(health.status).toBe(200);
-    expect(health.body).toBe('ok');
+    expect(health.text).toBe('ok');
 
-    const login = await send(port, { host: 'admin.localhost', path: '/admin/login' });
+    const login = await admin.get('/admin/login');
     expect(login.status).toBe(200);
     expect(login.headers['content-security-policy']).toContain("default-src 'self'");
-    expect(login.body).toContain('<form');
+    expect(login.text).toContain('<form');
 
-    const forged = await send(port, { host: 'admin.localhost', path: '/admin/login', method: 'POST', body: 'email=a%40example.test&password=x' });
+    const forged = await admin.post('/admin/login').type('form').send({ email: 'a@example.test', password: 'x' });
     expect(forged.status).toBe(403);
 
-    const unknown = await send(port, { host: 'nowhere.localhost', path: '/' });
+    const unknown = await agentFor(`http://127.0.0.1:${port}`, 'nowhere.localhost').get('/');
     expect(unknown.status).toBe(404);
   });
 });

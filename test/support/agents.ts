@@ -4,8 +4,8 @@ import { PASSWORD } from './factories.js';
 
 export type Agent = ReturnType<typeof request.agent>;
 
-/** A cookie-keeping client that talks to the app as if it were served on `host`. */
-export function agentFor(app: Express, host: string): Agent {
+/** A cookie-keeping client that talks to the app (or a server, or a URL) as if it were served on `host`. */
+export function agentFor(app: Parameters<typeof request.agent>[0], host: string): Agent {
   return request.agent(app).host(host);
 }
 
