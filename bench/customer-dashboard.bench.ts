@@ -1,13 +1,10 @@
 // `npm run bench:dashboard`: the customer dashboard for a customer with 1 order and one with 10,000.
 // Uses the benchmark database of `npm run bench` (run that first; see bench/README.md).
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createContext } from '../app/context.js';
 import { createLogger } from '../app/lib/logger.js';
 import { sameEmail } from '../app/models/customer.model.js';
-import { createHttpServer } from '../app/http/http-server.js';
-import { createApp } from '../app/server.js';
-import { benchConfig, DATABASE_URL, SAMPLES, STAFF } from './bench-setup.js';
+import { benchConfig, DATABASE_URL, freePort, SAMPLES, spawnWeb, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
 
 const HEAVY_EMAIL = 'bench-10k-orders@example.test';
@@ -36,10 +33,9 @@ if (!heavy) {
   });
 }
 
-const web = createApp(ctx);
-const server = createHttpServer(web.app).listen(0, '127.0.0.1');
-await new Promise((resolve) => server.once('listening', resolve));
-const client = createClient((server.address() as AddressInfo).port, config.adminHost);
+// The app as production runs it, in a process of its own (see customer-list.bench.ts).
+const web = await spawnWeb(await freePort(), 1);
+const client = createClient(web.port, config.adminHost);
 await client.login(STAFF.email, STAFF.password);
 
 const rows: string[] = [];
@@ -61,6 +57,5 @@ for (const [label, id] of [
 console.log(['| dashboard (full page) | HTTP p50 ms | HTTP p95 ms |', '|---|---:|---:|', ...rows].join('\n'));
 
 client.close();
-server.close();
-await web.close();
+await web.stop();
 await ctx.close();
