@@ -3,6 +3,7 @@ import session, { type Store } from 'express-session';
 import { RedisStore } from 'connect-redis';
 import connectPgSimple from 'connect-pg-simple';
 import type { AppContext } from '../../context.js';
+import { poolConfig } from '../../db/knex.js';
 import { StaffSessionStore } from './staff-session-store.js';
 
 /**
@@ -15,6 +16,7 @@ export function createSessionStore(ctx: AppContext, area: 'admin' | 'shop'): Sto
   if (ctx.redis) return new RedisStore({ client: ctx.redis, prefix: `${ctx.config.queuePrefix}:sess:`, disableTouch: true });
   const options = {
     conString: ctx.databaseUrl,
+    conObject: poolConfig(ctx.databaseUrl),
     tableName: 'http_sessions',
     createTableIfMissing: false,
     pruneSessionInterval: 15 * 60,

@@ -3,6 +3,7 @@ import session, { type SessionData } from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import type { Knex } from 'knex';
 import pg from 'pg';
+import { poolConfig } from '../../db/knex.js';
 import { CACHED_PLAN_CHANGED } from '../../db/prepared-query.js';
 import { staffPrincipalOf, staffPrincipalQuery, type StaffPrincipal, type StaffPrincipalRow } from '../../services/staff.service.js';
 
@@ -34,7 +35,7 @@ export class StaffSessionStore extends PgStore {
   readonly #toCamelCase: (row: Record<string, unknown>) => Record<string, unknown>;
 
   constructor(knex: Knex, options: { conString: string; errorLog: (message: string, error: unknown) => void } & Omit<ConstructorParameters<typeof PgStore>[0], 'pool' | 'conString'>) {
-    const pool = new pg.Pool({ connectionString: options.conString });
+    const pool = new pg.Pool(poolConfig(options.conString));
     // A pooled connection that breaks while idle is dropped by the pool; unheard, the error would end the process.
     pool.on('error', (error) => options.errorLog('PG Pool error:', error));
     super({ ...options, conString: undefined, pool });
