@@ -280,6 +280,16 @@ describe('customer count on a large table', () => {
     expect((await owner.get('/admin/customers/count')).text.trim()).toMatch(/^About 3\d thousand customers$/);
     expect((await owner.get('/admin/customers/count?state=invited')).text.trim()).toBe('5 customers');
   });
+
+  it('counts few matches exactly within its budget, and gives the estimate when counting takes longer', async () => {
+    // The e-mail addresses nz1, nz10–19, nz100–199, nz1000–1999 and nz10000–15000: 6,112 of the 30,005.
+    const search = query({ q: 'nz1' });
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toEqual({ value: 6_112, exact: true });
+    const estimate = await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null);
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 1)).toEqual({ value: Math.max(1, estimate), exact: false });
+    // The connection the count timed out on goes on working (its transaction ended).
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, query({ state: 'invited' }), null)).toEqual({ value: 5, exact: true });
+  });
 });
 
 describe('membership filters, few members and many', () => {
