@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseMoney } from '../lib/money.js';
+import { isCalendarDate } from './calendar-date.js';
 import { checkbox, emailField, requiredText, text } from './form.js';
 import { customerTypes } from './shop-settings.schema.js';
 
@@ -105,8 +106,6 @@ export const noteSchema = z.object({
     .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, 'The note cannot contain control characters.'),
 });
 
-const EXPIRY_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /** F-DASH-5: one credit adjustment as submitted (the key makes a repeated submission book once). */
 export const creditAdjustSchema = z.object({
   key: z.string({ error: 'The form is incomplete. Please reload it.' }).min(16, 'The form is incomplete. Please reload it.').max(100),
@@ -126,7 +125,7 @@ export const creditAdjustSchema = z.object({
   expiresOn: z
     .string()
     .default('')
-    .refine((value) => value === '' || (EXPIRY_DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))), 'Enter the expiry date as YYYY-MM-DD.'),
+    .refine((value) => value === '' || isCalendarDate(value), 'Enter the expiry date as YYYY-MM-DD.'),
   notify: checkbox,
 });
 export type CreditAdjustInput = z.infer<typeof creditAdjustSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseMoney } from '../lib/money.js';
+import { isCalendarDate } from './calendar-date.js';
 import { checkbox, requiredText, text } from './form.js';
 import { customerTypes, type CustomerType } from './shop-settings.schema.js';
 
@@ -63,7 +64,7 @@ const optionalDate = (label: string) =>
     .default('')
     .transform((value, issue) => {
       if (value.trim() === '') return undefined;
-      if (!z.iso.date().safeParse(value.trim()).success) {
+      if (!isCalendarDate(value.trim())) {
         issue.addIssue({ code: 'custom', message: `${label} must be a date like 2026-01-31.` });
         return z.NEVER;
       }

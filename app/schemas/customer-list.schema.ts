@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { calendarDate } from './calendar-date.js';
 import { customerTypes } from './shop-settings.schema.js';
 
 export const customerSortColumns = ['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'] as const;
@@ -60,7 +61,7 @@ const list = (value: unknown): string[] => strings(value).flatMap((v) => v.split
 /** Single values: the first one given, as it is. */
 const first = (value: unknown): string | undefined => strings(value)[0]?.trim();
 
-const date = z.iso.date();
+const date = calendarDate;
 const wholeNumber = z.coerce.number().int().min(0).max(1_000_000_000);
 const amount = z.coerce.number().min(0).max(10_000_000_000);
 const recordId = z.string().regex(/^\d{1,15}$/).transform(Number).pipe(z.number().int().positive());

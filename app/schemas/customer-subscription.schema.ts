@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDate } from './calendar-date.js';
 
 // F-DASH-4: the product-subscription forms of the customer dashboard. The shop comes from the form
 // but is checked against the customer's assignments in the staff member's scope by the service.
@@ -8,14 +9,6 @@ export type SubscriptionInterval = (typeof SUBSCRIPTION_INTERVALS)[number];
 
 export const SUBSCRIPTION_ACTIONS = { pause: 'paused', resume: 'active', cancel: 'cancelled' } as const;
 export type SubscriptionAction = keyof typeof SUBSCRIPTION_ACTIONS;
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-/** A calendar day typed as YYYY-MM-DD that exists (2026-02-30 does not). */
-function isDay(value: string): boolean {
-  if (!DAY.test(value)) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
-}
 
 const id = (message: string) => z.string({ error: message }).trim().regex(/^\d{1,18}$/, message).transform(Number);
 
@@ -32,7 +25,7 @@ export const subscriptionSchema = z.object({
   firstDelivery: z
     .string({ error: 'Enter the day of the first delivery.' })
     .trim()
-    .refine(isDay, 'Enter the date as YYYY-MM-DD.'),
+    .refine(isCalendarDate, 'Enter the date as YYYY-MM-DD.'),
 });
 export type SubscriptionInput = z.infer<typeof subscriptionSchema>;
 

@@ -1,18 +1,12 @@
 import { z } from 'zod';
 import { parseMoney } from '../lib/money.js';
+import { isCalendarDate } from './calendar-date.js';
 
 // F-LIMIT-1: the purchase limit form. A limit runs over a fixed window (start … end date) or a
 // recurring one (monthly, quarterly, yearly from the start date), never both.
 
 export const LIMIT_PERIODS = ['monthly', 'quarterly', 'yearly'] as const;
 export type LimitPeriod = (typeof LIMIT_PERIODS)[number];
-
-/** A calendar date as YYYY-MM-DD that exists (no 2026-02-30). */
-export function isCalendarDate(value: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
-}
 
 const dateField = (label: string) =>
   z

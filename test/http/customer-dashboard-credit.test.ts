@@ -150,6 +150,9 @@ describe('customer dashboard: account credit', () => {
       [{ amount: '5', reason: ' ' }, 'reason', 'Reason is required.'],
       [{ amount: '5', expiresOn: '2001-01-01' }, 'expiresOn', 'The expiry date must be today or later.'],
       [{ amount: '5', expiresOn: 'next week' }, 'expiresOn', 'Enter the expiry date as YYYY-MM-DD.'],
+      // No such day (JavaScript's Date.parse takes it as 2 March), and year 0, which PostgreSQL has not.
+      [{ amount: '5', expiresOn: '2099-02-30' }, 'expiresOn', 'Enter the expiry date as YYYY-MM-DD.'],
+      [{ amount: '5', expiresOn: '0000-01-01' }, 'expiresOn', 'Enter the expiry date as YYYY-MM-DD.'],
       [{ amount: '-5', expiresOn: '2099-01-01' }, 'expiresOn', 'Only credit that is added (a positive amount) can expire. Leave the date empty for a deduction.'],
     ];
     for (const [fields, field, message] of cases) {

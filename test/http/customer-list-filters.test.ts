@@ -174,6 +174,15 @@ describe('customer list filters and search', () => {
     for (const part of ['created from “yesterday”', 'minimum orders “-3”', 'state “bogus”', 'maximum spent “lots”', 'tax exempt “maybe”']) expect(page.ignored).toContain(part);
     expect(page.ignored!.toLowerCase()).toContain('country “germany”');
 
+    // Year 0 is a date in ISO 8601 but not in PostgreSQL's calendar: the list, its count and an export still answer.
+    const yearZero = `/admin/customers?shop=${shopA.id}&last_from=0000-01-01&created_to=0000-12-31`;
+    const zeroPage = await getList(owner, yearZero);
+    expect(zeroPage.status).toBe(200);
+    expect(sorted(zeroPage.ids)).toEqual(inA());
+    for (const part of ['last order from “0000-01-01”', 'created to “0000-12-31”']) expect(zeroPage.ignored).toContain(part);
+    expect((await owner.get(yearZero.replace('/admin/customers?', '/admin/customers/count?'))).status).toBe(200);
+    expect((await owner.get(yearZero.replace('/admin/customers?', '/admin/customers/export.csv?'))).status).toBe(200);
+
     // A usable value next to an unusable one is still applied.
     const mixed = await getList(owner, `/admin/customers?shop=${shopA.id}&state=active&state=bogus`);
     expect(sorted(mixed.ids)).toEqual(ids('andersen', 'engel', 'fuchs', 'gruber'));

@@ -162,6 +162,7 @@ describe('purchase limits', () => {
       [{ period: 'weekly' }, 'period', /fixed dates or a recurring period/],
       [{ startDate: '' }, 'startDate', /Enter the start date/],
       [{ startDate: '2026-02-30' }, 'startDate', /YYYY-MM-DD/],
+      [{ startDate: '0000-01-01' }, 'startDate', /YYYY-MM-DD/],
       [{ startDate: '../../etc' }, 'startDate', /YYYY-MM-DD/],
       [{ period: 'fixed', endDate: '' }, 'endDate', /Enter the end date/],
       [{ period: 'fixed', startDate: '2026-05-01', endDate: '2026-04-30' }, 'endDate', /cannot be before the start date/],

@@ -62,6 +62,10 @@ describe('admin groups and segments', () => {
     expect(fieldError(badRule.text, 'rule_spent_max')).toBe('Maximum spent must be an amount like 250 or 99.50.');
     expect(fieldError(badRule.text, 'rule_country')).toContain('is not a two-letter country code');
     expect(fieldError(badRule.text, 'rule_created_from')).toBe('Created from must be a date like 2026-01-31.');
+    // Year 0 is a date in ISO 8601 but not in PostgreSQL's calendar.
+    const yearZero = await createGroup(owner, { name: 'Year zero', kind: 'dynamic', rule_created_to: '0000-01-01' });
+    expect(yearZero.status).toBe(422);
+    expect(fieldError(yearZero.text, 'rule_created_to')).toBe('Created until must be a date like 2026-01-31.');
     const noCondition = await createGroup(owner, { name: 'Everyone', kind: 'dynamic' });
     expect(noCondition.status).toBe(422);
     expect(fieldError(noCondition.text, 'rule_tags')).toContain('at least one condition');

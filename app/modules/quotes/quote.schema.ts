@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type FieldErrors } from '../../lib/errors.js';
+import { isCalendarDate } from '../../schemas/calendar-date.js';
 
 // The Quotes module's forms. Prices are not fields: the server takes them from the products.
 
@@ -7,15 +8,6 @@ export const MAX_QUOTE_LINES = 10;
 export const MAX_LINE_QUANTITY = 9999;
 export const QUOTE_ACTIONS = { send: 'sent', accept: 'accepted', decline: 'declined' } as const;
 export type QuoteAction = keyof typeof QUOTE_ACTIONS;
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A calendar day typed as YYYY-MM-DD that exists (2026-02-30 does not). */
-export function isDay(value: string): boolean {
-  if (!DAY.test(value)) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
-}
 
 const optionalString = z.string().default('');
 const lineFields: Record<string, typeof optionalString> = {};
@@ -27,7 +19,7 @@ for (let i = 1; i <= MAX_QUOTE_LINES; i++) {
 /** The create form: a shop, up to MAX_QUOTE_LINES rows of product + quantity, validity and a note. */
 export const quoteFormSchema = z.object({
   shopId: z.string({ error: 'Choose the shop.' }).regex(/^\d{1,18}$/, 'Choose the shop.').transform(Number),
-  validUntil: z.string({ error: 'Enter the date the quote is valid until.' }).trim().refine(isDay, 'Enter the date as YYYY-MM-DD.'),
+  validUntil: z.string({ error: 'Enter the date the quote is valid until.' }).trim().refine(isCalendarDate, 'Enter the date as YYYY-MM-DD.'),
   note: z
     .string()
     .default('')
