@@ -161,6 +161,24 @@ describe('saved views and list columns', () => {
     expect(bobs.headers).not.toContain('AOV');
   });
 
+  it('saves the columns on screen with a view, also those chosen in the Columns menu rather than in the URL', async () => {
+    const token = await csrfToken(alice, '/admin/customers');
+    await alice.post('/admin/customers/columns').type('form').send(`cols=tags&cols=aov&_csrf=${token}`);
+    const page = await alice.get('/admin/customers?tag=vip&sort=name&dir=asc&after=WyJ4IiwxXQ');
+    const query = decodeEntities(/action="\/admin\/customers\/views"[\s\S]*?name="query" value="([^"]*)"/.exec(page.text)![1]!);
+    expect(query).toBe('tag=vip&sort=name&dir=asc&cols=tags%2Caov');
+
+    expect((await saveView(alice, 'VIPs with tags', query)).status).toBe(303);
+    // The remembered columns change afterwards; the view keeps its own.
+    await alice.post('/admin/customers/columns').type('form').send(`cols=type&_csrf=${token}`);
+    const href = savedViewsMenu((await alice.get('/admin/customers')).text).find((v) => v.name === 'VIPs with tags')!.href;
+    const opened = await getList(alice, href);
+    expect(opened.headers).toEqual(expect.arrayContaining(['Tags', 'AOV']));
+    expect(opened.headers).not.toContain('Type');
+    // As the earlier test left them, for the next.
+    await alice.post('/admin/customers/columns').type('form').send(`cols=tags&cols=aov&_csrf=${token}`);
+  });
+
   it('lets `cols` in the URL override the remembered columns for that view only', async () => {
     const typeOnly = await getList(alice, '/admin/customers?cols=type,created');
     expect(typeOnly.headers).toEqual(expect.arrayContaining(['Type', 'Created']));

@@ -55,11 +55,21 @@ export class ListUrl {
     return createHash('sha256').update(params.toString()).digest('base64url').slice(0, 16);
   }
 
-  /** The query string without paging, for saving as a view. */
+  /** The query string without paging. */
   get selection(): string {
     const params = new URLSearchParams(this.params);
     params.delete('after');
     params.delete('before');
+    return params.toString();
+  }
+
+  /**
+   * The list as shown, for saving as a view: its selection with the columns on screen, which come
+   * from the Columns menu (remembered, not in the URL) unless the URL names them.
+   */
+  viewOf(columns: readonly string[]): string {
+    const params = new URLSearchParams(this.selection);
+    params.set('cols', columns.join(','));
     return params.toString();
   }
 
