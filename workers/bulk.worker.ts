@@ -2,7 +2,8 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../app/context.js';
 import { BULK_QUEUE, enqueueBulkOperation, type BulkJobData } from '../app/queues/bulk.queue.js';
 import { findStrandedBulkOperationIds, markBulkOperationFailed, runBulkOperation } from '../app/services/bulk-action.service.js';
-import { enqueueBulkInvitationMail } from './invitation.worker.js';
+import { enqueueMailDelivery } from '../app/queues/mail.queue.js';
+import { pendingBulkOperationMail } from '../app/services/outbox.service.js';
 import { startPeriodicSweep } from './periodic-sweep.js';
 import { watchWorker } from './worker-events.js';
 
@@ -23,8 +24,7 @@ export function startBulkWorker(ctx: AppContext, options: BulkWorkerOptions = {}
     BULK_QUEUE,
     async (job: Job<BulkJobData>) => {
       await runBulkOperation(ctx.knex, job.data.operationId, undefined, { links: { scheme: ctx.config.publicScheme, port: ctx.config.publicPort } });
-      // Bulk invitations (F-LIFE-2) wrote their e-mails to the outbox chunk by chunk: hand them to the mail queue.
-      await enqueueBulkInvitationMail(ctx, job.data.operationId);
+      await enqueueBulkOperationMail(ctx, job.data.operationId);
     },
     { concurrency: 1 },
   );
@@ -45,4 +45,18 @@ export function startBulkWorker(ctx: AppContext, options: BulkWorkerOptions = {}
       await worker.close();
     },
   };
+}
+
+/**
+ * Hands the e-mails an operation's chunks wrote to the outbox (invitations, F-LIFE-2; notices of
+ * disabled assignments, F-CUST-2) to the mail queue. It never fails the bulk job: what cannot be
+ * enqueued now is sent by the outbox sweep.
+ */
+async function enqueueBulkOperationMail(ctx: AppContext, operationId: number): Promise<void> {
+  try {
+    const ids = await pendingBulkOperationMail(ctx.knex, operationId);
+    for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => enqueueMailDelivery(ctx.queues.mail, id)));
+  } catch (err) {
+    ctx.logger.warn({ err: (err as Error).message, operationId }, 'bulk operation mail enqueue failed; the outbox sweep will deliver it');
+  }
 }

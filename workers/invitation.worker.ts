@@ -1,8 +1,7 @@
 import type { Job } from 'bullmq';
 import type { AppContext } from '../app/context.js';
 import { EXPIRE_INVITATIONS, INVITATION_QUEUE, scheduleInvitationExpiry, type InvitationJobData } from '../app/queues/invitation.queue.js';
-import { enqueueMailDelivery } from '../app/queues/mail.queue.js';
-import { expireInvitations, pendingBulkInvitationMail } from '../app/services/invitation.service.js';
+import { expireInvitations } from '../app/services/invitation.service.js';
 import { watchWorker } from './worker-events.js';
 
 export interface InvitationWorkerOptions {
@@ -47,17 +46,4 @@ export async function startInvitationWorker(ctx: AppContext, options: Invitation
       await worker.close();
     },
   };
-}
-
-/**
- * Hands a bulk invitation's e-mails, written to the outbox by its chunks, to the mail queue. It
- * never fails the bulk job: what cannot be enqueued now is sent by the outbox sweep.
- */
-export async function enqueueBulkInvitationMail(ctx: AppContext, operationId: number): Promise<void> {
-  try {
-    const ids = await pendingBulkInvitationMail(ctx.knex, operationId);
-    for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => enqueueMailDelivery(ctx.queues.mail, id)));
-  } catch (err) {
-    ctx.logger.warn({ err: (err as Error).message, operationId }, 'bulk invitation mail enqueue failed; the outbox sweep will deliver it');
-  }
 }

@@ -8,6 +8,7 @@ import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import { recordAudit } from './audit.service.js';
 import { customerListFilter, type ListSource } from './customer-list.service.js';
 import type { LinkBase } from './customer-account.service.js';
+import { disableAssignmentsChunk } from './customer-assignment.service.js';
 import { inviteChunk } from './invitation.service.js';
 import { groupBulkParams, isGroupBulkAction, runGroupChunk } from './bulk-group-action.service.js';
 
@@ -209,6 +210,12 @@ async function runChunk(trx: Knex.Transaction, operation: BulkOperation, ids: nu
     return inviteChunk(trx, { sql, bindings, operationId: operation.id, staffUserId, shopId: selection.source.shopId, scope: selection.scope, links: options.links });
   }
   if (isGroupBulkAction(operation.action)) return runGroupChunk(trx, operation as BulkOperation & { staffUserId: number }, sql, bindings);
+  if (operation.action === 'disable_on_shop') {
+    if (selection.source.kind !== 'shop' || !options.links) throw new Error('Disabling on a shop needs the shop and the link base.');
+    const staffUserId = (operation as BulkOperation & { staffUserId: number }).staffUserId;
+    const { seen, changed } = await disableAssignmentsChunk(trx, { chunkSql: sql, bindings, operationId: operation.id, staffUserId, shopId: selection.source.shopId, links: options.links });
+    return { seen, changed, skipped: 0, skippedExamples: [] };
+  }
   const summary = `SELECT (SELECT count(*) FROM chunk)::int AS seen, (SELECT count(*) FROM done)::int AS changed`;
 
   if (operation.action === 'delete') {
@@ -228,13 +235,9 @@ async function runChunk(trx: Knex.Transaction, operation: BulkOperation, ids: nu
     return { seen: row.seen, changed: row.changed, skipped: row.skipped, skippedExamples: row.examples };
   }
 
-  const statement: Record<Exclude<BulkAction, 'delete' | 'invite' | 'add_to_group' | 'remove_from_group'>, { sql: string; bindings: Knex.RawBinding[] }> = {
+  const statement: Record<Exclude<BulkAction, 'delete' | 'invite' | 'disable_on_shop' | 'add_to_group' | 'remove_from_group'>, { sql: string; bindings: Knex.RawBinding[] }> = {
     add_tag: { sql: 'INSERT INTO customer_tags (customer_id, tag) SELECT id, ? FROM chunk ON CONFLICT DO NOTHING RETURNING 1', bindings: [operation.params.tag ?? ''] },
     remove_tag: { sql: 'DELETE FROM customer_tags t USING chunk WHERE t.customer_id = chunk.id AND t.tag = ? RETURNING 1', bindings: [operation.params.tag ?? ''] },
-    disable_on_shop: {
-      sql: "UPDATE customer_shops cs SET status = 'disabled', updated_at = now() FROM chunk WHERE cs.customer_id = chunk.id AND cs.shop_id = ? AND cs.status <> 'disabled' RETURNING 1",
-      bindings: [selection.source.kind === 'shop' ? selection.source.shopId : 0],
-    },
   };
   const action = statement[operation.action];
   const result = await trx.raw(`WITH chunk AS (${sql}), done AS (${action.sql}) ${summary}`, [...bindings, ...action.bindings] as Knex.RawBinding[]);

@@ -3,6 +3,7 @@ import type { AssignmentStatus } from '../models/customer.model.js';
 import { recordAudit } from './audit.service.js';
 import { customerAccess, scopedShop, staffActor } from './customer-access.service.js';
 import { shopUrl, type LinkBase } from './customer-account.service.js';
+import { renderMail } from '../mail/mail-templates.js';
 import { queueMail } from './outbox.service.js';
 import { primaryHostname } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
@@ -46,7 +47,7 @@ export async function setAssignmentStatus(
       customerId,
       to: customer.email,
       template,
-      data: { firstName: customer.firstName || customer.lastName || 'there', shopName: shop.shopName, wasPending: from === 'pending_approval', loginUrl: shopUrl({ hostname }, '/account/login', options.links) },
+      data: assignmentMailData(customer, shop.shopName, from, shopUrl({ hostname }, '/account/login', options.links)),
     });
     await recordAudit(trx, {
       ...staffActor(access, options.requestId),
@@ -56,4 +57,59 @@ export async function setAssignmentStatus(
     });
     return { shopName: shop.shopName, from, to, changed: true, outboxId };
   });
+}
+
+const DISABLED_TEMPLATE = 'assignment-disabled';
+
+function assignmentMailData(customer: { firstName: string; lastName: string }, shopName: string, from: AssignmentStatus, loginUrl: string) {
+  return { firstName: customer.firstName || customer.lastName || 'there', shopName, wasPending: from === 'pending_approval', loginUrl };
+}
+
+/**
+ * One chunk of the bulk action "Disable on this shop" (F-LIST-5): the chunk's customers (`chunkSql`,
+ * scope applied) whose assignment to the shop is not disabled yet are disabled, each told by e-mail
+ * (F-CUST-2; written to the outbox under the operation, which the worker hands to the mail queue)
+ * and with the change on their timeline, as when it is done on the dashboard.
+ */
+export async function disableAssignmentsChunk(
+  trx: Knex.Transaction,
+  input: { chunkSql: string; bindings: readonly unknown[]; operationId: number; staffUserId: number; shopId: number; links: LinkBase },
+): Promise<{ seen: number; changed: number }> {
+  // The joined `old` row is read as it was before the update: its status is the one changed from.
+  const result = await trx.raw(
+    `WITH chunk AS (${input.chunkSql}),
+          changed AS (
+            UPDATE customer_shops cs SET status = 'disabled', updated_at = now()
+              FROM chunk JOIN customer_shops old ON old.customer_id = chunk.id AND old.shop_id = ?
+             WHERE cs.customer_id = chunk.id AND cs.shop_id = ? AND cs.status <> 'disabled'
+             RETURNING cs.customer_id, old.status AS was)
+     SELECT (SELECT count(*) FROM chunk)::int AS seen,
+            coalesce((SELECT json_agg(json_build_object('id', c.id, 'email', c.email, 'firstName', c.first_name, 'lastName', c.last_name, 'was', changed.was) ORDER BY c.id)
+                        FROM changed JOIN customers c ON c.id = changed.customer_id), '[]') AS changed`,
+    [...input.bindings, input.shopId, input.shopId] as Knex.RawBinding[],
+  );
+  const { seen, changed } = result.rows[0] as { seen: number; changed: Array<{ id: number; email: string; firstName: string; lastName: string; was: AssignmentStatus }> };
+  if (!changed.length) return { seen, changed: 0 };
+
+  const shop = (await trx('shops').where({ id: input.shopId }).first('name')) as { name: string };
+  const loginUrl = shopUrl({ hostname: await primaryHostname(trx, input.shopId) }, '/account/login', input.links);
+  const mails = changed.map((customer) => renderMail(DISABLED_TEMPLATE, assignmentMailData(customer, shop.name, customer.was, loginUrl)));
+  const ids = changed.map((customer) => customer.id);
+  await trx.raw(
+    `WITH outbox AS (
+       INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body, bulk_operation_id)
+       SELECT ?, m.customer_id, ?, m.to_address, m.subject, m.text_body, m.html_body, ?
+         FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) AS m(customer_id, to_address, subject, text_body, html_body)
+       RETURNING id, customer_id)
+     INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
+     SELECT 'staff', ?, ?, outbox.customer_id, 'assignment.status_changed',
+            jsonb_build_object('shop', ?::text, 'fields', jsonb_build_object(?::text, jsonb_build_object('from', w.was, 'to', 'disabled')),
+                               'mailed', jsonb_build_object('template', ?::text, 'outboxId', outbox.id), 'bulkOperationId', ?::bigint)
+       FROM outbox JOIN unnest(?::bigint[], ?::text[]) AS w(customer_id, was) ON w.customer_id = outbox.customer_id`,
+    [
+      input.shopId, DISABLED_TEMPLATE, input.operationId, ids, changed.map((c) => c.email), mails.map((m) => m.subject), mails.map((m) => m.text), mails.map((m) => m.html),
+      input.staffUserId, input.shopId, shop.name, `status in ${shop.name}`, DISABLED_TEMPLATE, input.operationId, ids, changed.map((c) => c.was),
+    ],
+  );
+  return { seen, changed: changed.length };
 }

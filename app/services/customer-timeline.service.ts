@@ -97,6 +97,7 @@ function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
     else lines.push({ label, from: show(field, change.from), to: show(field, change.to) });
   }
   const mailed = c.mailed ? [{ label: 'E-mail', text: 'sent to the customer (outbox)' }] : [];
+  const bulkAction = c.bulkOperationId ? [{ label: 'Bulk action', text: `#${show('', c.bulkOperationId)}` }] : [];
   switch (row.action) {
     case 'customer.registered':
       return { title: 'Registered', lines: [{ label: 'Status', text: STATUS_LABEL[String(c.status)] ?? show('status', c.status) }] };
@@ -137,14 +138,14 @@ function describe(row: AuditRow): Pick<TimelineEntry, 'title' | 'lines'> {
     }
     case 'assignment.status_changed': {
       const to = Object.values(fields)[0]?.to;
-      return { title: `${to === 'disabled' ? 'Disabled' : 'Enabled'} in ${show('', c.shop)}`, lines: [...lines, ...mailed] };
+      return { title: `${to === 'disabled' ? 'Disabled' : 'Enabled'} in ${show('', c.shop)}`, lines: [...lines, ...bulkAction, ...mailed] };
     }
     // F-LIFE-2 invitations
     case 'invitation.sent':
     case 'invitation.requested':
       return {
         title: `${c.resent ? 'Invitation sent again' : 'Invitation sent'} for ${show('', c.shop)}${row.action === 'invitation.requested' ? ' (asked for by the customer)' : ''}`,
-        lines: [...lines, { label: 'Link', text: `valid ${show('', c.validHours)} hours${c.resent ? '; the earlier link no longer works' : ''}` }, ...(c.bulkOperationId ? [{ label: 'Bulk action', text: `#${show('', c.bulkOperationId)}` }] : []), ...mailed],
+        lines: [...lines, { label: 'Link', text: `valid ${show('', c.validHours)} hours${c.resent ? '; the earlier link no longer works' : ''}` }, ...bulkAction, ...mailed],
       };
     case 'invitation.accepted':
       return { title: `Invitation accepted in ${show('', c.shop)}: password set, account active`, lines };

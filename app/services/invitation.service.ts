@@ -425,11 +425,11 @@ export async function inviteChunk(trx: Knex.Transaction, input: InviteChunkInput
 
   await trx.raw(`UPDATE customer_invitations SET status = 'superseded', closed_at = now() WHERE shop_id = ? AND customer_id = ANY(?::bigint[]) AND status = 'open'`, [input.shopId, ids]);
   const outbox = await trx.raw(
-    `INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body)
-     SELECT ?, m.customer_id, ?, m.to_address, m.subject, m.text_body, m.html_body
+    `INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body, bulk_operation_id)
+     SELECT ?, m.customer_id, ?, m.to_address, m.subject, m.text_body, m.html_body, ?
        FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) AS m(customer_id, to_address, subject, text_body, html_body)
      RETURNING id, customer_id`,
-    [input.shopId, INVITATION_TEMPLATE, ids, eligible.map((row) => row.email), mails.map((m) => m.subject), mails.map((m) => m.text), mails.map((m) => m.html)],
+    [input.shopId, INVITATION_TEMPLATE, input.operationId, ids, eligible.map((row) => row.email), mails.map((m) => m.subject), mails.map((m) => m.text), mails.map((m) => m.html)],
   );
   const outboxByCustomer = new Map<number, number>((outbox.rows as Array<{ id: number; customer_id: number }>).map((row) => [Number(row.customer_id), Number(row.id)]));
   const outboxIds = ids.map((id) => outboxByCustomer.get(id)!);
@@ -461,15 +461,4 @@ function bulkSkipReason(state: string, assignment: string | null): string | null
   if (assignment === null) return 'not assigned to this shop';
   if (assignment === 'disabled') return 'disabled in this shop';
   return null;
-}
-
-/** The invitation e-mails of a bulk operation still waiting in the outbox: the worker hands them to the mail queue. */
-export async function pendingBulkInvitationMail(knex: Knex, operationId: number): Promise<number[]> {
-  const rows = await knex('customerInvitations as i')
-    .join('mailOutbox as m', 'm.id', 'i.outboxId')
-    .where('i.bulkOperationId', operationId)
-    .where('m.status', 'pending')
-    .orderBy('m.id')
-    .select('m.id');
-  return rows.map((row: { id: number }) => Number(row.id));
 }

@@ -68,6 +68,12 @@ export async function deliverOutboxMail(
   return 'sent';
 }
 
+/** The e-mails a bulk operation wrote that are still waiting: the worker hands them to the mail queue. */
+export async function pendingBulkOperationMail(knex: Knex, operationId: number): Promise<number[]> {
+  const rows = await knex('mailOutbox').where({ bulkOperationId: operationId, status: 'pending' }).orderBy('id').select('id');
+  return rows.map((row: { id: number }) => Number(row.id));
+}
+
 /** Rows still waiting after a grace period: their enqueue was lost (queue down) or never happened. */
 export async function findStrandedOutboxIds(knex: Knex, graceSeconds: number, limit = 500): Promise<number[]> {
   const rows = await knex('mailOutbox')

@@ -4,11 +4,14 @@ import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.j
 import { createBulkOperation, runBulkOperation } from '../../app/services/bulk-action.service.js';
 import { enqueueBulkOperation } from '../../app/queues/bulk.queue.js';
 import { startBulkWorker } from '../../workers/bulk.worker.js';
+import { startMailWorker, type RunningWorker } from '../../workers/mail.worker.js';
 import type { Agent } from '../support/agents.js';
 import { csrfFrom, loginStaff } from '../support/agents.js';
 import { eventually, insertManyCustomers } from '../support/customer-list.js';
 import { decodeEntities, textOf } from '../support/html.js';
 import { makeCustomer, makeOrder, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
+import { messagesTo } from '../support/outbox.js';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -30,13 +33,17 @@ interface BulkForm {
 describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (backend) => {
   let t: TestApp;
   let worker: ReturnType<typeof startBulkWorker>;
+  let sink: SmtpSink;
+  let mail: RunningWorker;
   let shopA: { id: number }, shopB: { id: number };
   let owner: Agent, manager: Agent, rep: Agent;
   let ownerId: number;
 
   beforeAll(async () => {
-    t = await createTestApp({ backend });
+    sink = await startSmtpSink();
+    t = await createTestApp({ backend, env: { SMTP_URL: sink.url } });
     worker = startBulkWorker(t.ctx);
+    mail = await startMailWorker(t.ctx);
     const knex = t.ctx.knex;
     shopA = await makeShop(knex, { code: `bulk-a-${backend}` });
     shopB = await makeShop(knex, { code: `bulk-b-${backend}` });
@@ -48,7 +55,9 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
   });
   afterAll(async () => {
     await worker?.close();
+    await mail?.close();
     await t?.close();
+    await sink?.close();
   });
 
   /** Submits the list's bulk form as the page renders it (CSRF token and idempotency key from the page). */
@@ -134,7 +143,7 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
   it('disables customers on the listed shop only', async () => {
     const both = await customers(2, [shopA.id, shopB.id], 'Disable');
     const bystander = (await customers(1, [shopA.id], 'Bystander'))[0]!;
-    const { text } = await run(owner, { action: 'disable_on_shop', target: 'selected', ids: both.map((c) => c.id), query: `shop=${shopA.id}` });
+    const { text, location } = await run(owner, { action: 'disable_on_shop', target: 'selected', ids: both.map((c) => c.id), query: `shop=${shopA.id}` });
     expect(text).toContain('Done: 2 disabled of 2 customers');
     const statuses = await t.ctx.knex('customerShops').whereIn('customerId', [...both.map((c) => c.id), bystander.id]).select('customerId', 'shopId', 'status');
     for (const c of both) {
@@ -142,6 +151,29 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
       expect(statuses.find((s) => s.customerId === c.id && s.shopId === shopB.id)?.status).toBe('active');
     }
     expect(statuses.find((s) => s.customerId === bystander.id)?.status).toBe('active');
+
+    // F-CUST-2: each is told by e-mail, handed to the mail queue when the operation ends (the outbox
+    // sweep would wait a minute), and the change is on their timeline as on the dashboard.
+    const shopName = (await t.ctx.knex('shops').where({ id: shopA.id }).first('name')).name as string;
+    const emails = await t.ctx.knex('customers').whereIn('id', both.map((c) => c.id)).pluck('email');
+    await eventually(async () => (emails.every((email) => messagesTo(sink.messages, email).length === 1) ? true : undefined), 15_000, 'the notices');
+    for (const email of emails) expect(messagesTo(sink.messages, email)[0]!.subject).toBe(`Your account at ${shopName} has been disabled`);
+    expect(messagesTo(sink.messages, (await t.ctx.knex('customers').where({ id: bystander.id }).first('email')).email)).toEqual([]);
+    const operationId = Number(/\/bulk\/(\d+)$/.exec(location)![1]);
+    const outbox = await t.ctx.knex('mailOutbox').whereIn('customerId', both.map((c) => c.id)).select('template', 'bulkOperationId', 'shopId');
+    expect(outbox).toEqual(both.map(() => ({ template: 'assignment-disabled', bulkOperationId: operationId, shopId: shopA.id })));
+    for (const c of both) {
+      const timeline = textOf(await owner.get(`/admin/customers/${c.id}`).then((page) => page.text));
+      expect(timeline).toContain(`Disabled in ${shopName}`);
+      expect(timeline).toContain(`Bulk action: #${operationId}`);
+      const audit = await t.ctx.knex('auditLog').where({ customerId: c.id, action: 'assignment.status_changed' }).first('changes', 'actorId', 'shopId');
+      expect(audit).toMatchObject({ actorId: ownerId, shopId: shopA.id, changes: { fields: { [`status in ${shopName}`]: { from: 'active', to: 'disabled' } }, mailed: { template: 'assignment-disabled' } } });
+    }
+
+    // Disabled already: again, nothing changes and nobody is mailed twice.
+    const again = await run(owner, { action: 'disable_on_shop', target: 'selected', ids: both.map((c) => c.id), query: `shop=${shopA.id}` });
+    expect(again.text).toContain('Done: 0 disabled of 2 customers');
+    expect(await t.ctx.knex('mailOutbox').whereIn('customerId', both.map((c) => c.id)).count('* as n').first()).toEqual({ n: 2 });
 
     // Over all shops there is no shop to disable on.
     const refused = await submitBulk(owner, { action: 'disable_on_shop', target: 'selected', ids: [bystander.id], query: 'shop=all' });
