@@ -79,12 +79,7 @@ export async function createBulkOperation(
   staffId: number,
   input: { key: string; action: BulkAction; tag?: string; groupId?: number; selection: BulkSelection },
 ): Promise<{ id: number; created: boolean }> {
-  if ((input.action === 'add_tag' || input.action === 'remove_tag') && !input.tag) throw new ValidationError({ tag: 'Enter the tag to add or remove.' });
-  if (input.action === 'disable_on_shop' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: customers are disabled on one shop at a time.' });
-  if (input.action === 'invite' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: invitations are sent for one shop at a time.' });
-  if (input.selection.ids && (input.selection.ids.length === 0 || input.selection.ids.length > MAX_SELECTED_IDS)) {
-    throw new ValidationError({ ids: `Tick between 1 and ${MAX_SELECTED_IDS} customers, or choose all matching the filter.` });
-  }
+  checkBulkInput(input);
   const groupParams = await groupBulkParams(knex, input.action, input.groupId);
   return insertOnce(
     knex,
@@ -92,6 +87,16 @@ export async function createBulkOperation(
     { staffUserId: staffId, idempotencyKey: input.key },
     { action: input.action, params: JSON.stringify({ ...(input.tag ? { tag: input.tag } : {}), ...groupParams }), selection: JSON.stringify(input.selection) },
   );
+}
+
+/** The checks of a bulk action's form that need no database (a ValidationError names the field). */
+export function checkBulkInput(input: { action: BulkAction; tag?: string; selection: Pick<BulkSelection, 'source' | 'ids'> }): void {
+  if ((input.action === 'add_tag' || input.action === 'remove_tag') && !input.tag) throw new ValidationError({ tag: 'Enter the tag to add or remove.' });
+  if (input.action === 'disable_on_shop' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: customers are disabled on one shop at a time.' });
+  if (input.action === 'invite' && input.selection.source.kind !== 'shop') throw new ValidationError({ action: 'Choose a shop first: invitations are sent for one shop at a time.' });
+  if (input.selection.ids && (input.selection.ids.length === 0 || input.selection.ids.length > MAX_SELECTED_IDS)) {
+    throw new ValidationError({ ids: `Tick between 1 and ${MAX_SELECTED_IDS} customers, or choose all matching the filter.` });
+  }
 }
 
 export async function getBulkOperation(knex: Knex, staffId: number, operationId: number): Promise<BulkOperation> {

@@ -87,8 +87,16 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     );
   }
 
+  /** Sends the confirmation page's form, as the staff member does with its button. */
+  async function confirmBulk(agent: Agent, page: string) {
+    const form = /<form method="post" action="\/admin\/customers\/bulk"[\s\S]*?<\/form>/.exec(page)![0];
+    const fields = [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m): [string, string] => [m[1]!, decodeEntities(m[2]!)]);
+    return agent.post('/admin/customers/bulk').type('form').send(new URLSearchParams(fields).toString());
+  }
+
   async function run(agent: Agent, form: BulkForm): Promise<{ location: string; text: string }> {
-    const response = await submitBulk(agent, form);
+    let response = await submitBulk(agent, form);
+    if (response.status === 200 && response.text.includes('name="confirmed"')) response = await confirmBulk(agent, response.text);
     expect(response.status, response.text).toBe(303);
     const location = response.headers.location!;
     expect(location).toMatch(/^\/admin\/customers\/bulk\/\d+$/);
@@ -185,6 +193,20 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     const [buyer, idle1, idle2] = await customers(3, [shopA.id], 'Delete');
     await tagged([buyer!.id, idle1!.id, idle2!.id], 'cleanup');
     await makeOrder(t.ctx.knex, buyer!.id, shopA.id, 1234);
+
+    // For all matching, it asks first, saying how many match; nothing is recorded until then.
+    const before = await t.ctx.knex('bulkOperations').count('* as n').first();
+    const asked = await submitBulk(owner, { action: 'delete', target: 'all', query: `shop=${shopA.id}&tag=cleanup` });
+    expect(asked.status).toBe(200);
+    const question = textOf(asked.text);
+    expect(question).toContain('Delete all matching customers?');
+    expect(question).toContain('This applies to every customer matching the list as filtered');
+    expect(asked.text).toContain('<strong>3 customers</strong>');
+    expect(question).toContain('This cannot be undone.');
+    expect(asked.text).toContain(`href="/admin/customers?shop=${shopA.id}&amp;tag=cleanup">Cancel</a>`);
+    expect(await t.ctx.knex('bulkOperations').count('* as n').first()).toEqual(before);
+    expect(await t.ctx.knex('customers').whereIn('id', [buyer!.id, idle1!.id, idle2!.id]).count('* as n').first()).toEqual({ n: 3 });
+
     const { text } = await run(owner, { action: 'delete', target: 'all', query: `shop=${shopA.id}&tag=cleanup` });
     expect(text).toContain('Done: 2 deleted of 3 customers');
     expect(text).toContain('1 skipped');

@@ -104,7 +104,14 @@ describe.each(['redis', 'postgres'] as const)('invitations queue and bulk invite
     const renderedQuery = decodeEntities(/<form id="bulk-form"[\s\S]*?name="query" value="([^"]*)"/.exec(page.text)![1]!);
     const body = new URLSearchParams({ _csrf: csrfFrom(page.text), key: key ?? renderedKey, action: 'invite', target, query: renderedQuery });
     for (const id of ids) body.append('ids', String(id));
-    const response = await owner.post('/admin/customers/bulk').type('form').send(body.toString());
+    let response = await owner.post('/admin/customers/bulk').type('form').send(body.toString());
+    if (target === 'all') {
+      // Invitations to all matching are sent after a confirmation, which names the shop.
+      expect(response.status).toBe(200);
+      expect(textOf(response.text)).toContain('Invite all matching customers to');
+      body.set('confirmed', 'yes');
+      response = await owner.post('/admin/customers/bulk').type('form').send(body.toString());
+    }
     expect(response.status).toBe(303);
     return { location: response.headers.location!, key: key ?? renderedKey };
   }
@@ -224,7 +231,7 @@ describe.each(['redis', 'postgres'] as const)('invitations queue and bulk invite
     const manager = await loginStaff(t.app, (await makeStaff(knex, { role: 'manager', shopIds: [shopB.id] })).email);
     const page = await manager.get(`/admin/customers?shop=${shopA.id}&tag=${tag}`);
     const key = /<form id="bulk-form"[\s\S]*?name="key" value="([^"]+)"/.exec(page.text)![1]!;
-    const response = await manager.post('/admin/customers/bulk').type('form').send({ _csrf: csrfFrom(page.text), key, action: 'invite', target: 'all', query: `shop=${shopA.id}&tag=${tag}` });
+    const response = await manager.post('/admin/customers/bulk').type('form').send({ _csrf: csrfFrom(page.text), key, action: 'invite', target: 'all', query: `shop=${shopA.id}&tag=${tag}`, confirmed: 'yes' });
     expect(response.headers.location).toMatch(/^\/admin\/customers\/bulk\/\d+$/);
     const done = await eventually(async () => {
       const progress = await manager.get(response.headers.location!);

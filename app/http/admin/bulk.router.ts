@@ -6,8 +6,8 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors
 import { enqueueBulkOperation } from '../../queues/bulk.queue.js';
 import { parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm, text } from '../../schemas/form.js';
-import { bulkActions, createBulkOperation, getBulkOperation, type BulkAction } from '../../services/bulk-action.service.js';
-import { resolveListSource } from '../../services/customer-list.service.js';
+import { bulkActions, checkBulkInput, createBulkOperation, getBulkOperation, type BulkAction } from '../../services/bulk-action.service.js';
+import { countCustomers, resolveListSource } from '../../services/customer-list.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
@@ -19,7 +19,14 @@ const bulkSchema = z.object({
   groupId: z.string().max(20).optional(),
   target: z.enum(['selected', 'all']).default('selected'),
   query: z.string().max(2000).default(''),
+  confirmed: z.literal('yes').optional(),
 });
+
+/**
+ * Actions that cannot be taken back (customers deleted, e-mails sent) ask once more when they are
+ * for all customers matching the filter, saying how many that is; ticked rows are seen already.
+ */
+const CONFIRMED_FOR_ALL: readonly BulkAction[] = ['delete', 'disable_on_shop', 'invite'];
 
 /** Who may run which bulk action: tags are everyday work, groups sales work; disabling, deleting and inviting are for managers. */
 export function bulkActionsFor(staff: StaffPrincipal): BulkAction[] {
@@ -57,13 +64,20 @@ export function bulkRouter(ctx: AppContext): Router {
       if (!source) throw new ValidationError({ shop: 'You have no shop to act on.' });
       const rawIds = ([] as unknown[]).concat(req.body?.ids ?? []);
       const ids = rawIds.map(Number).filter((id) => Number.isSafeInteger(id) && id > 0);
-      const operation = await createBulkOperation(ctx.knex, staff.id, {
+      const request = {
         key: input.key,
         action: input.action,
         tag: input.tag?.toLowerCase(),
         groupId: /^\d{1,15}$/.test(input.groupId ?? '') ? Number(input.groupId) : undefined,
         selection: { source, q: query.q, filters: query.filters, ids: input.target === 'selected' ? ids : undefined, scope: staff.scope, salesTeamId: staff.salesTeamId },
-      });
+      };
+      if (input.target === 'all' && CONFIRMED_FOR_ALL.includes(input.action) && !input.confirmed) {
+        checkBulkInput(request);
+        const count = await countCustomers(ctx.knex, source, query, staff.salesTeamId);
+        const shopName = source.kind === 'shop' ? staff.shops.find((shop) => shop.id === source.shopId)?.name : undefined;
+        return render(req, res, 'pages/admin/bulk-confirm', { form: input, count, shopName, back });
+      }
+      const operation = await createBulkOperation(ctx.knex, staff.id, request);
       if (operation.created) {
         // If the queue is down the operation waits as 'queued'; the workers' sweep enqueues it later.
         await enqueueBulkOperation(ctx.queues.bulk, operation.id).catch((err: Error) => req.log.warn({ err: err.message, operationId: operation.id }, 'bulk enqueue failed; the sweep will pick it up'));
