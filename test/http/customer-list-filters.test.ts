@@ -5,6 +5,7 @@ import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
 import { makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
+import { textOf } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -236,7 +237,7 @@ describe('customer list filters and search', () => {
 
   it('counts the matches exactly for small sets', async () => {
     const count = async (query: string) => {
-      const response = await owner.get(`/admin/customers/count?${query}`);
+      const response = await owner.get(`/admin/customers/count?${query}`).set('HX-Request', 'true');
       expect(response.status).toBe(200);
       return response.text.trim();
     };
@@ -252,6 +253,13 @@ describe('customer list filters and search', () => {
     // The list page asks for the count of exactly what it shows.
     const page = await owner.get(`/admin/customers?shop=${shopA.id}&state=active&after=whatever`);
     expect(page.text).toContain(`hx-get="/admin/customers/count?shop=${shopA.id}&amp;state=active"`);
+
+    // Without JavaScript the same address is a link, which opens the count as a page with the way back.
+    expect(page.text).toContain(`<a href="/admin/customers/count?shop=${shopA.id}&amp;state=active">Count the customers</a>`);
+    const countPage = await owner.get(`/admin/customers/count?shop=${shopA.id}&state=active`);
+    expect(countPage.status).toBe(200);
+    expect(textOf(countPage.text)).toContain('4 customers match the list as filtered.');
+    expect(countPage.text).toContain(`<a class="button" href="/admin/customers?shop=${shopA.id}&amp;state=active">Back to the list</a>`);
   });
 });
 
@@ -286,8 +294,8 @@ describe('customer count on a large table', () => {
 
   it('shows an inexact count as “About …”', async () => {
     const owner = await loginStaff(t.app, (await makeStaff(t.ctx.knex, { role: 'owner' })).email);
-    expect((await owner.get('/admin/customers/count')).text.trim()).toMatch(/^About 3\d thousand customers$/);
-    expect((await owner.get('/admin/customers/count?state=invited')).text.trim()).toBe('5 customers');
+    expect((await owner.get('/admin/customers/count').set('HX-Request', 'true')).text.trim()).toMatch(/^About 3\d thousand customers$/);
+    expect((await owner.get('/admin/customers/count?state=invited').set('HX-Request', 'true')).text.trim()).toBe('5 customers');
   });
 
   it('counts few matches exactly within its budget, and gives the estimate when counting takes longer', async () => {

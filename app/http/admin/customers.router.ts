@@ -84,7 +84,8 @@ export function customersRouter(ctx: AppContext): Router {
     const staff = req.staff!;
     const list = await listContext(ctx, staff, req.query, searchOf(req.originalUrl));
     const count = list.source ? await countCustomers(ctx.knex, list.source, list.query, staff.salesTeamId) : { value: 0, exact: true };
-    render(req, res, 'partials/admin/customer-count', { count });
+    // The list asks for it with htmx; without JavaScript its link opens it as a page of its own.
+    render(req, res, 'pages/admin/customer-count', { count, back: list.url.with({}) }, { fragment: 'partials/admin/customer-count' });
   });
 
   router.get('/export.csv', async (req, res) => {
