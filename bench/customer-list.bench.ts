@@ -107,89 +107,93 @@ async function main() {
   // The app as production runs it (`npm run start:web`, one web process per core), in processes of
   // its own: inside this one it shared a thread and a heap with the client timing it.
   const webServer = await spawnWeb(await freePort(), WEB_PROCESSES);
-  const client = createClient(webServer.port, config.adminHost);
-  await client.login(STAFF.email, STAFF.password);
-  const results: Result[] = [];
-  // A running app samples the common search trigrams after its first search, in the background
-  // (its process answers all of this client's requests: one keep-alive connection); so does the
-  // bench for the queries it times alone.
-  await client.get('/admin/customers?shop=all&q=bench', { 'HX-Request': 'true' });
-  await refreshCommonTrigrams(knex);
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
-  const chosen = scenarios.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY));
-  if (chosen.length === 0) throw new Error(`BENCH_ONLY=${ONLY} matches no scenario; the scenarios are:\n  ${scenarios.map((s) => s.name).join('\n  ')}`);
-  for (const scenario of chosen) {
-    const path = `/admin/customers?${scenario.query}`;
-    const parsed = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(scenario.query).entries()));
-    const multi = new URLSearchParams(scenario.query);
-    parsed.filters.tag = multi.getAll('tag');
-    const source = resolveListSource('all', shops, parsed.shop)!;
-    const headers: Record<string, string> = scenario.fullPage ? {} : { 'HX-Request': 'true' };
-    for (let i = 0; i < 5; i++) await client.get(path, headers);
-    const http: number[] = [];
-    const db: number[] = [];
-    let rows = 0;
-    for (let i = 0; i < SAMPLES; i++) {
-      let t = performance.now();
-      const res = await client.get(path, headers);
-      http.push(performance.now() - t);
-      if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status}`);
-      t = performance.now();
-      rows = (await listCustomers(knex, source, parsed, null)).rows.length;
-      db.push(performance.now() - t);
+  // Stopped however the run ends: a failed scenario must not leave web processes holding the port.
+  try {
+    const client = createClient(webServer.port, config.adminHost);
+    await client.login(STAFF.email, STAFF.password);
+    const results: Result[] = [];
+    // A running app samples the common search trigrams after its first search, in the background
+    // (its process answers all of this client's requests: one keep-alive connection); so does the
+    // bench for the queries it times alone.
+    await client.get('/admin/customers?shop=all&q=bench', { 'HX-Request': 'true' });
+    await refreshCommonTrigrams(knex);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const chosen = scenarios.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY));
+    if (chosen.length === 0) throw new Error(`BENCH_ONLY=${ONLY} matches no scenario; the scenarios are:\n  ${scenarios.map((s) => s.name).join('\n  ')}`);
+    for (const scenario of chosen) {
+      const path = `/admin/customers?${scenario.query}`;
+      const parsed = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(scenario.query).entries()));
+      const multi = new URLSearchParams(scenario.query);
+      parsed.filters.tag = multi.getAll('tag');
+      const source = resolveListSource('all', shops, parsed.shop)!;
+      const headers: Record<string, string> = scenario.fullPage ? {} : { 'HX-Request': 'true' };
+      for (let i = 0; i < 5; i++) await client.get(path, headers);
+      const http: number[] = [];
+      const db: number[] = [];
+      let rows = 0;
+      for (let i = 0; i < SAMPLES; i++) {
+        let t = performance.now();
+        const res = await client.get(path, headers);
+        http.push(performance.now() - t);
+        if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status}`);
+        t = performance.now();
+        rows = (await listCustomers(knex, source, parsed, null)).rows.length;
+        db.push(performance.now() - t);
+      }
+      const countPath = `/admin/customers/count?${scenario.query}`;
+      const counting: number[] = [];
+      let count = '';
+      for (let i = 0; i < SAMPLES; i++) {
+        const t = performance.now();
+        const res = await client.get(countPath, { 'HX-Request': 'true' });
+        counting.push(performance.now() - t);
+        if (res.status !== 200) throw new Error(`${scenario.name}, count: HTTP ${res.status}`);
+        count = res.body.trim();
+      }
+      const result = { scenario: scenario.name, httpP50: percentile(http, 50), httpP95: percentile(http, 95), dbP50: percentile(db, 50), overheadP50: percentile(http, 50) - percentile(db, 50), rows, count, countP50: percentile(counting, 50) };
+      results.push(result);
+      console.log(`${result.scenario.padEnd(72)} http p50 ${result.httpP50.toFixed(1)} p95 ${result.httpP95.toFixed(1)} db p50 ${result.dbP50.toFixed(1)} ms; count ${result.countP50.toFixed(1)} ms`);
     }
-    const countPath = `/admin/customers/count?${scenario.query}`;
-    const counting: number[] = [];
-    let count = '';
-    for (let i = 0; i < SAMPLES; i++) {
-      const t = performance.now();
-      const res = await client.get(countPath, { 'HX-Request': 'true' });
-      counting.push(performance.now() - t);
-      if (res.status !== 200) throw new Error(`${scenario.name}, count: HTTP ${res.status}`);
-      count = res.body.trim();
-    }
-    const result = { scenario: scenario.name, httpP50: percentile(http, 50), httpP95: percentile(http, 95), dbP50: percentile(db, 50), overheadP50: percentile(http, 50) - percentile(db, 50), rows, count, countP50: percentile(counting, 50) };
-    results.push(result);
-    console.log(`${result.scenario.padEnd(72)} http p50 ${result.httpP50.toFixed(1)} p95 ${result.httpP95.toFixed(1)} db p50 ${result.dbP50.toFixed(1)} ms; count ${result.countP50.toFixed(1)} ms`);
+
+    // Throughput: 20 connections asking for first pages for a fixed time, from this process.
+    const session = createClient(webServer.port, config.adminHost);
+    await session.login(STAFF.email, STAFF.password);
+    const load = (seconds: number) =>
+      loadPages({ port: webServer.port, host: config.adminHost, path: '/admin/customers?shop=all&sort=email&dir=asc', headers: { Cookie: session.cookie(), 'HX-Request': 'true' }, connections: 20, seconds });
+    // Fresh processes run slower until V8 has compiled the hot paths: warm them up first, unmeasured.
+    await load(THROUGHPUT_WARMUP_SECONDS);
+    const webCpuBefore = await webServer.cpuSeconds();
+    const loadCpuBefore = process.cpuUsage();
+    const pages = await load(THROUGHPUT_SECONDS);
+    const loadCpu = process.cpuUsage(loadCpuBefore);
+    const throughput = pages / THROUGHPUT_SECONDS;
+    const webCpuPerPageMs = ((await webServer.cpuSeconds()) - webCpuBefore) * 1000 / pages;
+    const loadCpuShare = (loadCpu.user + loadCpu.system) / 1e6 / THROUGHPUT_SECONDS;
+    console.log(`throughput, 20 connections, ${WEB_PROCESSES} web processes: ${throughput.toFixed(0)} list pages/s; web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; load generator ${(loadCpuShare * 100).toFixed(0)} % of a core`);
+    session.close();
+
+    const customers = Number((await knex('customers').count('* as n').first())?.n ?? 0);
+    const orders = Number((await knex('orders').count('* as n').first())?.n ?? 0);
+    const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput), webCpuPerPageMs: Number(webCpuPerPageMs.toFixed(2)), loadGeneratorCoreShare: Number(loadCpuShare.toFixed(2)), webProcesses: WEB_PROCESSES };
+    const dir = path.resolve('bench/results');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'customer-list.json'), JSON.stringify(report, null, 2));
+    const table = [
+      `Customer list at ${customers.toLocaleString('en-GB')} customers / ${orders.toLocaleString('en-GB')} orders, ${SAMPLES} samples each (ms):`,
+      '',
+      '| scenario | HTTP p50 | HTTP p95 | DB p50 | app overhead p50 | rows | count shown | count HTTP p50 |',
+      '|---|---:|---:|---:|---:|---:|---|---:|',
+      ...results.map((r) => `| ${r.scenario} | ${r.httpP50.toFixed(1)} | ${r.httpP95.toFixed(1)} | ${r.dbP50.toFixed(1)} | ${r.overheadP50.toFixed(1)} | ${r.rows} | ${r.count} | ${r.countP50.toFixed(1)} |`),
+      '',
+      `Throughput with 20 concurrent connections to ${WEB_PROCESSES} web processes: ${Math.round(throughput)} list pages/s (web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; the load generator took ${Math.round(loadCpuShare * 100)} % of a core).`,
+    ].join('\n');
+    await writeFile(path.join(dir, 'customer-list.md'), table + '\n');
+    console.log(`\n${table}`);
+
+    client.close();
+  } finally {
+    await webServer.stop();
   }
-
-  // Throughput: 20 connections asking for first pages for a fixed time, from this process.
-  const session = createClient(webServer.port, config.adminHost);
-  await session.login(STAFF.email, STAFF.password);
-  const load = (seconds: number) =>
-    loadPages({ port: webServer.port, host: config.adminHost, path: '/admin/customers?shop=all&sort=email&dir=asc', headers: { Cookie: session.cookie(), 'HX-Request': 'true' }, connections: 20, seconds });
-  // Fresh processes run slower until V8 has compiled the hot paths: warm them up first, unmeasured.
-  await load(THROUGHPUT_WARMUP_SECONDS);
-  const webCpuBefore = await webServer.cpuSeconds();
-  const loadCpuBefore = process.cpuUsage();
-  const pages = await load(THROUGHPUT_SECONDS);
-  const loadCpu = process.cpuUsage(loadCpuBefore);
-  const throughput = pages / THROUGHPUT_SECONDS;
-  const webCpuPerPageMs = ((await webServer.cpuSeconds()) - webCpuBefore) * 1000 / pages;
-  const loadCpuShare = (loadCpu.user + loadCpu.system) / 1e6 / THROUGHPUT_SECONDS;
-  console.log(`throughput, 20 connections, ${WEB_PROCESSES} web processes: ${throughput.toFixed(0)} list pages/s; web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; load generator ${(loadCpuShare * 100).toFixed(0)} % of a core`);
-  session.close();
-  await webServer.stop();
-
-  const customers = Number((await knex('customers').count('* as n').first())?.n ?? 0);
-  const orders = Number((await knex('orders').count('* as n').first())?.n ?? 0);
-  const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput), webCpuPerPageMs: Number(webCpuPerPageMs.toFixed(2)), loadGeneratorCoreShare: Number(loadCpuShare.toFixed(2)), webProcesses: WEB_PROCESSES };
-  const dir = path.resolve('bench/results');
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'customer-list.json'), JSON.stringify(report, null, 2));
-  const table = [
-    `Customer list at ${customers.toLocaleString('en-GB')} customers / ${orders.toLocaleString('en-GB')} orders, ${SAMPLES} samples each (ms):`,
-    '',
-    '| scenario | HTTP p50 | HTTP p95 | DB p50 | app overhead p50 | rows | count shown | count HTTP p50 |',
-    '|---|---:|---:|---:|---:|---:|---|---:|',
-    ...results.map((r) => `| ${r.scenario} | ${r.httpP50.toFixed(1)} | ${r.httpP95.toFixed(1)} | ${r.dbP50.toFixed(1)} | ${r.overheadP50.toFixed(1)} | ${r.rows} | ${r.count} | ${r.countP50.toFixed(1)} |`),
-    '',
-    `Throughput with 20 concurrent connections to ${WEB_PROCESSES} web processes: ${Math.round(throughput)} list pages/s (web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; the load generator took ${Math.round(loadCpuShare * 100)} % of a core).`,
-  ].join('\n');
-  await writeFile(path.join(dir, 'customer-list.md'), table + '\n');
-  console.log(`\n${table}`);
-
-  client.close();
   await ctx.close();
 }
 

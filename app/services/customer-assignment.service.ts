@@ -75,26 +75,25 @@ export async function disableAssignmentsChunk(
   trx: Knex.Transaction,
   input: { chunkSql: string; bindings: readonly unknown[]; operationId: number; staffUserId: number; shopId: number; links: LinkBase },
 ): Promise<{ seen: number; changed: number }> {
-  // The joined `old` row is read as it was before the update: its status is the one changed from.
+  // Locked first, as on the dashboard: the status read is the one changed from, also when another
+  // change of the same assignment committed while this waited for it.
   const result = await trx.raw(
     `WITH chunk AS (${input.chunkSql}),
-          changed AS (
-            UPDATE customer_shops cs SET status = 'disabled', updated_at = now()
-              FROM chunk JOIN customer_shops old ON old.customer_id = chunk.id AND old.shop_id = ?
-             WHERE cs.customer_id = chunk.id AND cs.shop_id = ? AND cs.status <> 'disabled'
-             RETURNING cs.customer_id, old.status AS was)
+          locked AS (SELECT cs.customer_id, cs.status FROM customer_shops cs JOIN chunk ON chunk.id = cs.customer_id
+                      WHERE cs.shop_id = ? AND cs.status <> 'disabled' FOR UPDATE OF cs)
      SELECT (SELECT count(*) FROM chunk)::int AS seen,
-            coalesce((SELECT json_agg(json_build_object('id', c.id, 'email', c.email, 'firstName', c.first_name, 'lastName', c.last_name, 'was', changed.was) ORDER BY c.id)
-                        FROM changed JOIN customers c ON c.id = changed.customer_id), '[]') AS changed`,
-    [...input.bindings, input.shopId, input.shopId] as Knex.RawBinding[],
+            coalesce((SELECT json_agg(json_build_object('id', c.id, 'email', c.email, 'firstName', c.first_name, 'lastName', c.last_name, 'was', locked.status) ORDER BY c.id)
+                        FROM locked JOIN customers c ON c.id = locked.customer_id), '[]') AS changed`,
+    [...input.bindings, input.shopId] as Knex.RawBinding[],
   );
   const { seen, changed } = result.rows[0] as { seen: number; changed: Array<{ id: number; email: string; firstName: string; lastName: string; was: AssignmentStatus }> };
   if (!changed.length) return { seen, changed: 0 };
+  const ids = changed.map((customer) => customer.id);
+  await trx.raw(`UPDATE customer_shops SET status = 'disabled', updated_at = now() WHERE shop_id = ? AND customer_id = ANY(?::bigint[])`, [input.shopId, ids]);
 
   const shop = (await trx('shops').where({ id: input.shopId }).first('name')) as { name: string };
   const loginUrl = shopUrl({ hostname: await primaryHostname(trx, input.shopId) }, '/account/login', input.links);
   const mails = changed.map((customer) => renderMail(DISABLED_TEMPLATE, assignmentMailData(customer, shop.name, customer.was, loginUrl)));
-  const ids = changed.map((customer) => customer.id);
   await trx.raw(
     `WITH outbox AS (
        INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body, bulk_operation_id)

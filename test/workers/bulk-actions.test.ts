@@ -200,7 +200,7 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     expect(asked.status).toBe(200);
     const question = textOf(asked.text);
     expect(question).toContain('Delete all matching customers?');
-    expect(question).toContain('This applies to every customer matching the list as filtered');
+    expect(question).toContain('This is for the customers matching the list as filtered');
     expect(asked.text).toContain('<strong>3 customers</strong>');
     expect(question).toContain('This cannot be undone.');
     expect(asked.text).toContain(`href="/admin/customers?shop=${shopA.id}&amp;tag=cleanup">Cancel</a>`);

@@ -15,17 +15,16 @@ import { StaffSessionStore } from './staff-session-store.js';
 export function createSessionStore(ctx: AppContext, area: 'admin' | 'shop'): Store & { close?: () => void } {
   if (ctx.redis) return new RedisStore({ client: ctx.redis, prefix: `${ctx.config.queuePrefix}:sess:`, disableTouch: true });
   const options = {
-    conString: ctx.databaseUrl,
-    conObject: poolConfig(ctx.databaseUrl),
     tableName: 'http_sessions',
     createTableIfMissing: false,
     pruneSessionInterval: 15 * 60,
     disableTouch: true,
     errorLog: (message: string, error: unknown) => ctx.logger.error({ err: error }, message),
   };
-  if (area === 'admin') return new StaffSessionStore(ctx.knex, options);
+  // The admin store makes its pool (with poolConfig) itself; the shop store is given the pool's settings.
+  if (area === 'admin') return new StaffSessionStore(ctx.knex, { ...options, conString: ctx.databaseUrl });
   const PgStore = connectPgSimple(session);
-  return new PgStore(options);
+  return new PgStore({ ...options, conObject: poolConfig(ctx.databaseUrl) });
 }
 
 /** How often an active session's expiry (and cookie) is pushed forward by the idle timeout. */
