@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
+import { renderMail } from '../mail/mail-templates.js';
 import type { AssignmentStatus } from '../models/customer.model.js';
 import { recordAudit } from './audit.service.js';
 import { customerAccess, scopedShop, staffActor } from './customer-access.service.js';
 import { shopUrl, type LinkBase } from './customer-account.service.js';
-import { renderMail } from '../mail/mail-templates.js';
 import { queueMail } from './outbox.service.js';
 import { primaryHostname } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
