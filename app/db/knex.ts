@@ -19,7 +19,7 @@ export const IDLE_CONNECTION_MS = 10 * 60_000;
  * unused that long is neither dropped silently by a firewall on the way nor kept once the server
  * has gone.
  */
-export const connectionConfig = (databaseUrl: string) => ({ connectionString: databaseUrl, keepAlive: true, keepAliveInitialDelayMillis: 60_000 });
+const connectionConfig = (databaseUrl: string) => ({ connectionString: databaseUrl, keepAlive: true, keepAliveInitialDelayMillis: 60_000 });
 
 /** The pg pool options of a pool outside knex (the session stores). */
 export const poolConfig = (databaseUrl: string): pg.PoolConfig => ({ ...connectionConfig(databaseUrl), idleTimeoutMillis: IDLE_CONNECTION_MS });

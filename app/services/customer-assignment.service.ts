@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
-import { renderMail } from '../mail/mail-templates.js';
 import type { AssignmentStatus } from '../models/customer.model.js';
 import { recordAudit } from './audit.service.js';
 import { customerAccess, scopedShop, staffActor } from './customer-access.service.js';
 import { shopUrl, type LinkBase } from './customer-account.service.js';
-import { queueMail } from './outbox.service.js';
+import { queueBulkOperationMail, queueMail } from './outbox.service.js';
 import { primaryHostname } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
 
@@ -93,22 +92,19 @@ export async function disableAssignmentsChunk(
 
   const shop = (await trx('shops').where({ id: input.shopId }).first('name')) as { name: string };
   const loginUrl = shopUrl({ hostname: await primaryHostname(trx, input.shopId) }, '/account/login', input.links);
-  const mails = changed.map((customer) => renderMail(DISABLED_TEMPLATE, assignmentMailData(customer, shop.name, customer.was, loginUrl)));
+  const outbox = await queueBulkOperationMail(trx, {
+    operationId: input.operationId,
+    shopId: input.shopId,
+    template: DISABLED_TEMPLATE,
+    mails: changed.map((customer) => ({ customerId: customer.id, to: customer.email, data: assignmentMailData(customer, shop.name, customer.was, loginUrl) })),
+  });
   await trx.raw(
-    `WITH outbox AS (
-       INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body, bulk_operation_id)
-       SELECT ?, m.customer_id, ?, m.to_address, m.subject, m.text_body, m.html_body, ?
-         FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) AS m(customer_id, to_address, subject, text_body, html_body)
-       RETURNING id, customer_id)
-     INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
-     SELECT 'staff', ?, ?, outbox.customer_id, 'assignment.status_changed',
+    `INSERT INTO audit_log (actor_type, actor_id, shop_id, customer_id, action, changes)
+     SELECT 'staff', ?, ?, w.customer_id, 'assignment.status_changed',
             jsonb_build_object('shop', ?::text, 'fields', jsonb_build_object(?::text, jsonb_build_object('from', w.was, 'to', 'disabled')),
-                               'mailed', jsonb_build_object('template', ?::text, 'outboxId', outbox.id), 'bulkOperationId', ?::bigint)
-       FROM outbox JOIN unnest(?::bigint[], ?::text[]) AS w(customer_id, was) ON w.customer_id = outbox.customer_id`,
-    [
-      input.shopId, DISABLED_TEMPLATE, input.operationId, ids, changed.map((c) => c.email), mails.map((m) => m.subject), mails.map((m) => m.text), mails.map((m) => m.html),
-      input.staffUserId, input.shopId, shop.name, `status in ${shop.name}`, DISABLED_TEMPLATE, input.operationId, ids, changed.map((c) => c.was),
-    ],
+                               'mailed', jsonb_build_object('template', ?::text, 'outboxId', w.outbox_id), 'bulkOperationId', ?::bigint)
+       FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS w(customer_id, was, outbox_id)`,
+    [input.staffUserId, input.shopId, shop.name, `status in ${shop.name}`, DISABLED_TEMPLATE, input.operationId, ids, changed.map((c) => c.was), ids.map((id) => outbox.get(id)!)],
   );
   return { seen, changed: changed.length };
 }

@@ -3,13 +3,12 @@ import type { Knex } from 'knex';
 import { hashPassword } from '../auth/password.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../lib/errors.js';
 import { newToken } from '../lib/tokens.js';
-import { renderMail } from '../mail/mail-templates.js';
 import { sameEmail } from '../models/customer.model.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import { recordAudit } from './audit.service.js';
 import { customerAccess, scopedShop, staffActor, type CustomerAccess } from './customer-access.service.js';
 import { shopUrl, type LinkBase } from './customer-account.service.js';
-import { queueMail } from './outbox.service.js';
+import { queueBulkOperationMail, queueMail } from './outbox.service.js';
 import { passwordRuleViolation } from './password-rules.js';
 import { primaryHostname, type ShopContext } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
@@ -414,24 +413,18 @@ export async function inviteChunk(trx: Knex.Transaction, input: InviteChunkInput
 
   const ids = eligible.map((row) => Number(row.id));
   const tokens = eligible.map(() => newToken());
-  const mails = eligible.map((row, i) =>
-    renderMail(INVITATION_TEMPLATE, {
-      firstName: row.first_name || row.last_name || 'there',
-      shopName: shop.name,
-      link: shopUrl({ hostname }, invitationPath(tokens[i]!), input.links),
-      validHours: INVITATION_VALID_HOURS,
-    }),
-  );
 
   await trx.raw(`UPDATE customer_invitations SET status = 'superseded', closed_at = now() WHERE shop_id = ? AND customer_id = ANY(?::bigint[]) AND status = 'open'`, [input.shopId, ids]);
-  const outbox = await trx.raw(
-    `INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body, bulk_operation_id)
-     SELECT ?, m.customer_id, ?, m.to_address, m.subject, m.text_body, m.html_body, ?
-       FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) AS m(customer_id, to_address, subject, text_body, html_body)
-     RETURNING id, customer_id`,
-    [input.shopId, INVITATION_TEMPLATE, input.operationId, ids, eligible.map((row) => row.email), mails.map((m) => m.subject), mails.map((m) => m.text), mails.map((m) => m.html)],
-  );
-  const outboxByCustomer = new Map<number, number>((outbox.rows as Array<{ id: number; customer_id: number }>).map((row) => [Number(row.customer_id), Number(row.id)]));
+  const outboxByCustomer = await queueBulkOperationMail(trx, {
+    operationId: input.operationId,
+    shopId: input.shopId,
+    template: INVITATION_TEMPLATE,
+    mails: eligible.map((row, i) => ({
+      customerId: ids[i]!,
+      to: row.email,
+      data: { firstName: row.first_name || row.last_name || 'there', shopName: shop.name, link: shopUrl({ hostname }, invitationPath(tokens[i]!), input.links), validHours: INVITATION_VALID_HOURS },
+    })),
+  });
   const outboxIds = ids.map((id) => outboxByCustomer.get(id)!);
 
   await trx.raw(

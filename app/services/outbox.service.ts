@@ -33,6 +33,29 @@ export async function queueMail(trx: Knex.Transaction, mail: MailToQueue): Promi
   return (row as { id: number }).id;
 }
 
+/**
+ * queueMail for the customers of one chunk of a bulk operation, in one statement: each e-mail
+ * names the operation, whose worker hands them to the mail queue when it ends
+ * (pendingBulkOperationMail). Answers each customer's outbox id.
+ */
+export async function queueBulkOperationMail(
+  trx: Knex.Transaction,
+  input: { operationId: number; shopId: number; template: MailTemplate; mails: Array<{ customerId: number; to: string; data: Record<string, unknown> }> },
+): Promise<Map<number, number>> {
+  const rendered = input.mails.map((mail) => renderMail(input.template, mail.data));
+  const result = await trx.raw(
+    `INSERT INTO mail_outbox (shop_id, customer_id, template, to_address, subject, text_body, html_body, bulk_operation_id)
+     SELECT ?, m.customer_id, ?, m.to_address, m.subject, m.text_body, m.html_body, ?
+       FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) AS m(customer_id, to_address, subject, text_body, html_body)
+     RETURNING id, customer_id`,
+    [
+      input.shopId, input.template, input.operationId,
+      input.mails.map((mail) => mail.customerId), input.mails.map((mail) => mail.to), rendered.map((m) => m.subject), rendered.map((m) => m.text), rendered.map((m) => m.html),
+    ],
+  );
+  return new Map((result.rows as Array<{ id: number; customer_id: number }>).map((row) => [Number(row.customer_id), Number(row.id)]));
+}
+
 const CLAIM_SECONDS = 120;
 
 export type DeliveryOutcome = 'sent' | 'skipped';
