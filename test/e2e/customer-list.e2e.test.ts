@@ -339,6 +339,30 @@ describe('admin customer list in a real browser', () => {
     expect(disabled.y - awaiting.y).toBeLessThan(40);
   });
 
+  it('offers the "In this shop" filter as soon as a shop is chosen, and takes it away for all shops, without a reload', { timeout: 30_000 }, async () => {
+    const inNorth = people.filter((p) => p.shops.includes('north')).sort((a, b) => a.i - b.i);
+    const page = await openPage();
+    const problems = watchForProblems(page);
+    await logIn(page);
+    await page.evaluate('window.__marker = 1');
+    await openFilters(page);
+    const inShop = page.getByRole('group', { name: 'In this shop', exact: true });
+    expect(await inShop.count()).toBe(0);
+    await page.getByLabel('Shop', { exact: true }).selectOption({ label: 'North' });
+    await expect.poll(() => param(page, 'shop'), POLL).toEqual([String(northId)]);
+    // The address bar leaves out the form's empty fields.
+    expect([...new URL(page.url()).searchParams].filter(([, value]) => value === '')).toEqual([]);
+    await expect.poll(() => inShop.getByRole('checkbox').count(), POLL).toBe(3);
+    await inShop.getByLabel('Active').check();
+    await expect.poll(() => chipLabels(page), POLL).toEqual(['In shop: Active']);
+    await expect.poll(() => emailsInTable(page), POLL).toEqual(inNorth.slice(0, SIZE).map((p) => p.email));
+    await page.getByLabel('Shop', { exact: true }).selectOption({ label: 'All shops' });
+    await expect.poll(() => inShop.count(), POLL).toBe(0);
+    await expect.poll(() => chipLabels(page), POLL).toEqual([]);
+    expect(await marker(page)).toBe(1);
+    expect(problems).toEqual([]);
+  });
+
   it('shows the top of the new page after Next or Previous at the foot of the table, as a page load would', { timeout: 30_000 }, async () => {
     const newestFirst = [...people].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.i - a.i).map((p) => p.email);
     const page = await openPage();

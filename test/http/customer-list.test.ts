@@ -317,6 +317,21 @@ describe('admin customer list: paging and htmx', () => {
     expect(page.text).not.toMatch(/<html|<head|<body|id="customer-search"/);
     expect(emailsOf(page.text)).toEqual(newestFirst.slice(25));
     expect(page.headers.vary).toMatch(/\bHX-Request\b/i);
+    // The address bar shows the page asked for.
+    expect(page.headers['hx-push-url']).toBe(next);
+  });
+
+  it('puts the list without the filter form’s empty fields in the address bar and in its links', async () => {
+    const formRequest = '/admin/customers?q=exactly&tag=&country=&orders_min=&cols=&sort=email&dir=asc&size=25';
+    const page = await staff.get(formRequest).set('HX-Request', 'true');
+    expect(page.status).toBe(200);
+    expect(page.headers['hx-push-url']).toBe('/admin/customers?q=exactly&cols=&sort=email&dir=asc&size=25');
+    const links = [...page.text.matchAll(/href="(\/admin\/customers\?[^"]*)"/g)].map((match) => match[1]!.replaceAll('&amp;', '&'));
+    expect(links.length).toBeGreaterThan(5);
+    const emptyFields = links.flatMap((link) => [...new URL(link, 'http://admin.localhost').searchParams].filter(([key, value]) => value === '' && key !== 'cols'));
+    expect(emptyFields).toEqual([]);
+    // A full page sets no address: the browser shows the one it asked for.
+    expect((await staff.get(formRequest)).headers['hx-push-url']).toBeUndefined();
   });
 
   it.each([
@@ -462,5 +477,86 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
     const exported = await rep.get(`/admin/customers/export.csv?shop=${north.id}`);
     expect(exported.text).not.toContain(northOnly.email);
     expect(exported.text).toContain(southOnly.email);
+  });
+});
+
+describe('admin customer list: the filters that follow the shop, after an htmx change of shop', () => {
+  let t: TestApp;
+  let owner: Agent;
+  let rep: Agent;
+  let north: { id: number };
+  let south: { id: number };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    north = await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' });
+    south = await makeShop(knex, { code: 'south', name: 'South', hostname: 'south.localhost' });
+    await knex('shops').where({ id: south.id }).update({ currency: 'GBP' });
+    await customerWith(knex, [north.id, south.id], { email: 'both@example.test' });
+    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
+    rep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [north.id] })).email);
+  });
+  afterAll(() => t.close());
+
+  const SHOP_FILTER = '<div id="shop-status-filter" class="contents" hx-swap-oob="true">';
+  /** An htmx request for `query`, sent from a page whose address is `shownQuery`. */
+  const swap = (agent: Agent, query: string, shownQuery: string) =>
+    agent.get(`/admin/customers${query}`).set('HX-Request', 'true').set('HX-Current-URL', `http://admin.localhost/admin/customers${shownQuery}`);
+
+  it('shows the shop status filter and the shop currency on a full page of one shop only', async () => {
+    const inSouth = await owner.get(`/admin/customers?shop=${south.id}`);
+    expect(inSouth.text).toContain('<legend>In this shop</legend>');
+    expect(inSouth.text).toContain('<span id="spent-currency">GBP</span>');
+    expect(inSouth.text).not.toContain('hx-swap-oob');
+    const all = await owner.get('/admin/customers?shop=all');
+    expect(all.text).toContain('<div id="shop-status-filter" class="contents">');
+    expect(all.text).not.toContain('In this shop');
+    expect(all.text).toContain('<span id="spent-currency">EUR</span>');
+  });
+
+  it('replaces them out of band when the swap shows another shop', async () => {
+    const toSouth = await swap(owner, `?shop=${south.id}&q=both`, '?shop=all&q=both');
+    expect(toSouth.status).toBe(200);
+    expect(emailsOf(toSouth.text)).toEqual(['both@example.test']);
+    expect(toSouth.text).toContain(SHOP_FILTER);
+    expect(toSouth.text).toContain('<legend>In this shop</legend>');
+    expect(toSouth.text).toContain('<span id="spent-currency" hx-swap-oob="true">GBP</span>');
+
+    const toAll = await swap(owner, '?shop=all', `?shop=${south.id}&status=active`);
+    expect(toAll.text).toContain(SHOP_FILTER);
+    expect(toAll.text).not.toContain('In this shop');
+    expect(toAll.text).toContain('<span id="spent-currency" hx-swap-oob="true">EUR</span>');
+
+    // An owner's page without a shop shows all shops: the first shop is a change, all shops is not.
+    expect((await swap(owner, `?shop=${north.id}`, '?sort=email')).text).toContain(SHOP_FILTER);
+    expect((await swap(owner, '?shop=all', '?sort=email')).text).not.toContain('hx-swap-oob');
+  });
+
+  it('leaves them alone when the swap stays in the shop (a sort, a page, a search)', async () => {
+    const sorted = await swap(owner, `?shop=${north.id}&sort=email&dir=asc`, `?shop=${north.id}`);
+    expect(emailsOf(sorted.text)).toEqual(['both@example.test']);
+    expect(sorted.text).not.toContain('hx-swap-oob');
+    expect(sorted.text).not.toContain('spent-currency');
+  });
+
+  it('resolves both addresses within the staff member’s own shops', async () => {
+    // The rep sees North only: a page that asked for South showed North, as this request does.
+    expect((await swap(rep, '', `?shop=${south.id}`)).text).not.toContain('hx-swap-oob');
+    expect((await swap(rep, `?shop=${south.id}`, '')).text).not.toContain('hx-swap-oob');
+  });
+
+  it.each([
+    ['not an address', 'nothing here', false],
+    ['a script', '<script>alert(1)</script>', false],
+    // What the list itself makes of such a shop: none chosen, so all shops for an owner.
+    ['one with an SQL-looking shop', "http://admin.localhost/admin/customers?shop=1' OR 1=1 --", true],
+    ['one with an empty shop', 'http://admin.localhost/admin/customers?shop=', true],
+  ])('takes a current address that is %s for what the list makes of it', async (_case, shown, replaced) => {
+    const page = await owner.get(`/admin/customers?shop=${north.id}`).set('HX-Request', 'true').set('HX-Current-URL', shown);
+    expect(page.status).toBe(200);
+    expect(emailsOf(page.text)).toEqual(['both@example.test']);
+    expect(page.text.includes(SHOP_FILTER)).toBe(replaced);
+    expect(page.text).not.toContain('<script>alert');
   });
 });

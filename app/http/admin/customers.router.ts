@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../lib/errors.js';
@@ -6,7 +6,7 @@ import { optionalColumns, parseCustomerListQuery, type CustomerListQuery } from 
 import { parseForm, requiredText } from '../../schemas/form.js';
 import { recordAudit } from '../../services/audit.service.js';
 import { writeCustomerCsv } from '../../services/customer-export.service.js';
-import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource } from '../../services/customer-list.service.js';
+import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource, type ListSource } from '../../services/customer-list.service.js';
 import { deleteView, listSavedViews, rememberedListColumns, rememberListColumns, saveView } from '../../services/saved-view.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
@@ -37,6 +37,20 @@ async function listContext(ctx: AppContext, staff: StaffPrincipal, rawQuery: Rec
 
 const searchOf = (originalUrl: string) => originalUrl.split('?')[1] ?? '';
 
+const sourceKey = (source: ListSource | null) => (source ? (source.kind === 'shop' ? source.shopId : 'all') : 'none');
+
+/**
+ * Whether an htmx request shows another shop than the page it came from (its URL, which htmx keeps
+ * current). The filters that depend on the shop sit outside the swapped results, so the response
+ * then replaces them too (out of band).
+ */
+function shopChanged(req: Request, staff: StaffPrincipal, source: ListSource | null): boolean {
+  const shownUrl = wantsFragment(req) ? req.get('HX-Current-URL') : undefined;
+  if (!shownUrl || !URL.canParse(shownUrl)) return false;
+  const shown = parseCustomerListQuery({ shop: new URL(shownUrl).searchParams.get('shop') ?? undefined }).shop;
+  return sourceKey(resolveListSource(staff.scope, staff.shops, shown)) !== sourceKey(source);
+}
+
 /** The small list menus have no fields to highlight: an invalid value is answered with what is wrong. */
 function namedError<T>(parse: () => T): T {
   try {
@@ -60,6 +74,8 @@ export function customersRouter(ctx: AppContext): Router {
       wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
       membershipChoices(ctx.knex, { fullPage: !wantsFragment(req) }),
     ]);
+    // htmx would put the form's request in the address bar, every empty field included.
+    if (wantsFragment(req)) res.setHeader('HX-Push-Url', list.url.href);
     render(
       req,
       res,
@@ -71,6 +87,7 @@ export function customersRouter(ctx: AppContext): Router {
         savedViews,
         chips: filterChips(list.query, list.url, list.currency, list.membershipNames),
         membershipFilters: membership.filters,
+        shopChanged: shopChanged(req, staff, list.source),
         searchTooShort: list.query.q.trim().length > 0 && list.query.q.trim().length < MIN_SEARCH_LENGTH,
         minSearchLength: MIN_SEARCH_LENGTH,
         optionalColumns,

@@ -13,7 +13,14 @@ export class ListUrl {
     private readonly path: string,
     search: string,
   ) {
-    this.params = new URLSearchParams(search);
+    // The filter form sends every field, most of them empty: they select nothing, so the links and
+    // the address bar leave them out. An empty `cols` does say something (no optional columns).
+    this.params = new URLSearchParams([...new URLSearchParams(search)].filter(([key, value]) => value !== '' || key === 'cols'));
+  }
+
+  /** The list as requested, page included. */
+  get href(): string {
+    return this.build(this.params);
   }
 
   /** Sets (or, with undefined, removes) keys; any change but paging starts again at the first page. */
