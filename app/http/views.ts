@@ -68,6 +68,10 @@ export function formatUtcDate(value: Date): string {
 /** Helpers every template may call; they return plain text, escaped like any other output. */
 export const viewHelpers = {
   money: formatMoney,
+  /** Amounts in several currencies, one each ("€20.00 · £7.50"); a dash for none. */
+  perCurrency<T extends { currency: string }>(figures: T[] | undefined, amount: (figure: T) => number): string {
+    return figures?.length ? figures.map((figure) => formatMoney(amount(figure), figure.currency)).join(' · ') : '—';
+  },
   date(value: Date | string | null | undefined, timeZone = 'UTC'): string {
     if (!value) return '—';
     const when = value instanceof Date ? value : new Date(value);

@@ -60,13 +60,31 @@ const FORMATTED: Record<(typeof EXPORT_COLUMNS)[number], string> = {
   tags: safe("coalesce(t.tags, '')"),
 };
 
-const COPY_SQL = `COPY (
-  SELECT ${EXPORT_COLUMNS.map((name) => `${FORMATTED[name]} AS ${name}`).join(', ')}
+/**
+ * The COPY of the collected rows. Over all shops of a merchant who sells in several currencies, a
+ * customer's total spent would add amounts of different currencies: the file then has one column of
+ * it per currency instead (total_spent_eur, …; empty for a customer in no shop of that currency).
+ */
+function copySql(currencies: string[]): string {
+  const perCurrency = currencies.length > 1;
+  const columns = EXPORT_COLUMNS.flatMap((name) =>
+    name === 'total_spent' && perCurrency ? currencies.map((currency) => `${spentIn(currency)} AS total_spent_${currency.toLowerCase()}`) : [`${FORMATTED[name]} AS ${name}`],
+  );
+  return `COPY (
+  SELECT ${columns.join(', ')}
   FROM export_rows e
   JOIN customers c ON c.id = e.id
   LEFT JOIN LATERAL (SELECT string_agg(x.tag::text, ', ' ORDER BY x.tag) AS tags FROM customer_tags x WHERE x.customer_id = e.id) t ON true
   ORDER BY e.id
 ) TO STDOUT WITH (FORMAT csv, HEADER true)`;
+}
+
+/** A customer's total spent in the shops of one currency (a code the shops table checks: three capitals). */
+function spentIn(currency: string): string {
+  if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`Not a currency code: ${currency}`);
+  return `(SELECT to_char(sum(cs.total_spent) / 100.0, 'FM9999999999999990.00') FROM customer_shops cs JOIN shops s ON s.id = cs.shop_id
+            WHERE cs.customer_id = e.id AND s.currency = '${currency}')`;
+}
 
 /** What an export lists: the list's source, search and filters, and the sales team it is limited to. */
 export interface ExportSelection {
@@ -85,8 +103,9 @@ export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, o
     try {
       await connection.query('BEGIN');
       const collected = await connection.query(`CREATE TEMPORARY TABLE export_rows ON COMMIT DROP AS ${sql}`, [...bindings]);
+      const currencies = selection.source.kind === 'all' ? (await connection.query<{ currency: string }>('SELECT DISTINCT currency FROM shops ORDER BY currency')).rows.map((row) => row.currency) : [];
       out.write('\ufeff');
-      await pipeline(connection.query(copyStreams.to(COPY_SQL)), out);
+      await pipeline(connection.query(copyStreams.to(copySql(currencies))), out);
       await connection.query('COMMIT');
       return Number(collected.rowCount ?? 0);
     } catch (error) {

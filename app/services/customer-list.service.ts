@@ -28,6 +28,14 @@ export interface CustomerListRow {
   tags: string[] | null;
   /** Unexpired store credit, one figure per currency; asked for with the on-demand column. */
   credit?: CreditFigure[];
+  /** Orders and total spent per currency, for all shops of a merchant who sells in several (see attachSpentByCurrency). */
+  spent?: SpentFigure[];
+}
+
+export interface SpentFigure {
+  currency: string;
+  ordersCount: number;
+  totalSpent: number;
 }
 
 export interface CreditFigure {
@@ -250,7 +258,7 @@ export async function listCustomers(
   source: ListSource,
   query: CustomerListQuery,
   salesTeamId: number | null,
-  options: { withTags?: boolean; withCredit?: boolean; walkBudgetMs?: number } = {},
+  options: { withTags?: boolean; withCredit?: boolean; withSpentByCurrency?: boolean; walkBudgetMs?: number } = {},
 ): Promise<CustomerListPage> {
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';
@@ -289,7 +297,11 @@ export async function listCustomers(
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
-  await Promise.all([options.withTags ? attachTags(knex, rows) : undefined, options.withCredit ? attachCredit(knex, source, rows) : undefined]);
+  await Promise.all([
+    options.withTags ? attachTags(knex, rows) : undefined,
+    options.withCredit ? attachCredit(knex, source, rows) : undefined,
+    options.withSpentByCurrency ? attachSpentByCurrency(knex, rows) : undefined,
+  ]);
 
   const cursorOf = (row: (typeof fetched)[number]) => encodeCursor({ keys: row.sortKey, id: row.id });
   const firstRow = rows[0];
@@ -487,6 +499,27 @@ async function attachCredit(knex: Knex, source: ListSource, rows: CustomerListRo
   const byCustomer = new Map(rows.map((row) => [row.id, row]));
   for (const figure of (await query) as Array<{ customerId: number; currency: string; balance: string | number }>) {
     byCustomer.get(Number(figure.customerId))?.credit?.push({ currency: figure.currency, balance: Number(figure.balance) });
+  }
+}
+
+/**
+ * Orders and total spent of the rows of one page per currency, from their shops' figures: over all
+ * shops of a merchant who sells in several, the customer's figures add amounts of different
+ * currencies. Currencies without orders are left out.
+ */
+async function attachSpentByCurrency(knex: Knex, rows: CustomerListRow[]): Promise<void> {
+  for (const row of rows) row.spent = [];
+  if (!rows.length) return;
+  const figures = (await knex('customerShops as cs')
+    .join('shops as s', 's.id', 'cs.shopId')
+    .whereIn('cs.customerId', rows.map((row) => row.id))
+    .where('cs.ordersCount', '>', 0)
+    .groupBy('cs.customerId', 's.currency')
+    .orderBy('s.currency')
+    .select('cs.customerId', 's.currency', knex.raw('sum(cs.orders_count)::int AS orders_count'), knex.raw('sum(cs.total_spent)::bigint AS total_spent'))) as Array<{ customerId: number; currency: string; ordersCount: number; totalSpent: string | number }>;
+  const byCustomer = new Map(rows.map((row) => [row.id, row]));
+  for (const figure of figures) {
+    byCustomer.get(Number(figure.customerId))?.spent?.push({ currency: figure.currency, ordersCount: figure.ordersCount, totalSpent: Number(figure.totalSpent) });
   }
 }
 

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginStaff, type Agent } from '../support/agents.js';
+import { EXPORT_COLUMNS } from '../../app/services/customer-export.service.js';
+import { csrfFrom, loginStaff, type Agent } from '../support/agents.js';
 import { grantCredit, makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
+import { csvRecords } from '../support/csv.js';
 import { escapeHtml, linkWithRel, tableRows } from '../support/html.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -480,12 +482,13 @@ describe('admin customer list: staff scope (F-CUST-2, F-STAFF-1)', () => {
   });
 });
 
-describe('admin customer list: the filters that follow the shop, after an htmx change of shop', () => {
+describe('admin customer list: shops that sell in different currencies', () => {
   let t: TestApp;
   let owner: Agent;
   let rep: Agent;
   let north: { id: number };
   let south: { id: number };
+  const EMAILS = { both: 'both@example.test', north: 'north-only@example.test', south: 'south-only@example.test' };
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -493,70 +496,170 @@ describe('admin customer list: the filters that follow the shop, after an htmx c
     north = await makeShop(knex, { code: 'north', name: 'North', hostname: 'north.localhost' });
     south = await makeShop(knex, { code: 'south', name: 'South', hostname: 'south.localhost' });
     await knex('shops').where({ id: south.id }).update({ currency: 'GBP' });
-    await customerWith(knex, [north.id, south.id], { email: 'both@example.test' });
+    const both = await customerWith(knex, [north.id, south.id], { email: EMAILS.both, createdAt: day('2024-01-03') });
+    await makeOrder(knex, both.id, north.id, 1000, day('2025-01-01'));
+    await makeOrder(knex, both.id, north.id, 2000, day('2025-02-01'));
+    await makeOrder(knex, both.id, south.id, 500, day('2025-04-01'));
+    const northOnly = await customerWith(knex, [north.id], { email: EMAILS.north, createdAt: day('2024-01-02') });
+    await makeOrder(knex, northOnly.id, north.id, 3200, day('2025-03-01'));
+    const southOnly = await customerWith(knex, [south.id], { email: EMAILS.south, createdAt: day('2024-01-01') });
+    await makeOrder(knex, southOnly.id, south.id, 9900, day('2025-03-15'));
     owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
     rep = await loginStaff(t.app, (await makeStaff(knex, { role: 'sales_rep', shopIds: [north.id] })).email);
   });
   afterAll(() => t.close());
 
-  const SHOP_FILTER = '<div id="shop-status-filter" class="contents" hx-swap-oob="true">';
-  /** An htmx request for `query`, sent from a page whose address is `shownQuery`. */
-  const swap = (agent: Agent, query: string, shownQuery: string) =>
-    agent.get(`/admin/customers${query}`).set('HX-Request', 'true').set('HX-Current-URL', `http://admin.localhost/admin/customers${shownQuery}`);
+  const WHY = '(your shops sell in EUR and GBP: choose a shop)';
+  const rowsOf = (html: string) => Object.fromEntries(tableRows(html).map((row) => [row[EMAIL]!, row]));
 
-  it('shows the shop status filter and the shop currency on a full page of one shop only', async () => {
-    const inSouth = await owner.get(`/admin/customers?shop=${south.id}`);
-    expect(inSouth.text).toContain('<legend>In this shop</legend>');
-    expect(inSouth.text).toContain('<span id="spent-currency">GBP</span>');
-    expect(inSouth.text).not.toContain('hx-swap-oob');
-    const all = await owner.get('/admin/customers?shop=all');
-    expect(all.text).toContain('<div id="shop-status-filter" class="contents">');
-    expect(all.text).not.toContain('In this shop');
-    expect(all.text).toContain('<span id="spent-currency">EUR</span>');
+  describe('over all shops', () => {
+    it('shows one total spent (and one average order value) per currency, and a dash without orders', async () => {
+      const page = await owner.get('/admin/customers?shop=all&cols=aov');
+      expect(page.status).toBe(200);
+      const rows = rowsOf(page.text);
+      const AOV = STATE + 1;
+      expect(rows[EMAILS.both]![TOTAL]).toBe('€30.00 · £5.00');
+      expect(rows[EMAILS.both]![AOV]).toBe('€15.00 · £5.00');
+      expect(rows[EMAILS.north]![TOTAL]).toBe('€32.00');
+      expect(rows[EMAILS.south]![TOTAL]).toBe('£99.00');
+      // Orders and the last order do not depend on the currency.
+      expect(rows[EMAILS.both]!.slice(ORDERS, LAST_ORDER + 1)).toEqual(['3', '1 Apr 2025']);
+      const { status } = await t.ctx.knex('orders').where({ total: 9900 }).first();
+      await t.ctx.knex('orders').where({ total: 9900 }).update({ status: 'cancelled' });
+      try {
+        expect(rowsOf((await owner.get('/admin/customers?shop=all')).text)[EMAILS.south]![TOTAL]).toBe('—');
+      } finally {
+        await t.ctx.knex('orders').where({ total: 9900 }).update({ status });
+      }
+    });
+
+    it('offers no sort by total spent, and sets one asked for aside, saying why', async () => {
+      const page = await owner.get('/admin/customers?shop=all');
+      expect(page.text).not.toContain('sort=total_spent');
+      expect(page.text).toContain('title="One total per currency: choose a shop to sort by it">Total spent</th>');
+      const sorted = await owner.get('/admin/customers?shop=all&sort=total_spent&dir=desc');
+      expect(sorted.status).toBe(200);
+      expect(sorted.text).toContain(`sort by total spent ${WHY}`);
+      // Newest first instead.
+      expect(emailsOf(sorted.text)).toEqual([EMAILS.both, EMAILS.north, EMAILS.south]);
+    });
+
+    it('disables the total spent filter, and sets one asked for aside, saying why', async () => {
+      const page = await owner.get('/admin/customers?shop=all&spent_min=50&spent_max=abc');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain(`total spent ${WHY}`);
+      expect(page.text).not.toContain('Spent ≥');
+      expect(emailsOf(page.text)).toEqual([EMAILS.both, EMAILS.north, EMAILS.south]);
+      expect(page.text).toContain('<fieldset id="spent-filter" disabled aria-describedby="spent-filter-note">');
+      expect(page.text).toContain('Your shops sell in EUR and GBP: choose a shop to filter by it.');
+      const count = await owner.get('/admin/customers/count?shop=all&spent_min=50').set('HX-Request', 'true');
+      expect(count.text).toContain('3 customers');
+    });
+
+    it('exports one total spent column per currency', async () => {
+      const exported = await owner.get('/admin/customers/export.csv?shop=all&spent_min=50');
+      const { header, records } = csvRecords(exported.text.replace(/^\ufeff/, ''));
+      expect(header).toEqual([...EXPORT_COLUMNS.flatMap((name) => (name === 'total_spent' ? ['total_spent_eur', 'total_spent_gbp'] : [name]))]);
+      const byEmail = Object.fromEntries(records.map((record) => [record.email, [record.total_spent_eur, record.total_spent_gbp]]));
+      expect(byEmail).toEqual({ [EMAILS.both]: ['30.00', '5.00'], [EMAILS.north]: ['32.00', ''], [EMAILS.south]: ['', '99.00'] });
+    });
+
+    it('applies a bulk action to the customers the page listed, the total spent filter set aside', async () => {
+      const page = await owner.get('/admin/customers?shop=all');
+      const key = /name="key" value="([^"]+)"/.exec(page.text)![1]!;
+      const csrf = csrfFrom(page.text);
+      const posted = await owner.post('/admin/customers/bulk').type('form').send({ _csrf: csrf, key, action: 'add_tag', tag: 'spent-test', target: 'all', query: 'shop=all&spent_min=50' });
+      expect(posted.status).toBe(303);
+      const operation = await t.ctx.knex('bulkOperations').where({ idempotencyKey: key }).first();
+      expect(operation.selection.filters.spentMin).toBeUndefined();
+    });
   });
 
-  it('replaces them out of band when the swap shows another shop', async () => {
-    const toSouth = await swap(owner, `?shop=${south.id}&q=both`, '?shop=all&q=both');
-    expect(toSouth.status).toBe(200);
-    expect(emailsOf(toSouth.text)).toEqual(['both@example.test']);
-    expect(toSouth.text).toContain(SHOP_FILTER);
-    expect(toSouth.text).toContain('<legend>In this shop</legend>');
-    expect(toSouth.text).toContain('<span id="spent-currency" hx-swap-oob="true">GBP</span>');
+  describe('in one shop', () => {
+    it('filters and sorts by the shop’s total spent in its currency', async () => {
+      const page = await owner.get(`/admin/customers?shop=${south.id}&spent_min=50&sort=total_spent&dir=desc`);
+      expect(page.text).not.toContain('Ignored');
+      expect(page.text).toContain('Spent &#8805; £50.00');
+      expect(emailsOf(page.text)).toEqual([EMAILS.south]);
+      expect(page.text).toContain('<legend>Total spent (GBP)</legend>');
+      const sorted = await owner.get(`/admin/customers?shop=${south.id}&sort=total_spent&dir=desc`);
+      expect(tableRows(sorted.text).map((row) => [row[EMAIL], row[TOTAL]])).toEqual([[EMAILS.south, '£99.00'], [EMAILS.both, '£5.00']]);
+    });
 
-    const toAll = await swap(owner, '?shop=all', `?shop=${south.id}&status=active`);
-    expect(toAll.text).toContain(SHOP_FILTER);
-    expect(toAll.text).not.toContain('In this shop');
-    expect(toAll.text).toContain('<span id="spent-currency" hx-swap-oob="true">EUR</span>');
+    it('exports the one total spent column', async () => {
+      const { header } = csvRecords((await owner.get(`/admin/customers/export.csv?shop=${south.id}`)).text.replace(/^\ufeff/, ''));
+      expect(header).toEqual([...EXPORT_COLUMNS]);
+    });
 
-    // An owner's page without a shop shows all shops: the first shop is a change, all shops is not.
-    expect((await swap(owner, `?shop=${north.id}`, '?sort=email')).text).toContain(SHOP_FILTER);
-    expect((await swap(owner, '?shop=all', '?sort=email')).text).not.toContain('hx-swap-oob');
+    it('gives a sales rep of one shop that shop’s money, sortable', async () => {
+      const page = await rep.get('/admin/customers?sort=total_spent&dir=desc');
+      expect(page.text).not.toContain('Ignored');
+      expect(tableRows(page.text).map((row) => [row[EMAIL], row[TOTAL]])).toEqual([[EMAILS.north, '€32.00'], [EMAILS.both, '€30.00']]);
+    });
   });
 
-  it('leaves them alone when the swap stays in the shop (a sort, a page, a search)', async () => {
-    const sorted = await swap(owner, `?shop=${north.id}&sort=email&dir=asc`, `?shop=${north.id}`);
-    expect(emailsOf(sorted.text)).toEqual(['both@example.test']);
-    expect(sorted.text).not.toContain('hx-swap-oob');
-    expect(sorted.text).not.toContain('spent-currency');
+  describe('after an htmx change of shop', () => {
+    const SHOP_FILTER = '<div id="shop-status-filter" class="contents" hx-swap-oob="true">';
+    /** An htmx request for `query`, sent from a page whose address is `shownQuery`. */
+    const swap = (agent: Agent, query: string, shownQuery: string) =>
+      agent.get(`/admin/customers${query}`).set('HX-Request', 'true').set('HX-Current-URL', `http://admin.localhost/admin/customers${shownQuery}`);
+
+    it('replaces the filters that follow the shop (its status, its currency) out of band', async () => {
+      const toSouth = await swap(owner, `?shop=${south.id}&q=both`, '?shop=all&q=both');
+      expect(toSouth.status).toBe(200);
+      expect(emailsOf(toSouth.text)).toEqual([EMAILS.both]);
+      expect(toSouth.text).toContain(SHOP_FILTER);
+      expect(toSouth.text).toContain('<legend>In this shop</legend>');
+      expect(toSouth.text).toContain('<fieldset id="spent-filter" hx-swap-oob="true">');
+      expect(toSouth.text).toContain('<legend>Total spent (GBP)</legend>');
+
+      const toAll = await swap(owner, '?shop=all', `?shop=${south.id}&status=active`);
+      expect(toAll.text).toContain(SHOP_FILTER);
+      expect(toAll.text).not.toContain('In this shop');
+      expect(toAll.text).toContain('<fieldset id="spent-filter" hx-swap-oob="true" disabled');
+
+      // An owner's page without a shop shows all shops: the first shop is a change, all shops is not.
+      expect((await swap(owner, `?shop=${north.id}`, '?sort=email')).text).toContain(SHOP_FILTER);
+      expect((await swap(owner, '?shop=all', '?sort=email')).text).not.toContain('hx-swap-oob');
+    });
+
+    it('leaves them alone when the swap stays in the shop (a sort, a page, a search)', async () => {
+      const sorted = await swap(owner, `?shop=${north.id}&sort=email&dir=asc`, `?shop=${north.id}`);
+      expect(emailsOf(sorted.text)).toEqual([EMAILS.both, EMAILS.north]);
+      expect(sorted.text).not.toContain('hx-swap-oob');
+      expect(sorted.text).not.toContain('spent-filter');
+    });
+
+    it('resolves both addresses within the staff member’s own shops', async () => {
+      // The rep sees North only: a page that asked for South showed North, as this request does.
+      expect((await swap(rep, '', `?shop=${south.id}`)).text).not.toContain('hx-swap-oob');
+      expect((await swap(rep, `?shop=${south.id}`, '')).text).not.toContain('hx-swap-oob');
+    });
+
+    it.each([
+      ['not an address', 'nothing here', false],
+      ['a script', '<script>alert(1)</script>', false],
+      // What the list itself makes of such a shop: none chosen, so all shops for an owner.
+      ['one with an SQL-looking shop', "http://admin.localhost/admin/customers?shop=1' OR 1=1 --", true],
+      ['one with an empty shop', 'http://admin.localhost/admin/customers?shop=', true],
+    ])('takes a current address that is %s for what the list makes of it', async (_case, shown, replaced) => {
+      const page = await owner.get(`/admin/customers?shop=${north.id}`).set('HX-Request', 'true').set('HX-Current-URL', shown);
+      expect(page.status).toBe(200);
+      expect(emailsOf(page.text)).toEqual([EMAILS.both, EMAILS.north]);
+      expect(page.text.includes(SHOP_FILTER)).toBe(replaced);
+      expect(page.text).not.toContain('<script>alert');
+    });
   });
 
-  it('resolves both addresses within the staff member’s own shops', async () => {
-    // The rep sees North only: a page that asked for South showed North, as this request does.
-    expect((await swap(rep, '', `?shop=${south.id}`)).text).not.toContain('hx-swap-oob');
-    expect((await swap(rep, `?shop=${south.id}`, '')).text).not.toContain('hx-swap-oob');
-  });
-
-  it.each([
-    ['not an address', 'nothing here', false],
-    ['a script', '<script>alert(1)</script>', false],
-    // What the list itself makes of such a shop: none chosen, so all shops for an owner.
-    ['one with an SQL-looking shop', "http://admin.localhost/admin/customers?shop=1' OR 1=1 --", true],
-    ['one with an empty shop', 'http://admin.localhost/admin/customers?shop=', true],
-  ])('takes a current address that is %s for what the list makes of it', async (_case, shown, replaced) => {
-    const page = await owner.get(`/admin/customers?shop=${north.id}`).set('HX-Request', 'true').set('HX-Current-URL', shown);
-    expect(page.status).toBe(200);
-    expect(emailsOf(page.text)).toEqual(['both@example.test']);
-    expect(page.text.includes(SHOP_FILTER)).toBe(replaced);
-    expect(page.text).not.toContain('<script>alert');
+  // Last: every shop sells in pounds from here on.
+  it('shows a merchant who sells in one currency other than euros their money over all shops, sortable', async () => {
+    await t.ctx.knex('shops').update({ currency: 'GBP' });
+    const page = await owner.get('/admin/customers?shop=all&sort=total_spent&dir=desc&spent_min=10');
+    expect(page.text).not.toContain('Ignored');
+    expect(page.text).toContain('Spent &#8805; £10.00');
+    expect(tableRows(page.text).map((row) => [row[EMAIL], row[TOTAL]])).toEqual([[EMAILS.south, '£99.00'], [EMAILS.both, '£35.00'], [EMAILS.north, '£32.00']]);
+    expect(page.text).toContain('<legend>Total spent (GBP)</legend>');
+    const { header } = csvRecords((await owner.get('/admin/customers/export.csv?shop=all')).text.replace(/^\ufeff/, ''));
+    expect(header).toEqual([...EXPORT_COLUMNS]);
   });
 });

@@ -4,13 +4,13 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import { enqueueBulkOperation } from '../../queues/bulk.queue.js';
-import { parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm, text } from '../../schemas/form.js';
 import { bulkActions, checkBulkInput, createBulkOperation, getBulkOperation, type BulkAction } from '../../services/bulk-action.service.js';
-import { countCustomers, resolveListSource } from '../../services/customer-list.service.js';
+import { countCustomers } from '../../services/customer-list.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
+import { resolveListRequest } from './list-request.js';
 
 const bulkSchema = z.object({
   key: z.string().min(16).max(100),
@@ -59,8 +59,7 @@ export function bulkRouter(ctx: AppContext): Router {
     try {
       const input = parseForm(bulkSchema, req.body);
       if (!bulkActionsFor(staff).includes(input.action)) throw new ForbiddenError('Your role may not run this bulk action.');
-      const query = parseCustomerListQuery(queryObject(input.query));
-      const source = resolveListSource(staff.scope, staff.shops, query.shop);
+      const { query, source } = resolveListRequest(staff, queryObject(input.query));
       if (!source) throw new ValidationError({ shop: 'You have no shop to act on.' });
       const rawIds = ([] as unknown[]).concat(req.body?.ids ?? []);
       const ids = rawIds.map(Number).filter((id) => Number.isSafeInteger(id) && id > 0);

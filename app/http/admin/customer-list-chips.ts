@@ -9,11 +9,13 @@ export interface FilterChip {
 
 const TYPE_LABELS: Record<string, string> = { B2C: 'Private', B2B: 'Business', B2E: 'Employee', GUEST: 'Guest' };
 
-/** The active filters as removable chips, each linking to the list without it. */
-export function filterChips(query: CustomerListQuery, url: ListUrl, currency: string, names: { group?: string; segment?: string; business?: string } = {}): FilterChip[] {
+/**
+ * The active filters as removable chips, each linking to the list without it. `currency` is the
+ * listed shops' one; null where they sell in several, which leaves no amount to filter by.
+ */
+export function filterChips(query: CustomerListQuery, url: ListUrl, currency: string | null, names: { group?: string; segment?: string; business?: string } = {}): FilterChip[] {
   const f = query.filters;
   const chips: FilterChip[] = [];
-  const money = (cents: number) => viewHelpers.money(cents, currency);
   const yesNo = (value: boolean | undefined, key: string, yes: string, no: string) => {
     if (value !== undefined) chips.push({ label: value ? yes : no, removeUrl: url.without(key) });
   };
@@ -32,8 +34,10 @@ export function filterChips(query: CustomerListQuery, url: ListUrl, currency: st
   range(f.lastOrderFrom, f.lastOrderTo, 'last_from', 'last_to', 'Last order');
   if (f.ordersMin !== undefined) chips.push({ label: `Orders ≥ ${f.ordersMin}`, removeUrl: url.without('orders_min') });
   if (f.ordersMax !== undefined) chips.push({ label: `Orders ≤ ${f.ordersMax}`, removeUrl: url.without('orders_max') });
-  if (f.spentMin !== undefined) chips.push({ label: `Spent ≥ ${money(f.spentMin)}`, removeUrl: url.without('spent_min') });
-  if (f.spentMax !== undefined) chips.push({ label: `Spent ≤ ${money(f.spentMax)}`, removeUrl: url.without('spent_max') });
+  if (currency !== null) {
+    if (f.spentMin !== undefined) chips.push({ label: `Spent ≥ ${viewHelpers.money(f.spentMin, currency)}`, removeUrl: url.without('spent_min') });
+    if (f.spentMax !== undefined) chips.push({ label: `Spent ≤ ${viewHelpers.money(f.spentMax, currency)}`, removeUrl: url.without('spent_max') });
+  }
   if (f.passwordChangedBefore) chips.push({ label: `Password changed before ${f.passwordChangedBefore}`, removeUrl: url.without('pwd_before') });
   yesNo(f.taxExempt, 'tax_exempt', 'Tax exempt', 'Not tax exempt');
   yesNo(f.wholesale, 'wholesale', 'Wholesale', 'Not wholesale');

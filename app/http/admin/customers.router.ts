@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../lib/errors.js';
-import { optionalColumns, parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
+import { optionalColumns, parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm, requiredText } from '../../schemas/form.js';
 import { recordAudit } from '../../services/audit.service.js';
 import { writeCustomerCsv } from '../../services/customer-export.service.js';
@@ -14,25 +14,17 @@ import { flash, render, wantsFragment } from '../render.js';
 import { bulkActionsFor, newBulkKey } from './bulk.router.js';
 import { filterChips } from './customer-list-chips.js';
 import { membershipChoices, resolveMembershipFilters } from './customer-list-groups.js';
+import { resolveListRequest } from './list-request.js';
 import { ListUrl } from './list-url.js';
 
 const LIST_PATH = '/admin/customers';
 
 async function listContext(ctx: AppContext, staff: StaffPrincipal, rawQuery: Record<string, unknown>, search: string) {
-  const query: CustomerListQuery = parseCustomerListQuery(rawQuery);
-  const shops = staff.shops;
-  const source = resolveListSource(staff.scope, shops, query.shop);
-  if (typeof query.shop === 'number' && !shops.some((s) => s.id === query.shop)) query.ignored.push(`shop “${query.shop}” (not one of your shops)`);
-  if (query.shop === 'all' && source?.kind !== 'all') query.ignored.push('shop “all” (you see only some shops)');
-  // The status of an assignment exists in one shop only: over all shops it cannot filter, so say so
-  // instead of showing a chip for a filter that is not applied.
-  if (source?.kind !== 'shop' && query.filters.status.length) {
-    query.ignored.push(...query.filters.status.map((s) => `shop status “${s}” (choose a shop)`));
-    query.filters.status = [];
-  }
-  const shop = source?.kind === 'shop' ? shops.find((s) => s.id === source.shopId) : undefined;
-  const membershipNames = await resolveMembershipFilters(ctx.knex, query);
-  return { query, shops, source, shop, currency: shop?.currency ?? 'EUR', url: new ListUrl(LIST_PATH, search), membershipNames };
+  const list = resolveListRequest(staff, rawQuery);
+  const membershipNames = await resolveMembershipFilters(ctx.knex, list.query);
+  // One currency for the money on the page, or none (null) over shops that sell in several.
+  const currency = list.currencies.length > 1 ? null : (list.currencies[0] ?? 'EUR');
+  return { ...list, shops: staff.shops, currency, url: new ListUrl(LIST_PATH, search), membershipNames };
 }
 
 const searchOf = (originalUrl: string) => originalUrl.split('?')[1] ?? '';
@@ -70,7 +62,9 @@ export function customersRouter(ctx: AppContext): Router {
     const columns = 'cols' in req.query ? list.query.columns : rememberedListColumns(staff.listColumns);
     // The saved views menu is outside the fragment: an htmx swap of the results does not need it.
     const [page, savedViews, membership] = await Promise.all([
-      list.source ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags'), withCredit: columns.includes('credit') }) : Promise.resolve({ rows: [] }),
+      list.source
+        ? listCustomers(ctx.knex, list.source, list.query, staff.salesTeamId, { withTags: columns.includes('tags'), withCredit: columns.includes('credit'), withSpentByCurrency: list.currency === null })
+        : Promise.resolve({ rows: [] }),
       wantsFragment(req) ? Promise.resolve([]) : listSavedViews(ctx.knex, staff.id),
       membershipChoices(ctx.knex, { fullPage: !wantsFragment(req) }),
     ]);

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../lib/errors.js';
 import { enqueueCustomerExport } from '../../queues/export.queue.js';
-import { parseCustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { parseForm } from '../../schemas/form.js';
 import { createCustomerExport, getCustomerExport, INLINE_EXPORT_LIMIT } from '../../services/customer-export.service.js';
-import { countCustomers, resolveListSource } from '../../services/customer-list.service.js';
+import { countCustomers } from '../../services/customer-list.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
 import { queryObject } from './bulk.router.js';
+import { resolveListRequest } from './list-request.js';
 
 // Export of the customer list (F-LIST-6) under /admin/customers/exports. The list's Export button
 // posts here: a small result is sent to the streamed download at once (GET /admin/customers/export.csv);
@@ -36,8 +36,7 @@ export function exportRouter(ctx: AppContext): Router {
       flash(req, 'error', 'The export form was out of date; please try again.');
       return redirect(req, res, '/admin/customers');
     }
-    const query = parseCustomerListQuery(queryObject(input.query));
-    const source = resolveListSource(staff.scope, staff.shops, query.shop);
+    const { query, source } = resolveListRequest(staff, queryObject(input.query));
     if (!source) throw new NotFoundError('You have no shop to export customers from.');
     const count = await countCustomers(ctx.knex, source, query, staff.salesTeamId);
     if (count.exact && count.value <= INLINE_EXPORT_LIMIT) return redirect(req, res, `/admin/customers/export.csv${input.query ? `?${input.query}` : ''}`);

@@ -1,0 +1,58 @@
+import { parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
+import { resolveListSource, type ListSource } from '../../services/customer-list.service.js';
+import type { ShopOption } from '../../services/shop.service.js';
+import type { StaffPrincipal } from '../../services/staff.service.js';
+
+/** What a request of the customer list selects for one staff member. */
+export interface ListRequest {
+  query: CustomerListQuery;
+  source: ListSource | null;
+  /** The listed shop; none over all shops. */
+  shop?: ShopOption;
+  /** The currencies of the listed shops, sorted: one but for all shops of a merchant who sells in several. */
+  currencies: string[];
+}
+
+/**
+ * The list's query as this staff member may apply it, for every request that acts on a list: its
+ * page, its count, its export and its bulk actions. What cannot apply is set aside the same way for
+ * each and said on the page (query.ignored), so an export or a bulk action reaches exactly the
+ * customers the page listed.
+ */
+export function resolveListRequest(staff: StaffPrincipal, rawQuery: Record<string, unknown>): ListRequest {
+  const query = parseCustomerListQuery(rawQuery);
+  const shops = staff.shops;
+  const source = resolveListSource(staff.scope, shops, query.shop);
+  if (typeof query.shop === 'number' && !shops.some((s) => s.id === query.shop)) query.ignored.push(`shop “${query.shop}” (not one of your shops)`);
+  if (query.shop === 'all' && source?.kind !== 'all') query.ignored.push('shop “all” (you see only some shops)');
+  // The status of an assignment exists in one shop only: over all shops it cannot filter, so say so
+  // instead of showing a chip for a filter that is not applied.
+  if (source?.kind !== 'shop' && query.filters.status.length) {
+    query.ignored.push(...query.filters.status.map((s) => `shop status “${s}” (choose a shop)`));
+    query.filters.status = [];
+  }
+  const shop = source?.kind === 'shop' ? shops.find((s) => s.id === source.shopId) : undefined;
+  const currencies = [...new Set((shop ? [shop] : shops).map((s) => s.currency))].sort();
+  if (currencies.length > 1) setAsideMoneyAcrossCurrencies(query, currencies);
+  return { query, source, shop, currencies };
+}
+
+/**
+ * Over all shops a customer's total spent adds up their shops' totals, which are amounts in different
+ * currencies when the shops sell in several: a sum that is no amount at all, so the list neither
+ * filters nor sorts by it there (the page shows one total per currency instead).
+ */
+function setAsideMoneyAcrossCurrencies(query: CustomerListQuery, currencies: string[]): void {
+  const why = `(your shops sell in ${currencies.join(' and ')}: choose a shop)`;
+  const f = query.filters;
+  if (f.spentMin !== undefined || f.spentMax !== undefined) query.ignored.push(`total spent ${why}`);
+  f.spentMin = undefined;
+  f.spentMax = undefined;
+  if (query.sort === 'total_spent') {
+    query.ignored.push(`sort by total spent ${why}`);
+    query.sort = 'created';
+    query.dir = 'desc';
+    query.after = undefined;
+    query.before = undefined;
+  }
+}
