@@ -63,7 +63,8 @@ const FORMATTED: Record<(typeof EXPORT_COLUMNS)[number], string> = {
 /**
  * The COPY of the collected rows. Over all shops of a merchant who sells in several currencies, a
  * customer's total spent would add amounts of different currencies: the file then has one column of
- * it per currency instead (total_spent_eur, …; empty for a customer in no shop of that currency).
+ * it per currency instead (total_spent_eur, …), empty for a customer without orders in that currency
+ * (as the list leaves that currency out).
  */
 function copySql(currencies: string[]): string {
   const perCurrency = currencies.length > 1;
@@ -83,7 +84,7 @@ function copySql(currencies: string[]): string {
 function spentIn(currency: string): string {
   if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`Not a currency code: ${currency}`);
   return `(SELECT to_char(sum(cs.total_spent) / 100.0, 'FM9999999999999990.00') FROM customer_shops cs JOIN shops s ON s.id = cs.shop_id
-            WHERE cs.customer_id = e.id AND s.currency = '${currency}')`;
+            WHERE cs.customer_id = e.id AND s.currency = '${currency}' AND cs.orders_count > 0)`;
 }
 
 /** What an export lists: the list's source, search and filters, and the sales team it is limited to. */
@@ -94,18 +95,24 @@ export interface ExportSelection {
   salesTeamId: number | null;
 }
 
-/** Writes the selection as CSV (with a BOM, for spreadsheet programs) to `out`, and ends it. Answers the number of rows. */
+/**
+ * Writes the selection as CSV (with a BOM, for spreadsheet programs) to `out`, and ends it. Answers
+ * the number of rows. Over all shops of several currencies no total spent filters the rows, as on the
+ * list (its request has set that aside already; a job queued before a shop's currency changed has not).
+ */
 export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, out: Writable): Promise<number> {
   const figures = selection.source.kind === 'shop' ? 'cs' : 'c';
-  const rows = customerListFilter(knex, selection.source, selection, selection.salesTeamId).select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`);
-  const { sql, bindings } = rows.toSQL().toNative();
   return withPooledConnection(knex, async (connection) => {
     try {
       await connection.query('BEGIN');
-      const collected = await connection.query(`CREATE TEMPORARY TABLE export_rows ON COMMIT DROP AS ${sql}`, [...bindings]);
       const currencies = selection.source.kind === 'all' ? (await connection.query<{ currency: string }>('SELECT DISTINCT currency FROM shops ORDER BY currency')).rows.map((row) => row.currency) : [];
+      const filters = currencies.length > 1 ? { ...selection.filters, spentMin: undefined, spentMax: undefined } : selection.filters;
+      const rows = customerListFilter(knex, selection.source, { ...selection, filters }, selection.salesTeamId).select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`);
+      const { sql, bindings } = rows.toSQL().toNative();
+      const copy = copySql(currencies);
+      const collected = await connection.query(`CREATE TEMPORARY TABLE export_rows ON COMMIT DROP AS ${sql}`, [...bindings]);
       out.write('\ufeff');
-      await pipeline(connection.query(copyStreams.to(copySql(currencies))), out);
+      await pipeline(connection.query(copyStreams.to(copy)), out);
       await connection.query('COMMIT');
       return Number(collected.rowCount ?? 0);
     } catch (error) {

@@ -1,6 +1,8 @@
+import { PassThrough } from 'node:stream';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_COLUMNS } from '../../app/services/customer-export.service.js';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { EXPORT_COLUMNS, writeCustomerCsv } from '../../app/services/customer-export.service.js';
 import { csrfFrom, loginStaff, type Agent } from '../support/agents.js';
 import { grantCredit, makeAddress, makeCustomer, makeOrder, makeShop, makeStaff, type CustomerOverrides } from '../support/factories.js';
 import { csvRecords } from '../support/csv.js';
@@ -319,8 +321,10 @@ describe('admin customer list: paging and htmx', () => {
     expect(page.text).not.toMatch(/<html|<head|<body|id="customer-search"/);
     expect(emailsOf(page.text)).toEqual(newestFirst.slice(25));
     expect(page.headers.vary).toMatch(/\bHX-Request\b/i);
-    // The address bar shows the page asked for.
+    // The address bar shows the page asked for; a page htmx restores from history is not pushed again.
     expect(page.headers['hx-push-url']).toBe(next);
+    const restored = await staff.get(next).set('HX-Request', 'true').set('HX-History-Restore-Request', 'true');
+    expect(restored.headers['hx-push-url']).toBeUndefined();
   });
 
   it('puts the list without the filter form’s empty fields in the address bar and in its links', async () => {
@@ -562,6 +566,15 @@ describe('admin customer list: shops that sell in different currencies', () => {
       expect(header).toEqual([...EXPORT_COLUMNS.flatMap((name) => (name === 'total_spent' ? ['total_spent_eur', 'total_spent_gbp'] : [name]))]);
       const byEmail = Object.fromEntries(records.map((record) => [record.email, [record.total_spent_eur, record.total_spent_gbp]]));
       expect(byEmail).toEqual({ [EMAILS.both]: ['30.00', '5.00'], [EMAILS.north]: ['32.00', ''], [EMAILS.south]: ['', '99.00'] });
+      // A currency without orders is left out, as on the list.
+      const { status } = await t.ctx.knex('orders').where({ total: 9900 }).first();
+      await t.ctx.knex('orders').where({ total: 9900 }).update({ status: 'cancelled' });
+      try {
+        const again = csvRecords((await owner.get('/admin/customers/export.csv?shop=all')).text.replace(/^\ufeff/, ''));
+        expect(again.records.find((record) => record.email === EMAILS.south)).toMatchObject({ total_spent_eur: '', total_spent_gbp: '' });
+      } finally {
+        await t.ctx.knex('orders').where({ total: 9900 }).update({ status });
+      }
     });
 
     it('applies a bulk action to the customers the page listed, the total spent filter set aside', async () => {
@@ -572,6 +585,30 @@ describe('admin customer list: shops that sell in different currencies', () => {
       expect(posted.status).toBe(303);
       const operation = await t.ctx.knex('bulkOperations').where({ idempotencyKey: key }).first();
       expect(operation.selection.filters.spentMin).toBeUndefined();
+    });
+
+    it('exports no customer by a sum of currencies for a job asked for before the shops sold in several', async () => {
+      const out = new PassThrough();
+      const written: Buffer[] = [];
+      out.on('data', (chunk: Buffer) => written.push(chunk));
+      const filters = { ...parseCustomerListQuery({}).filters, spentMin: 5000 };
+      expect(await writeCustomerCsv(t.ctx.knex, { source: { kind: 'all' }, q: '', filters, salesTeamId: null }, out)).toBe(3);
+      const { header } = csvRecords(Buffer.concat(written).toString('utf8').replace(/^\ufeff/, ''));
+      expect(header).toContain('total_spent_gbp');
+    });
+
+    // Last of these: it adds customers without a shop or orders.
+    it('leaves what it set aside out of its links and the address bar, so that paging goes on newest first', async () => {
+      for (let n = 0; n < 26; n++) await customerWith(t.ctx.knex, [], { email: `older${String(n).padStart(2, '0')}@example.test`, createdAt: day(`2023-01-${String(n + 1).padStart(2, '0')}`) });
+      const newestFirst = [EMAILS.both, EMAILS.north, EMAILS.south, ...Array.from({ length: 26 }, (_, n) => `older${String(25 - n).padStart(2, '0')}@example.test`)];
+      const first = await owner.get('/admin/customers?shop=all&sort=total_spent&dir=desc&spent_min=5&status=active&q=').set('HX-Request', 'true');
+      expect(first.headers['hx-push-url']).toBe('/admin/customers?shop=all');
+      expect(first.text).not.toMatch(/total_spent|spent_min|status=/);
+      expect(emailsOf(first.text)).toEqual(newestFirst.slice(0, 25));
+      const next = linkWithRel(first.text, 'next')!;
+      const second = await owner.get(next).set('HX-Request', 'true');
+      expect(emailsOf(second.text)).toEqual(newestFirst.slice(25));
+      expect(second.text).not.toContain('Ignored');
     });
   });
 

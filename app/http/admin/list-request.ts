@@ -2,6 +2,7 @@ import { parseCustomerListQuery, type CustomerListQuery } from '../../schemas/cu
 import { resolveListSource, type ListSource } from '../../services/customer-list.service.js';
 import type { ShopOption } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
+import { viewHelpers } from '../views.js';
 
 /** What a request of the customer list selects for one staff member. */
 export interface ListRequest {
@@ -9,8 +10,16 @@ export interface ListRequest {
   source: ListSource | null;
   /** The listed shop; none over all shops. */
   shop?: ShopOption;
-  /** The currencies of the listed shops, sorted: one but for all shops of a merchant who sells in several. */
+  /**
+   * The currencies of the listed shops, sorted: one, or several over all shops of a merchant who
+   * sells in several; none for a staff member without shops.
+   */
   currencies: string[];
+  /**
+   * The parameters of the request that were set aside because they cannot apply here: links and the
+   * address bar leave them out, so that paging and sharing do not bring them back.
+   */
+  setAside: string[];
 }
 
 /**
@@ -27,14 +36,16 @@ export function resolveListRequest(staff: StaffPrincipal, rawQuery: Record<strin
   if (query.shop === 'all' && source?.kind !== 'all') query.ignored.push('shop “all” (you see only some shops)');
   // The status of an assignment exists in one shop only: over all shops it cannot filter, so say so
   // instead of showing a chip for a filter that is not applied.
+  const setAside: string[] = [];
   if (source?.kind !== 'shop' && query.filters.status.length) {
     query.ignored.push(...query.filters.status.map((s) => `shop status “${s}” (choose a shop)`));
     query.filters.status = [];
+    setAside.push('status');
   }
   const shop = source?.kind === 'shop' ? shops.find((s) => s.id === source.shopId) : undefined;
   const currencies = [...new Set((shop ? [shop] : shops).map((s) => s.currency))].sort();
-  if (currencies.length > 1) setAsideMoneyAcrossCurrencies(query, currencies);
-  return { query, source, shop, currencies };
+  if (currencies.length > 1) setAside.push(...setAsideMoneyAcrossCurrencies(query, currencies));
+  return { query, source, shop, currencies, setAside };
 }
 
 /**
@@ -42,17 +53,24 @@ export function resolveListRequest(staff: StaffPrincipal, rawQuery: Record<strin
  * currencies when the shops sell in several: a sum that is no amount at all, so the list neither
  * filters nor sorts by it there (the page shows one total per currency instead).
  */
-function setAsideMoneyAcrossCurrencies(query: CustomerListQuery, currencies: string[]): void {
-  const why = `(your shops sell in ${currencies.join(' and ')}: choose a shop)`;
+function setAsideMoneyAcrossCurrencies(query: CustomerListQuery, currencies: string[]): string[] {
+  const why = `(your shops sell in ${viewHelpers.andList(currencies)}: choose a shop)`;
   const f = query.filters;
-  if (f.spentMin !== undefined || f.spentMax !== undefined) query.ignored.push(`total spent ${why}`);
+  const setAside: string[] = [];
+  if (f.spentMin !== undefined || f.spentMax !== undefined) {
+    query.ignored.push(`total spent ${why}`);
+    setAside.push('spent_min', 'spent_max');
+  }
   f.spentMin = undefined;
   f.spentMax = undefined;
   if (query.sort === 'total_spent') {
     query.ignored.push(`sort by total spent ${why}`);
+    // Newest first, from the first page: a cursor of the set-aside order means nothing in this one.
     query.sort = 'created';
     query.dir = 'desc';
     query.after = undefined;
     query.before = undefined;
+    setAside.push('sort', 'dir', 'after', 'before');
   }
+  return setAside;
 }
