@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { createKnex } from '../../app/db/knex.js';
-import { countCustomers, estimateCustomers, fewMembers, FEW_MEMBERS } from '../../app/services/customer-list.service.js';
+import { countCustomers, estimateCustomers, fewMembers, FEW_MEMBERS, sampledCount } from '../../app/services/customer-list.service.js';
 import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
@@ -308,11 +308,28 @@ describe('customer count on a large table', () => {
     const single = createKnex(t.ctx.databaseUrl, { max: 1 });
     try {
       const estimate = await estimateCustomers(single, { kind: 'all' }, search, null);
-      expect(await countCustomers(single, { kind: 'all' }, search, null, 1)).toEqual({ value: Math.max(1, estimate), exact: false });
+      expect(await countCustomers(single, { kind: 'all' }, search, null, 1, 1)).toEqual({ value: Math.max(1, estimate), exact: false });
       await expect(single.raw('SELECT pg_sleep(0.05)')).resolves.toBeDefined();
     } finally {
       await single.destroy();
     }
+  });
+
+  it('estimates a count that takes longer than its budget from a sample of the customers, when the sample finds enough', async () => {
+    // The 6,112 "nz1" are all in New Zealand; the planner takes the two for independent, and half
+    // of the customers are there.
+    const search = query({ q: 'nz1', country: 'NZ' });
+    expect(await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toBeLessThan(6_112 * 0.6);
+    const sampled = await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 1, 10_000);
+    expect(sampled.exact).toBe(false);
+    expect(sampled.value).toBeGreaterThan(6_112 * 0.8);
+    expect(sampled.value).toBeLessThan(6_112 * 1.2);
+    // The same sample each time: the same filters show the same number on every request.
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 1, 10_000)).toEqual(sampled);
+    // Too few in the sample to tell (5 invited of 30,005): the planner's estimate is shown instead.
+    expect(await sampledCount(t.ctx.knex, { kind: 'all' }, query({ state: 'invited' }), null, 10_000)).toBeNull();
+    // And none past its own budget.
+    expect(await sampledCount(t.ctx.knex, { kind: 'all' }, search, null, 1)).toBeNull();
   });
 });
 
