@@ -67,6 +67,7 @@ describe('admin customer list in a real browser', () => {
   let worker: ReturnType<typeof startBulkWorker> | undefined;
   let people: Person[];
   let northId: number;
+  let southId: number;
   const idOf = new Map<string, number>();
   const pages: Page[] = [];
 
@@ -135,6 +136,7 @@ describe('admin customer list in a real browser', () => {
       south: await makeShop(knex, { code: 'south', name: 'South', hostname: 'south.localhost' }),
     };
     northId = shops.north.id;
+    southId = shops.south.id;
     owner = await makeStaff(knex, { email: 'owner@example.test', role: 'owner' });
     await knex('customerGroups').insert([{ name: 'Wholesale', kind: 'static' }, { name: 'Regulars', kind: 'static' }]);
     people = dataSet(Date.now());
@@ -361,6 +363,40 @@ describe('admin customer list in a real browser', () => {
     await expect.poll(() => chipLabels(page), POLL).toEqual([]);
     expect(await marker(page)).toBe(1);
     expect(problems).toEqual([]);
+  });
+
+  it('takes the total spent filter in the chosen shop\'s currency, and sets it aside over shops that sell in two', { timeout: 30_000 }, async () => {
+    await t.ctx.knex('shops').where({ id: southId }).update({ currency: 'GBP' });
+    try {
+      const page = await openPage();
+      const problems = watchForProblems(page);
+      await logIn(page);
+      await page.goto(server.url(ADMIN, `/admin/customers?shop=${southId}`));
+      await openFilters(page);
+      const spent = page.getByRole('group', { name: /^Total spent/ });
+      await expect.poll(() => spent.locator('legend').textContent(), POLL).toBe('Total spent (GBP)');
+      await page.getByLabel('Minimum spent').fill('10');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expect.poll(() => chipLabels(page), POLL).toEqual(['Spent ≥ £10.00']);
+
+      await page.getByLabel('Shop', { exact: true }).selectOption({ label: 'All shops' });
+      await expect.poll(() => page.getByLabel('Minimum spent').isDisabled(), POLL).toBe(true);
+      await expect.poll(() => page.getByText('Your shops sell in EUR and GBP: choose a shop to filter by it.').isVisible(), POLL).toBe(true);
+      await expect.poll(() => chipLabels(page), POLL).toEqual([]);
+      expect(await results(page).getByRole('status').filter({ hasText: 'Ignored' }).textContent()).toContain('total spent (your shops sell in EUR and GBP: choose a shop)');
+      expect(param(page, 'spent_min')).toEqual([]);
+      // The disabled field is not sent: the next search does not bring it back.
+      await page.getByLabel('Search customers').fill('kunde0');
+      await expect.poll(() => param(page, 'q'), POLL).toEqual(['kunde0']);
+      expect(await results(page).getByText('Ignored').count()).toBe(0);
+
+      await page.getByLabel('Shop', { exact: true }).selectOption({ label: 'North' });
+      await expect.poll(() => page.getByLabel('Minimum spent').isDisabled(), POLL).toBe(false);
+      expect(await spent.locator('legend').textContent()).toBe('Total spent (EUR)');
+      expect(problems).toEqual([]);
+    } finally {
+      await t.ctx.knex('shops').where({ id: southId }).update({ currency: 'EUR' });
+    }
   });
 
   it('shows the top of the new page after Next or Previous at the foot of the table, as a page load would', { timeout: 30_000 }, async () => {
