@@ -152,7 +152,7 @@ export function customerListFilter(
   /** Reads only this share (percent) of the customers' pages, for an estimate (sampledCount). */
   samplePercent?: number,
 ): Knex.QueryBuilder {
-  // A fixed seed: the same filters estimate the same number on every request.
+  // A fixed seed: the same filters read the same pages on every request.
   const customers = samplePercent === undefined ? { c: 'customers' } : knex.raw('customers AS c TABLESAMPLE SYSTEM (?) REPEATABLE (0)', [samplePercent]);
   const builder = knex.queryBuilder().from(customers);
   if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
@@ -582,8 +582,13 @@ export async function countCustomers(
 /** About this many customers are read to estimate a count that its budget could not finish. */
 export const SAMPLED_CUSTOMERS = 10_000;
 
-/** Fewer matches than this in a sample say too little; the planner's estimate is shown instead. */
+/**
+ * Fewer matches than this in a sample say too little, and so do matches on fewer pages than
+ * MIN_SAMPLED_PAGES (the sample takes whole pages, and customers imported or created together
+ * share them); the planner's estimate is shown instead.
+ */
 export const MIN_SAMPLED_MATCHES = 30;
+export const MIN_SAMPLED_PAGES = 20;
 
 /** How long the sample may take (its pages are often not in PostgreSQL's cache yet). */
 export const SAMPLE_BUDGET_MS = 200;
@@ -592,20 +597,21 @@ export const SAMPLE_BUDGET_MS = 200;
  * A count estimated from a sample of the customers' pages, for matches too few to count from the
  * estimate and too costly to count exactly (a search in a shop: the planner cannot judge a search,
  * and took 8,731 matches for 15,000): about SAMPLED_CUSTOMERS customers read whole (about 30 ms at
- * a million, 80 of them matched, so "About 8 thousand"). Null when the sample matches too few
- * to tell, or takes longer than `budgetMs`.
+ * a million once their pages are cached, 80 of them matched, so "About 8,000"). Null when the
+ * sample matches too few to tell, or takes longer than `budgetMs`.
  */
 export async function sampledCount(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null, budgetMs: number): Promise<number | null> {
   const customers = await plannedRows(knex, knex('customers').select(knex.raw('1')));
   if (customers <= SAMPLED_CUSTOMERS) return null;
-  const percent = (SAMPLED_CUSTOMERS / customers) * 100;
-  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, undefined, percent).select(knex.raw('1')).toSQL();
+  // Two figures: the same pages, and the same estimate, while the table grows by a little.
+  const percent = Number(((SAMPLED_CUSTOMERS / customers) * 100).toPrecision(2));
+  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, undefined, percent).select({ page: knex.raw('(c.ctid::text::point)[0]') }).toSQL();
   try {
-    const matched = await knex.transaction(async (trx) => {
+    const sample = await knex.transaction(async (trx) => {
       await trx.raw(`SELECT ${[...NO_PARALLEL_WORKERS, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
-      return (await trx.raw(`SELECT count(*)::int AS n FROM (${sql}) s`, bindings as Knex.RawBinding[])).rows[0].n as number;
+      return (await trx.raw(`SELECT count(*)::int AS matches, count(DISTINCT page)::int AS pages FROM (${sql}) s`, bindings as Knex.RawBinding[])).rows[0] as { matches: number; pages: number };
     });
-    return matched >= MIN_SAMPLED_MATCHES ? Math.round((matched * 100) / percent) : null;
+    return sample.matches >= MIN_SAMPLED_MATCHES && sample.pages >= MIN_SAMPLED_PAGES ? Math.round((sample.matches * 100) / percent) : null;
   } catch (error) {
     if ((error as { code?: string }).code === QUERY_CANCELED) return null;
     throw error;

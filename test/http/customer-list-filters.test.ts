@@ -322,10 +322,13 @@ describe('customer count on a large table', () => {
     expect(await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toBeLessThan(6_112 * 0.6);
     const sampled = await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 1, 10_000);
     expect(sampled.exact).toBe(false);
-    expect(sampled.value).toBeGreaterThan(6_112 * 0.8);
-    expect(sampled.value).toBeLessThan(6_112 * 1.2);
+    // The sample reads whole pages, and these customers were inserted in runs: a wider margin.
+    expect(sampled.value).toBeGreaterThan(6_112 * 0.7);
+    expect(sampled.value).toBeLessThan(6_112 * 1.3);
     // The same sample each time: the same filters show the same number on every request.
     expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 1, 10_000)).toEqual(sampled);
+    // Matches on too few pages to tell: 1,111 "nz10", inserted in two runs of 100 and 1,000.
+    expect(await sampledCount(t.ctx.knex, { kind: 'all' }, query({ q: 'nz10' }), null, 10_000)).toBeNull();
     // Too few in the sample to tell (5 invited of 30,005): the planner's estimate is shown instead.
     expect(await sampledCount(t.ctx.knex, { kind: 'all' }, query({ state: 'invited' }), null, 10_000)).toBeNull();
     // And none past its own budget.
