@@ -26,6 +26,11 @@ export interface CustomerFilters {
   /** Money filters in minor units (the form takes major units). */
   spentMin?: number;
   spentMax?: number;
+  /**
+   * Over all shops of a merchant who sells in several currencies: the currency the money filters
+   * are in, compared with what a customer spent in the shops of that currency.
+   */
+  spentCurrency?: string;
   lastOrderFrom?: string;
   lastOrderTo?: string;
   passwordChangedBefore?: string;
@@ -73,6 +78,7 @@ const direction = z.enum(['asc', 'desc']);
 const pageSize = z.coerce.number().pipe(z.union(pageSizes.map((n) => z.literal(n))));
 const cursor = z.string().max(300);
 const tagMode = z.enum(['all', 'any']);
+const currencyCode = z.string().regex(/^[A-Za-z]{3}$/).transform((code) => code.toUpperCase());
 
 /**
  * Reads /admin/customers' query string. Nothing here throws: a value that cannot be used is left
@@ -130,6 +136,7 @@ export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
       ordersMax: pick('orders_max', 'maximum orders', wholeNumber),
       spentMin: spentMin === undefined ? undefined : Math.round(spentMin * 100),
       spentMax: spentMax === undefined ? undefined : Math.round(spentMax * 100),
+      spentCurrency: pick('spent_currency', 'currency', currencyCode),
       lastOrderFrom: pick('last_from', 'last order from', date),
       lastOrderTo: pick('last_to', 'last order to', date),
       passwordChangedBefore: pick('pwd_before', 'password changed before', date),

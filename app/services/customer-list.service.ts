@@ -230,6 +230,9 @@ function looksLikeName(term: string): boolean {
   return /^[\p{L}\p{M}' .-]+$/u.test(term);
 }
 
+const SPENT_IN_CURRENCY = `coalesce((SELECT sum(x.total_spent) FROM customer_shops x JOIN shops xs ON xs.id = x.shop_id
+                                      WHERE x.customer_id = c.id AND xs.currency = ?), 0)`;
+
 function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource, f: CustomerFilters): void {
   const figures = source.kind === 'shop' ? 'cs' : 'c';
   if (f.state.length) builder.whereIn('c.state', f.state);
@@ -241,8 +244,10 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
   if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
   if (f.ordersMax !== undefined) builder.where(`${figures}.orders_count`, '<=', f.ordersMax);
-  if (f.spentMin !== undefined) builder.where(`${figures}.total_spent`, '>=', f.spentMin);
-  if (f.spentMax !== undefined) builder.where(`${figures}.total_spent`, '<=', f.spentMax);
+  // In one currency over all shops: what the customer spent in the shops that sell in it.
+  const spent = f.spentCurrency !== undefined && source.kind === 'all' ? knex.raw(SPENT_IN_CURRENCY, [f.spentCurrency]) : knex.ref(`${figures}.total_spent`);
+  if (f.spentMin !== undefined) builder.where(spent, '>=', f.spentMin);
+  if (f.spentMax !== undefined) builder.where(spent, '<=', f.spentMax);
   if (f.lastOrderFrom) builder.where(`${figures}.last_order_at`, '>=', f.lastOrderFrom);
   if (f.lastOrderTo) builder.whereRaw(`${figures}.last_order_at < ?::date + 1`, [f.lastOrderTo]);
   if (f.passwordChangedBefore) builder.where('c.password_changed_at', '<', f.passwordChangedBefore);

@@ -548,16 +548,39 @@ describe('admin customer list: shops that sell in different currencies', () => {
       expect(emailsOf(sorted.text)).toEqual([EMAILS.both, EMAILS.north, EMAILS.south]);
     });
 
-    it('disables the total spent filter, and sets one asked for aside, saying why', async () => {
+    it('filters by what was spent in the shops of the currency chosen with the amounts', async () => {
+      const inPounds = await owner.get('/admin/customers?shop=all&spent_min=50&spent_currency=gbp');
+      expect(inPounds.status).toBe(200);
+      expect(inPounds.text).not.toContain('Ignored');
+      expect(inPounds.text).toContain('Spent &#8805; £50.00');
+      expect(emailsOf(inPounds.text)).toEqual([EMAILS.south]);
+      expect(inPounds.text).toContain('<option value="GBP" selected>GBP</option>');
+      expect(emailsOf((await owner.get('/admin/customers?shop=all&spent_min=31&spent_currency=EUR')).text)).toEqual([EMAILS.north]);
+      // A customer in no shop of the currency spent nothing in it.
+      expect(emailsOf((await owner.get('/admin/customers?shop=all&spent_max=10&spent_currency=GBP')).text)).toEqual([EMAILS.both, EMAILS.north]);
+      const count = await owner.get('/admin/customers/count?shop=all&spent_min=50&spent_currency=GBP').set('HX-Request', 'true');
+      expect(count.text).toContain('1 customer');
+      const exported = csvRecords((await owner.get('/admin/customers/export.csv?shop=all&spent_min=50&spent_currency=GBP')).text.replace(/^\ufeff/, ''));
+      expect(exported.records.map((record) => record.email)).toEqual([EMAILS.south]);
+    });
+
+    it('sets aside amounts without a currency, or in one the shops do not sell in, saying why', async () => {
       const page = await owner.get('/admin/customers?shop=all&spent_min=50&spent_max=abc');
       expect(page.status).toBe(200);
-      expect(page.text).toContain(`total spent ${WHY}`);
-      expect(page.text).not.toContain('Spent ≥');
+      expect(page.text).toContain('total spent (your shops sell in EUR and GBP: choose a currency)');
+      expect(page.text).not.toContain('Spent &#8805;');
       expect(emailsOf(page.text)).toEqual([EMAILS.both, EMAILS.north, EMAILS.south]);
-      expect(page.text).toContain('<fieldset id="spent-filter" disabled aria-describedby="spent-filter-note">');
-      expect(page.text).toContain('Your shops sell in EUR and GBP: choose a shop to filter by it.');
+      expect(page.text).toContain('<fieldset id="spent-filter" aria-describedby="spent-filter-note">');
+      expect(page.text).toContain('<option value="EUR" selected>EUR</option>');
+      expect(page.text).toContain('Your shops sell in EUR and GBP: what each customer spent in the shops of this currency.');
       const count = await owner.get('/admin/customers/count?shop=all&spent_min=50').set('HX-Request', 'true');
       expect(count.text).toContain('3 customers');
+      const unsold = await owner.get('/admin/customers?shop=all&spent_min=1&spent_currency=CHF');
+      expect(unsold.text).toContain('total spent in CHF (your shops sell in EUR and GBP)');
+      expect(emailsOf(unsold.text)).toEqual([EMAILS.both, EMAILS.north, EMAILS.south]);
+      const malicious = await owner.get(`/admin/customers?shop=all&spent_min=1&spent_currency=${encodeURIComponent("EUR' OR 1=1 --")}`);
+      expect(malicious.status).toBe(200);
+      expect(malicious.text).toContain('currency &#8220;EUR&#39; OR 1=1 --&#8221;, total spent (your shops sell in EUR and GBP: choose a currency)');
     });
 
     it('exports one total spent column per currency', async () => {
@@ -593,6 +616,8 @@ describe('admin customer list: shops that sell in different currencies', () => {
       out.on('data', (chunk: Buffer) => written.push(chunk));
       const filters = { ...parseCustomerListQuery({}).filters, spentMin: 5000 };
       expect(await writeCustomerCsv(t.ctx.knex, { source: { kind: 'all' }, q: '', filters, salesTeamId: null }, out)).toBe(3);
+      // In one of the currencies, it does filter.
+      expect(await writeCustomerCsv(t.ctx.knex, { source: { kind: 'all' }, q: '', filters: { ...filters, spentCurrency: 'GBP' }, salesTeamId: null }, new PassThrough().resume())).toBe(1);
       const { header } = csvRecords(Buffer.concat(written).toString('utf8').replace(/^\ufeff/, ''));
       expect(header).toContain('total_spent_gbp');
     });
@@ -621,6 +646,14 @@ describe('admin customer list: shops that sell in different currencies', () => {
       expect(page.text).toContain('<legend>Total spent (GBP)</legend>');
       const sorted = await owner.get(`/admin/customers?shop=${south.id}&sort=total_spent&dir=desc`);
       expect(tableRows(sorted.text).map((row) => [row[EMAIL], row[TOTAL]])).toEqual([[EMAILS.south, '£99.00'], [EMAILS.both, '£5.00']]);
+    });
+
+    it('sets aside a total spent in another currency than the shop’s', async () => {
+      const page = await owner.get(`/admin/customers?shop=${south.id}&spent_min=50&spent_currency=EUR`);
+      expect(page.text).toContain('total spent in EUR (this shop sells in GBP)');
+      expect(emailsOf(page.text)).toEqual([EMAILS.both, EMAILS.south]);
+      // In its own currency it is simply the shop's filter.
+      expect(emailsOf((await owner.get(`/admin/customers?shop=${south.id}&spent_min=50&spent_currency=GBP`)).text)).toEqual([EMAILS.south]);
     });
 
     it('exports the one total spent column', async () => {
@@ -653,7 +686,8 @@ describe('admin customer list: shops that sell in different currencies', () => {
       const toAll = await swap(owner, '?shop=all', `?shop=${south.id}&status=active`);
       expect(toAll.text).toContain(SHOP_FILTER);
       expect(toAll.text).not.toContain('In this shop');
-      expect(toAll.text).toContain('<fieldset id="spent-filter" hx-swap-oob="true" disabled');
+      expect(toAll.text).toContain('<fieldset id="spent-filter" hx-swap-oob="true" aria-describedby="spent-filter-note">');
+      expect(toAll.text).toContain('<select name="spent_currency"');
 
       // An owner's page without a shop shows all shops: the first shop is a change, all shops is not.
       expect((await swap(owner, `?shop=${north.id}`, '?sort=email')).text).toContain(SHOP_FILTER);

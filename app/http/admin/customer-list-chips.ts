@@ -11,7 +11,7 @@ const TYPE_LABELS: Record<string, string> = { B2C: 'Private', B2B: 'Business', B
 
 /**
  * The active filters as removable chips, each linking to the list without it. `currency` is the
- * listed shops' one; null where they sell in several, which leaves no amount to filter by.
+ * listed shops' one; null where they sell in several, whose amounts are in the one chosen with them.
  */
 export function filterChips(query: CustomerListQuery, url: ListUrl, currency: string | null, names: { group?: string; segment?: string; business?: string } = {}): FilterChip[] {
   const f = query.filters;
@@ -34,9 +34,10 @@ export function filterChips(query: CustomerListQuery, url: ListUrl, currency: st
   range(f.lastOrderFrom, f.lastOrderTo, 'last_from', 'last_to', 'Last order');
   if (f.ordersMin !== undefined) chips.push({ label: `Orders ≥ ${f.ordersMin}`, removeUrl: url.without('orders_min') });
   if (f.ordersMax !== undefined) chips.push({ label: `Orders ≤ ${f.ordersMax}`, removeUrl: url.without('orders_max') });
-  if (currency !== null) {
-    if (f.spentMin !== undefined) chips.push({ label: `Spent ≥ ${viewHelpers.money(f.spentMin, currency)}`, removeUrl: url.without('spent_min') });
-    if (f.spentMax !== undefined) chips.push({ label: `Spent ≤ ${viewHelpers.money(f.spentMax, currency)}`, removeUrl: url.without('spent_max') });
+  const spentIn = currency ?? f.spentCurrency;
+  if (spentIn !== undefined) {
+    if (f.spentMin !== undefined) chips.push({ label: `Spent ≥ ${viewHelpers.money(f.spentMin, spentIn)}`, removeUrl: url.without('spent_min') });
+    if (f.spentMax !== undefined) chips.push({ label: `Spent ≤ ${viewHelpers.money(f.spentMax, spentIn)}`, removeUrl: url.without('spent_max') });
   }
   if (f.passwordChangedBefore) chips.push({ label: `Password changed before ${f.passwordChangedBefore}`, removeUrl: url.without('pwd_before') });
   yesNo(f.taxExempt, 'tax_exempt', 'Tax exempt', 'Not tax exempt');

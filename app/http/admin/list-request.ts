@@ -44,33 +44,47 @@ export function resolveListRequest(staff: StaffPrincipal, rawQuery: Record<strin
   }
   const shop = source?.kind === 'shop' ? shops.find((s) => s.id === source.shopId) : undefined;
   const currencies = [...new Set((shop ? [shop] : shops).map((s) => s.currency))].sort();
-  if (currencies.length > 1) setAside.push(...setAsideMoneyAcrossCurrencies(query, currencies));
+  setAside.push(...resolveMoney(query, currencies, shop !== undefined));
   return { query, source, shop, currencies, setAside };
 }
 
 /**
- * Over all shops a customer's total spent adds up their shops' totals, which are amounts in different
- * currencies when the shops sell in several: a sum that is no amount at all, so the list neither
- * filters nor sorts by it there (the page shows one total per currency instead).
+ * The money filters' currency. In a shop, or over shops that sell in one, it is theirs: a total spent
+ * asked for in another is set aside. Over shops that sell in several, a customer's total spent adds
+ * amounts of different currencies, a sum that is no amount at all: the list does not sort by it (the
+ * page shows one total per currency), and filters by what was spent in the shops of the currency
+ * chosen with the amounts (spent_currency).
  */
-function setAsideMoneyAcrossCurrencies(query: CustomerListQuery, currencies: string[]): string[] {
-  const why = `(your shops sell in ${viewHelpers.andList(currencies)}: choose a shop)`;
+function resolveMoney(query: CustomerListQuery, currencies: string[], inShop: boolean): string[] {
   const f = query.filters;
+  const spentFilter = f.spentMin !== undefined || f.spentMax !== undefined;
   const setAside: string[] = [];
-  if (f.spentMin !== undefined || f.spentMax !== undefined) {
-    query.ignored.push(`total spent ${why}`);
+  const setAsideSpent = (why: string) => {
+    if (spentFilter) query.ignored.push(`total spent ${why}`);
+    f.spentMin = undefined;
+    f.spentMax = undefined;
     setAside.push('spent_min', 'spent_max');
+  };
+  const sold = viewHelpers.andList(currencies);
+  if (currencies.length <= 1) {
+    if (spentFilter && f.spentCurrency !== undefined && f.spentCurrency !== currencies[0]) setAsideSpent(`in ${f.spentCurrency} (${inShop ? 'this shop sells' : 'your shops sell'} in ${sold})`);
+  } else {
+    if (f.spentCurrency !== undefined && !currencies.includes(f.spentCurrency)) setAsideSpent(`in ${f.spentCurrency} (your shops sell in ${sold})`);
+    else if (f.spentCurrency === undefined) setAsideSpent(`(your shops sell in ${sold}: choose a currency)`);
+    if (query.sort === 'total_spent') {
+      query.ignored.push(`sort by total spent (your shops sell in ${sold}: choose a shop)`);
+      // Newest first, from the first page: a cursor of the set-aside order means nothing in this one.
+      query.sort = 'created';
+      query.dir = 'desc';
+      query.after = undefined;
+      query.before = undefined;
+      setAside.push('sort', 'dir', 'after', 'before');
+    }
   }
-  f.spentMin = undefined;
-  f.spentMax = undefined;
-  if (query.sort === 'total_spent') {
-    query.ignored.push(`sort by total spent ${why}`);
-    // Newest first, from the first page: a cursor of the set-aside order means nothing in this one.
-    query.sort = 'created';
-    query.dir = 'desc';
-    query.after = undefined;
-    query.before = undefined;
-    setAside.push('sort', 'dir', 'after', 'before');
+  // The currency says something only with an amount over shops of several currencies.
+  if (currencies.length <= 1 || f.spentMin === undefined && f.spentMax === undefined) {
+    f.spentCurrency = undefined;
+    setAside.push('spent_currency');
   }
   return setAside;
 }
