@@ -97,9 +97,9 @@ export interface ExportSelection {
 
 /**
  * Writes the selection as CSV (with a BOM, for spreadsheet programs) to `out`, and ends it. Answers
- * the number of rows. Over all shops of several currencies only a total spent in one of them filters
- * the rows, as on the list (its request has set a sum of them aside already; a job queued before a
- * shop's currency changed has not).
+ * the number of rows. Over all shops only a total spent in a currency they sell in filters the rows,
+ * and over shops of several currencies only one with its currency, as on the list (its request has
+ * set the others aside already; a job queued before a shop's currency changed has not).
  */
 export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, out: Writable): Promise<number> {
   const figures = selection.source.kind === 'shop' ? 'cs' : 'c';
@@ -107,8 +107,9 @@ export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, o
     try {
       await connection.query('BEGIN');
       const currencies = selection.source.kind === 'all' ? (await connection.query<{ currency: string }>('SELECT DISTINCT currency FROM shops ORDER BY currency')).rows.map((row) => row.currency) : [];
-      const spentInOneOfThem = selection.filters.spentCurrency !== undefined && currencies.includes(selection.filters.spentCurrency);
-      const filters = currencies.length > 1 && !spentInOneOfThem ? { ...selection.filters, spentMin: undefined, spentMax: undefined } : selection.filters;
+      const { spentCurrency } = selection.filters;
+      const spentUnusable = selection.source.kind === 'all' && (spentCurrency === undefined ? currencies.length > 1 : !currencies.includes(spentCurrency));
+      const filters = spentUnusable ? { ...selection.filters, spentMin: undefined, spentMax: undefined } : selection.filters;
       const rows = customerListFilter(knex, selection.source, { ...selection, filters }, selection.salesTeamId).select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`);
       const { sql, bindings } = rows.toSQL().toNative();
       const copy = copySql(currencies);

@@ -244,10 +244,14 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
   if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
   if (f.ordersMax !== undefined) builder.where(`${figures}.orders_count`, '<=', f.ordersMax);
-  // In one currency over all shops: what the customer spent in the shops that sell in it.
-  const spent = f.spentCurrency !== undefined && source.kind === 'all' ? knex.raw(SPENT_IN_CURRENCY, [f.spentCurrency]) : knex.ref(`${figures}.total_spent`);
-  if (f.spentMin !== undefined) builder.where(spent, '>=', f.spentMin);
-  if (f.spentMax !== undefined) builder.where(spent, '<=', f.spentMax);
+  if (f.spentCurrency !== undefined && source.kind === 'all') {
+    // In one currency over all shops: what the customer spent in the shops that sell in it (one
+    // subquery for both bounds; amounts are never negative).
+    if (f.spentMin !== undefined || f.spentMax !== undefined) builder.whereRaw(`${SPENT_IN_CURRENCY} BETWEEN ? AND ?`, [f.spentCurrency, f.spentMin ?? 0, f.spentMax ?? Number.MAX_SAFE_INTEGER]);
+  } else {
+    if (f.spentMin !== undefined) builder.where(`${figures}.total_spent`, '>=', f.spentMin);
+    if (f.spentMax !== undefined) builder.where(`${figures}.total_spent`, '<=', f.spentMax);
+  }
   if (f.lastOrderFrom) builder.where(`${figures}.last_order_at`, '>=', f.lastOrderFrom);
   if (f.lastOrderTo) builder.whereRaw(`${figures}.last_order_at < ?::date + 1`, [f.lastOrderTo]);
   if (f.passwordChangedBefore) builder.where('c.password_changed_at', '<', f.passwordChangedBefore);

@@ -9,7 +9,7 @@ import { customerListFilter } from './customer-list.service.js';
 // (customerListFilter over all shops, platform-wide order figures), so "tag friend AND more than 5
 // orders" here means exactly what the same filters show in the list. Total spent is the exception
 // for a merchant whose shops sell in several currencies: a rule still adds their amounts, where the
-// list sets that filter aside over all shops.
+// list filters over all shops in one currency chosen with the amounts.
 
 /** Customers per statement: keeps each statement's work and memory bounded at a million customers. */
 export const RECOMPUTE_CHUNK = 50_000;

@@ -558,6 +558,8 @@ describe('admin customer list: shops that sell in different currencies', () => {
       expect(emailsOf((await owner.get('/admin/customers?shop=all&spent_min=31&spent_currency=EUR')).text)).toEqual([EMAILS.north]);
       // A customer in no shop of the currency spent nothing in it.
       expect(emailsOf((await owner.get('/admin/customers?shop=all&spent_max=10&spent_currency=GBP')).text)).toEqual([EMAILS.both, EMAILS.north]);
+      expect(emailsOf((await owner.get('/admin/customers?shop=all&spent_min=4&spent_max=40&spent_currency=EUR')).text)).toEqual([EMAILS.both, EMAILS.north]);
+      expect(emailsOf((await owner.get('/admin/customers?shop=all&spent_min=4&spent_max=40&spent_currency=GBP')).text)).toEqual([EMAILS.both]);
       const count = await owner.get('/admin/customers/count?shop=all&spent_min=50&spent_currency=GBP').set('HX-Request', 'true');
       expect(count.text).toContain('1 customer');
       const exported = csvRecords((await owner.get('/admin/customers/export.csv?shop=all&spent_min=50&spent_currency=GBP')).text.replace(/^\ufeff/, ''));
@@ -572,7 +574,7 @@ describe('admin customer list: shops that sell in different currencies', () => {
       expect(emailsOf(page.text)).toEqual([EMAILS.both, EMAILS.north, EMAILS.south]);
       expect(page.text).toContain('<fieldset id="spent-filter" aria-describedby="spent-filter-note">');
       expect(page.text).toContain('<option value="EUR" selected>EUR</option>');
-      expect(page.text).toContain('Your shops sell in EUR and GBP: what each customer spent in the shops of this currency.');
+      expect(page.text).toContain('In the chosen currency: what each customer spent in your shops that sell in it.');
       const count = await owner.get('/admin/customers/count?shop=all&spent_min=50').set('HX-Request', 'true');
       expect(count.text).toContain('3 customers');
       const unsold = await owner.get('/admin/customers?shop=all&spent_min=1&spent_currency=CHF');
@@ -616,8 +618,9 @@ describe('admin customer list: shops that sell in different currencies', () => {
       out.on('data', (chunk: Buffer) => written.push(chunk));
       const filters = { ...parseCustomerListQuery({}).filters, spentMin: 5000 };
       expect(await writeCustomerCsv(t.ctx.knex, { source: { kind: 'all' }, q: '', filters, salesTeamId: null }, out)).toBe(3);
-      // In one of the currencies, it does filter.
+      // In one of the currencies, it does filter; in one they no longer sell in, it does not.
       expect(await writeCustomerCsv(t.ctx.knex, { source: { kind: 'all' }, q: '', filters: { ...filters, spentCurrency: 'GBP' }, salesTeamId: null }, new PassThrough().resume())).toBe(1);
+      expect(await writeCustomerCsv(t.ctx.knex, { source: { kind: 'all' }, q: '', filters: { ...filters, spentCurrency: 'CHF' }, salesTeamId: null }, new PassThrough().resume())).toBe(3);
       const { header } = csvRecords(Buffer.concat(written).toString('utf8').replace(/^\ufeff/, ''));
       expect(header).toContain('total_spent_gbp');
     });
@@ -730,6 +733,9 @@ describe('admin customer list: shops that sell in different currencies', () => {
     expect(page.text).toContain('Spent &#8805; £10.00');
     expect(tableRows(page.text).map((row) => [row[EMAIL], row[TOTAL]])).toEqual([[EMAILS.south, '£99.00'], [EMAILS.both, '£35.00'], [EMAILS.north, '£32.00']]);
     expect(page.text).toContain('<legend>Total spent (GBP)</legend>');
+    const inEuros = await owner.get('/admin/customers?shop=all&spent_min=10&spent_currency=EUR');
+    expect(inEuros.text).toContain('total spent in EUR (your shops sell in GBP)');
+    expect(inEuros.text).not.toContain('Spent &#8805;');
     const { header } = csvRecords((await owner.get('/admin/customers/export.csv?shop=all')).text.replace(/^\ufeff/, ''));
     expect(header).toEqual([...EXPORT_COLUMNS]);
   });

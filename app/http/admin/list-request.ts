@@ -66,9 +66,9 @@ function resolveMoney(query: CustomerListQuery, currencies: string[], inShop: bo
     setAside.push('spent_min', 'spent_max');
   };
   const sold = viewHelpers.andList(currencies);
-  if (currencies.length <= 1) {
+  if (currencies.length === 1) {
     if (spentFilter && f.spentCurrency !== undefined && f.spentCurrency !== currencies[0]) setAsideSpent(`in ${f.spentCurrency} (${inShop ? 'this shop sells' : 'your shops sell'} in ${sold})`);
-  } else {
+  } else if (currencies.length > 1) {
     if (f.spentCurrency !== undefined && !currencies.includes(f.spentCurrency)) setAsideSpent(`in ${f.spentCurrency} (your shops sell in ${sold})`);
     else if (f.spentCurrency === undefined) setAsideSpent(`(your shops sell in ${sold}: choose a currency)`);
     if (query.sort === 'total_spent') {
