@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+import { andList } from '../lib/and-list.js';
 import { formatMoney } from '../lib/money.js';
 import { erasedCustomerName } from '../services/gdpr/gdpr-access.js';
 
@@ -68,10 +69,7 @@ export function formatUtcDate(value: Date): string {
 /** Helpers every template may call; they return plain text, escaped like any other output. */
 export const viewHelpers = {
   money: formatMoney,
-  /** "EUR", "EUR and GBP", "CHF, EUR and GBP". */
-  andList(items: string[]): string {
-    return items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}` : (items[0] ?? '');
-  },
+  andList,
   /** Amounts in several currencies, one each ("€20.00 · £7.50"); a dash for none. */
   perCurrency<T extends { currency: string }>(figures: T[] | undefined, amount: (figure: T) => number): string {
     return figures?.length ? figures.map((figure) => formatMoney(amount(figure), figure.currency)).join(' · ') : '—';

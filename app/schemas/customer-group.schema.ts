@@ -19,6 +19,8 @@ export interface GroupRule {
   ordersMax?: number;
   spentMin?: number;
   spentMax?: number;
+  /** The currency of spentMin/spentMax when the shops sell in several: what was spent in the shops of it. */
+  spentCurrency?: string;
   country: string[];
   type: CustomerType[];
   createdFrom?: string;
@@ -131,6 +133,11 @@ export const groupSchema = z
     rule_orders_max: optionalCount('Maximum orders'),
     rule_spent_min: optionalMoney('Minimum spent'),
     rule_spent_max: optionalMoney('Maximum spent'),
+    rule_spent_currency: z
+      .string()
+      .default('')
+      .transform((value) => value.trim().toUpperCase() || undefined)
+      .pipe(z.string().regex(/^[A-Z]{3}$/, { error: 'Choose a currency your shops sell in.' }).optional()),
     rule_country: ruleCountries,
     ...typeBoxes,
     rule_created_from: optionalDate('Created from'),
@@ -162,6 +169,7 @@ export function ruleOfForm(form: GroupForm): GroupRule | null {
     ...(form.rule_orders_max !== undefined ? { ordersMax: form.rule_orders_max } : {}),
     ...(form.rule_spent_min !== undefined ? { spentMin: form.rule_spent_min } : {}),
     ...(form.rule_spent_max !== undefined ? { spentMax: form.rule_spent_max } : {}),
+    ...(form.rule_spent_currency !== undefined && (form.rule_spent_min !== undefined || form.rule_spent_max !== undefined) ? { spentCurrency: form.rule_spent_currency } : {}),
     ...(form.rule_created_from ? { createdFrom: form.rule_created_from } : {}),
     ...(form.rule_created_to ? { createdTo: form.rule_created_to } : {}),
   };
@@ -193,6 +201,7 @@ export function readRule(raw: unknown): GroupRule {
     ordersMax: int(r.ordersMax),
     spentMin: int(r.spentMin),
     spentMax: int(r.spentMax),
+    spentCurrency: typeof r.spentCurrency === 'string' && /^[A-Z]{3}$/.test(r.spentCurrency) ? r.spentCurrency : undefined,
     createdFrom: day(r.createdFrom),
     createdTo: day(r.createdTo),
   };

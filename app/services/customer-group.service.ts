@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import { refreshListStatistics } from '../db/list-statistics.js';
+import { andList } from '../lib/and-list.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import { looksLikeEmail, MAX_BATCH_EMAILS, readRule, ruleHasConditions, ruleOfForm, splitEmails, type GroupForm, type GroupRule } from '../schemas/customer-group.schema.js';
 import { recordAudit } from './audit.service.js';
+import { shopCurrencies } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
 
 // Customer groups (F-GRP-2) and batch connect (F-GRP-6). A group is platform-wide; what a staff
@@ -97,16 +99,30 @@ export async function groupOptions(db: Db, options: { staticOnly?: boolean } = {
   return query;
 }
 
-function groupValues(form: GroupForm) {
+async function groupValues(db: Db, form: GroupForm) {
   const rule = ruleOfForm(form);
   if (rule && !ruleHasConditions(rule)) throw new ValidationError({ rule_tags: 'Give the rule at least one condition (tags, orders, spent, country, type or created date).' });
+  if (rule) settleSpentCurrency(rule, await shopCurrencies(db));
   return { name: form.name, description: form.description, taxExempt: form.taxExempt, discountPercent: form.discountPercent, rule };
+}
+
+/**
+ * A spent condition is in the shops' currency; where they sell in several, in the one chosen with
+ * it (a sum of all of them would be no amount), as the customer list filters.
+ */
+function settleSpentCurrency(rule: GroupRule, currencies: string[]): void {
+  const spent = rule.spentMin !== undefined || rule.spentMax !== undefined;
+  const chosen = rule.spentCurrency;
+  if (chosen !== undefined && !currencies.includes(chosen)) throw new ValidationError({ rule_spent_currency: `Your shops sell in ${andList(currencies)}, not in ${chosen}.` });
+  if (spent && chosen === undefined && currencies.length > 1) throw new ValidationError({ rule_spent_currency: `Your shops sell in ${andList(currencies)}: choose the currency of the amounts.` });
+  // In the one currency of all shops the platform's own total is that amount, and indexed.
+  if (currencies.length <= 1) delete rule.spentCurrency;
 }
 
 /** Creates a group; a dynamic one still needs its members computed (the caller enqueues that after commit). */
 export async function createGroup(knex: Knex, staff: StaffPrincipal, form: GroupForm, requestId?: string): Promise<GroupRecord> {
   assertMayManageGroups(staff);
-  const values = groupValues(form);
+  const values = await groupValues(knex, form);
   try {
     return await knex.transaction(async (trx) => {
       const [row] = await trx('customerGroups')
@@ -127,7 +143,7 @@ export async function updateGroup(knex: Knex, staff: StaffPrincipal, groupId: nu
   try {
     return await knex.transaction(async (trx) => {
       const before = await findGroup(trx, groupId, { lock: true });
-      const values = groupValues({ ...form, kind: before.kind });
+      const values = await groupValues(trx, { ...form, kind: before.kind });
       const [row] = await trx('customerGroups')
         .where({ id: groupId })
         .update({ ...values, rule: values.rule ? JSON.stringify(values.rule) : null, updatedAt: trx.fn.now() })

@@ -7,9 +7,8 @@ import { customerListFilter } from './customer-list.service.js';
 // Dynamic groups (F-GRP-2): membership is what the rule matches, recomputed by the `groups` queue
 // when a group is saved and nightly. The rule is evaluated by the customer list's own filter SQL
 // (customerListFilter over all shops, platform-wide order figures), so "tag friend AND more than 5
-// orders" here means exactly what the same filters show in the list. Total spent is the exception
-// for a merchant whose shops sell in several currencies: a rule still adds their amounts, where the
-// list filters over all shops in one currency chosen with the amounts.
+// orders" here means exactly what the same filters show in the list, total spent in a currency too
+// (what was spent in the shops of it) for a merchant whose shops sell in several.
 
 /** Customers per statement: keeps each statement's work and memory bounded at a million customers. */
 export const RECOMPUTE_CHUNK = 50_000;
@@ -26,6 +25,7 @@ export function ruleFilters(rule: GroupRule): CustomerFilters {
     ordersMax: rule.ordersMax,
     spentMin: rule.spentMin,
     spentMax: rule.spentMax,
+    spentCurrency: rule.spentCurrency,
     createdFrom: rule.createdFrom,
     createdTo: rule.createdTo,
   };

@@ -37,6 +37,7 @@ import {
   updateSegment,
   type SegmentRecord,
 } from '../../services/segment.service.js';
+import { shopCurrencies } from '../../services/shop.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
 import { numericParam } from './dashboard-actions.js';
@@ -63,6 +64,7 @@ function groupFormValues(group: GroupRecord): Record<string, string | boolean> {
     rule_orders_max: rule?.ordersMax === undefined ? '' : String(rule.ordersMax),
     rule_spent_min: rule?.spentMin === undefined ? '' : formatAmountInput(rule.spentMin),
     rule_spent_max: rule?.spentMax === undefined ? '' : formatAmountInput(rule.spentMax),
+    rule_spent_currency: rule?.spentCurrency ?? '',
     rule_country: rule?.country.join(', ') ?? '',
     rule_created_from: rule?.createdFrom ?? '',
     rule_created_to: rule?.createdTo ?? '',
@@ -94,12 +96,13 @@ export function groupsRouter(ctx: AppContext): Router {
 
   // ---- groups ------------------------------------------------------------------------------------
 
-  const showGroupForm = (req: Request, res: Response, locals: { group: GroupRecord | null; values: object; errors?: object; message?: string }, status = 200) =>
-    render(req, res, 'pages/admin/group-form', { errors: {}, ...locals, customerTypes }, { status });
+  // The currencies, for a spent condition's own when the shops sell in several.
+  const showGroupForm = async (req: Request, res: Response, locals: { group: GroupRecord | null; values: object; errors?: object; message?: string }, status = 200) =>
+    render(req, res, 'pages/admin/group-form', { errors: {}, ...locals, customerTypes, currencies: await shopCurrencies(ctx.knex) }, { status });
 
   router.get('/new', async (req, res) => {
     assertMayManageGroups(req.staff!);
-    showGroupForm(req, res, { group: null, values: { kind: req.query.kind === 'dynamic' ? 'dynamic' : 'static', rule_tagmode: 'all' } });
+    await showGroupForm(req, res, { group: null, values: { kind: req.query.kind === 'dynamic' ? 'dynamic' : 'static', rule_tagmode: 'all' } });
   });
 
   router.post('/new', async (req, res) => {
@@ -248,7 +251,7 @@ export function groupsRouter(ctx: AppContext): Router {
   router.get('/:groupId/edit', async (req, res) => {
     assertMayManageGroups(req.staff!);
     const group = await findGroup(ctx.knex, groupIdOf(req));
-    showGroupForm(req, res, { group, values: groupFormValues(group) });
+    await showGroupForm(req, res, { group, values: groupFormValues(group) });
   });
 
   router.post('/:groupId/edit', async (req, res) => {

@@ -1,8 +1,8 @@
+import { andList } from '../../lib/and-list.js';
 import { parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
 import { resolveListSource, type ListSource } from '../../services/customer-list.service.js';
 import type { ShopOption } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
-import { viewHelpers } from '../views.js';
 
 /** What a request of the customer list selects for one staff member. */
 export interface ListRequest {
@@ -65,7 +65,7 @@ function resolveMoney(query: CustomerListQuery, currencies: string[], inShop: bo
     f.spentMax = undefined;
     setAside.push('spent_min', 'spent_max');
   };
-  const sold = viewHelpers.andList(currencies);
+  const sold = andList(currencies);
   if (currencies.length === 1) {
     if (spentFilter && f.spentCurrency !== undefined && f.spentCurrency !== currencies[0]) setAsideSpent(`in ${f.spentCurrency} (${inShop ? 'this shop sells' : 'your shops sell'} in ${sold})`);
   } else if (currencies.length > 1) {
