@@ -113,7 +113,7 @@ async function readHead(files: FileStorage, key: string, bytes: number): Promise
 export async function* readImportRows(files: FileStorage, key: string, sniffed: SniffedFile): AsyncGenerator<FileRow> {
   try {
     if (sniffed.format === 'csv') yield* readCsvRows(files.open(key), sniffed.delimiter ?? ',');
-    else yield* readXlsxRows(files.open(key));
+    else yield* readXlsxRows(() => files.open(key));
   } catch (error) {
     if (error instanceof ImportFileError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImportFileError('The uploaded file is no longer there. Upload it again.');
@@ -172,7 +172,33 @@ function csvProblem(error: CsvError): string {
   return `The CSV file could not be read${where}: ${what[error.code] ?? 'it is not valid CSV'}. Check the file in a spreadsheet program and save it again as CSV UTF-8.`;
 }
 
-async function* readXlsxRows(source: Readable): AsyncGenerator<FileRow> {
+/** How often a workbook is read before exceljs's lost last entry (see readXlsxRows) counts as a bad file. */
+export const XLSX_READ_ATTEMPTS = 3;
+
+/**
+ * The first worksheet's rows. exceljs's streaming reader now and then loses the zip's last entry
+ * (exceljs#3064: about 1 read in 500 here, with several at once); a workbook written by exceljs
+ * keeps its workbook part last, and the read then fails before its first row. Reading the file
+ * again succeeds, so such a read is tried again, never one that has given rows.
+ */
+export async function* readXlsxRows(open: () => Readable): AsyncGenerator<FileRow> {
+  for (let attempt = 1; ; attempt++) {
+    let yielded = false;
+    try {
+      for await (const row of readFirstSheet(open())) {
+        yielded = true;
+        yield row;
+      }
+      return;
+    } catch (error) {
+      if (yielded || attempt >= XLSX_READ_ATTEMPTS || !lostWorkbookPart(error)) throw error;
+    }
+  }
+}
+
+const lostWorkbookPart = (error: unknown) => error instanceof TypeError && error.message.includes("reading 'sheets'");
+
+async function* readFirstSheet(source: Readable): AsyncGenerator<FileRow> {
   // Only the first worksheet is read; formulas are never evaluated (their last saved result is used).
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source, { sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit' });
   try {
