@@ -9,7 +9,8 @@ import { NotFoundError } from '../lib/errors.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import type { FileStorage } from '../storage/file-storage.js';
 import { recordAudit } from './audit.service.js';
-import { customerListFilter, type ListSource } from './customer-list.service.js';
+import { customerListFilter, spentFilterApplies, type ListSource } from './customer-list.service.js';
+import { shopCurrencies } from './shop.service.js';
 import { loadStaffPrincipal } from './staff.service.js';
 
 // CSV export of the customer list (F-LIST-6). The filtered ids (and the listed shop's order
@@ -103,16 +104,17 @@ export interface ExportSelection {
  */
 export async function writeCustomerCsv(knex: Knex, selection: ExportSelection, out: Writable): Promise<number> {
   const figures = selection.source.kind === 'shop' ? 'cs' : 'c';
+  const currencies = selection.source.kind === 'all' ? await shopCurrencies(knex) : [];
+  const spentUnusable = selection.source.kind === 'all' && !spentFilterApplies(selection.filters.spentCurrency, currencies);
+  const filters = spentUnusable ? { ...selection.filters, spentMin: undefined, spentMax: undefined } : selection.filters;
+  const { sql, bindings } = customerListFilter(knex, selection.source, { ...selection, filters }, selection.salesTeamId)
+    .select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`)
+    .toSQL()
+    .toNative();
+  const copy = copySql(currencies);
   return withPooledConnection(knex, async (connection) => {
     try {
       await connection.query('BEGIN');
-      const currencies = selection.source.kind === 'all' ? (await connection.query<{ currency: string }>('SELECT DISTINCT currency FROM shops ORDER BY currency')).rows.map((row) => row.currency) : [];
-      const { spentCurrency } = selection.filters;
-      const spentUnusable = selection.source.kind === 'all' && (spentCurrency === undefined ? currencies.length > 1 : !currencies.includes(spentCurrency));
-      const filters = spentUnusable ? { ...selection.filters, spentMin: undefined, spentMax: undefined } : selection.filters;
-      const rows = customerListFilter(knex, selection.source, { ...selection, filters }, selection.salesTeamId).select('c.id', `${figures}.orders_count`, `${figures}.total_spent`, `${figures}.last_order_at`);
-      const { sql, bindings } = rows.toSQL().toNative();
-      const copy = copySql(currencies);
       const collected = await connection.query(`CREATE TEMPORARY TABLE export_rows ON COMMIT DROP AS ${sql}`, [...bindings]);
       out.write('\ufeff');
       await pipeline(connection.query(copyStreams.to(copy)), out);

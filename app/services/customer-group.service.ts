@@ -5,6 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { emailKeyOf } from '../models/customer.model.js';
 import { looksLikeEmail, MAX_BATCH_EMAILS, readRule, ruleHasConditions, ruleOfForm, splitEmails, type GroupForm, type GroupRule } from '../schemas/customer-group.schema.js';
 import { recordAudit } from './audit.service.js';
+import { spentFilterApplies } from './customer-list.service.js';
 import { shopCurrencies } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
 
@@ -113,8 +114,10 @@ async function groupValues(db: Db, form: GroupForm) {
 function settleSpentCurrency(rule: GroupRule, currencies: string[]): void {
   const spent = rule.spentMin !== undefined || rule.spentMax !== undefined;
   const chosen = rule.spentCurrency;
-  if (chosen !== undefined && !currencies.includes(chosen)) throw new ValidationError({ rule_spent_currency: `Your shops sell in ${andList(currencies)}, not in ${chosen}.` });
-  if (spent && chosen === undefined && currencies.length > 1) throw new ValidationError({ rule_spent_currency: `Your shops sell in ${andList(currencies)}: choose the currency of the amounts.` });
+  if (spent && !spentFilterApplies(chosen, currencies)) {
+    const why = chosen === undefined ? ': choose the currency of the amounts.' : `, not in ${chosen}.`;
+    throw new ValidationError({ rule_spent_currency: `Your shops sell in ${andList(currencies)}${why}` });
+  }
   // In the one currency of all shops the platform's own total is that amount, and indexed.
   if (currencies.length <= 1) delete rule.spentCurrency;
 }

@@ -230,6 +230,16 @@ function looksLikeName(term: string): boolean {
   return /^[\p{L}\p{M}' .-]+$/u.test(term);
 }
 
+/**
+ * Whether a total spent filter with amounts in `currency` (none given: in the listed shops' own) can
+ * apply over shops that sell in `currencies`: in one of them, and over several only with its own,
+ * since a customer's total over shops of several currencies adds amounts that are no amount at all.
+ * The list, its exports and dynamic group rules follow this one rule.
+ */
+export function spentFilterApplies(currency: string | undefined, currencies: readonly string[]): boolean {
+  return currency === undefined ? currencies.length <= 1 : currencies.includes(currency);
+}
+
 const SPENT_IN_CURRENCY = `coalesce((SELECT sum(x.total_spent) FROM customer_shops x JOIN shops xs ON xs.id = x.shop_id
                                       WHERE x.customer_id = c.id AND xs.currency = ?), 0)`;
 

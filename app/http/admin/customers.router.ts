@@ -24,9 +24,7 @@ async function listContext(ctx: AppContext, staff: StaffPrincipal, rawQuery: Rec
   const membershipNames = await resolveMembershipFilters(ctx.knex, list.query);
   // One currency for the money on the page, or none (null) over shops that sell in several.
   const currency = list.currencies.length > 1 ? null : (list.currencies[0] ?? 'EUR');
-  const kept = new URLSearchParams(search);
-  for (const key of list.setAside) kept.delete(key);
-  return { ...list, shops: staff.shops, currency, url: new ListUrl(LIST_PATH, kept.toString()), membershipNames };
+  return { ...list, shops: staff.shops, currency, url: new ListUrl(LIST_PATH, search, list.setAside), membershipNames };
 }
 
 const searchOf = (originalUrl: string) => originalUrl.split('?')[1] ?? '';

@@ -1,6 +1,6 @@
 import { andList } from '../../lib/and-list.js';
 import { parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
-import { resolveListSource, type ListSource } from '../../services/customer-list.service.js';
+import { resolveListSource, spentFilterApplies, type ListSource } from '../../services/customer-list.service.js';
 import type { ShopOption } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 
@@ -57,32 +57,26 @@ export function resolveListRequest(staff: StaffPrincipal, rawQuery: Record<strin
  */
 function resolveMoney(query: CustomerListQuery, currencies: string[], inShop: boolean): string[] {
   const f = query.filters;
-  const spentFilter = f.spentMin !== undefined || f.spentMax !== undefined;
   const setAside: string[] = [];
-  const setAsideSpent = (why: string) => {
-    if (spentFilter) query.ignored.push(`total spent ${why}`);
+  const sold = andList(currencies);
+  if ((f.spentMin !== undefined || f.spentMax !== undefined) && currencies.length > 0 && !spentFilterApplies(f.spentCurrency, currencies)) {
+    const why = f.spentCurrency === undefined ? `(your shops sell in ${sold}: choose a currency)` : `in ${f.spentCurrency} (${inShop ? 'this shop sells' : 'your shops sell'} in ${sold})`;
+    query.ignored.push(`total spent ${why}`);
     f.spentMin = undefined;
     f.spentMax = undefined;
     setAside.push('spent_min', 'spent_max');
-  };
-  const sold = andList(currencies);
-  if (currencies.length === 1) {
-    if (spentFilter && f.spentCurrency !== undefined && f.spentCurrency !== currencies[0]) setAsideSpent(`in ${f.spentCurrency} (${inShop ? 'this shop sells' : 'your shops sell'} in ${sold})`);
-  } else if (currencies.length > 1) {
-    if (f.spentCurrency !== undefined && !currencies.includes(f.spentCurrency)) setAsideSpent(`in ${f.spentCurrency} (your shops sell in ${sold})`);
-    else if (f.spentCurrency === undefined) setAsideSpent(`(your shops sell in ${sold}: choose a currency)`);
-    if (query.sort === 'total_spent') {
-      query.ignored.push(`sort by total spent (your shops sell in ${sold}: choose a shop)`);
-      // Newest first, from the first page: a cursor of the set-aside order means nothing in this one.
-      query.sort = 'created';
-      query.dir = 'desc';
-      query.after = undefined;
-      query.before = undefined;
-      setAside.push('sort', 'dir', 'after', 'before');
-    }
+  }
+  if (currencies.length > 1 && query.sort === 'total_spent') {
+    query.ignored.push(`sort by total spent (your shops sell in ${sold}: choose a shop)`);
+    // Newest first, from the first page: a cursor of the set-aside order means nothing in this one.
+    query.sort = 'created';
+    query.dir = 'desc';
+    query.after = undefined;
+    query.before = undefined;
+    setAside.push('sort', 'dir', 'after', 'before');
   }
   // The currency says something only with an amount over shops of several currencies.
-  if (currencies.length <= 1 || f.spentMin === undefined && f.spentMax === undefined) {
+  if (currencies.length <= 1 || (f.spentMin === undefined && f.spentMax === undefined)) {
     f.spentCurrency = undefined;
     setAside.push('spent_currency');
   }

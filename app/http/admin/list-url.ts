@@ -9,13 +9,15 @@ const NOT_COUNTED = ['after', 'before', 'sort', 'dir', 'size', 'cols'];
 export class ListUrl {
   private readonly params: URLSearchParams;
 
+  /** `omitted`: keys of the request that were set aside (they would bring their notice back on every link). */
   constructor(
     private readonly path: string,
     search: string,
+    omitted: readonly string[] = [],
   ) {
     // The filter form sends every field, most of them empty: they select nothing, so the links and
     // the address bar leave them out. An empty `cols` does say something (no optional columns).
-    this.params = new URLSearchParams([...new URLSearchParams(search)].filter(([key, value]) => value !== '' || key === 'cols'));
+    this.params = new URLSearchParams([...new URLSearchParams(search)].filter(([key, value]) => (value !== '' || key === 'cols') && !omitted.includes(key)));
   }
 
   /** The list as requested, page included. */
