@@ -425,3 +425,48 @@ describe('membership filters, few members and many', () => {
     expect(listed).toEqual(sorted([...both, ...onlyGold]));
   });
 });
+
+describe('customer count of a search the planner misjudges', () => {
+  let t: TestApp;
+  let owner: Agent;
+
+  // The statistics are taken before the Schmidts arrive and not again (autovacuum is off for the
+  // table), so the planner believes there are none, and the deleted Meyers still there.
+  beforeAll(async () => {
+    t = await createTestApp();
+    const knex = t.ctx.knex;
+    await knex.raw('ALTER TABLE customers SET (autovacuum_enabled = false)');
+    await insertManyCustomers(knex, 20_000, { emailPrefix: 'au', lastName: 'Customer' });
+    await insertManyCustomers(knex, 25_000, { emailPrefix: 'my', lastName: 'Meyer' });
+    await knex.raw('ANALYZE customers');
+    await insertManyCustomers(knex, 15_000, { emailPrefix: 'sm', lastName: 'Schmidt' });
+    await knex.raw("DELETE FROM customers WHERE last_name LIKE 'Meyer%' AND id % 5 <> 0");
+    owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
+  });
+  afterAll(() => t?.close());
+
+  const query = (raw: Record<string, string>) => parseCustomerListQuery(raw);
+
+  it('estimates a search beyond the exact limit from a sample, not from the planner', async () => {
+    const search = query({ q: 'schmidt' });
+    expect(await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toBeLessThan(2_000);
+    const count = await countCustomers(t.ctx.knex, { kind: 'all' }, search, null);
+    expect(count.exact).toBe(false);
+    expect(count.value).toBeGreaterThan(15_000 * 0.8);
+    expect(count.value).toBeLessThan(15_000 * 1.2);
+    expect((await owner.get('/admin/customers/count?q=schmidt').set('HX-Request', 'true')).text.trim()).toMatch(/^About 1[2-8] thousand customers$/);
+  });
+
+  it('counts exactly a search the planner takes for many, when the sample finds few', async () => {
+    const search = query({ q: 'meyer' });
+    expect(await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toBeGreaterThan(20_000);
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 10_000)).toEqual({ value: 5_000, exact: true });
+  });
+
+  it('keeps the planner’s estimate for filters without a search', async () => {
+    const count = await countCustomers(t.ctx.knex, { kind: 'all' }, query({}), null);
+    expect(count.exact).toBe(false);
+    // The table as last analysed (45,000) and grown by the Schmidts: the planner scales it by its pages.
+    expect(count.value).toBeGreaterThan(45_000);
+  });
+});
