@@ -12,6 +12,9 @@ export const customerStates = ['guest', 'invited', 'active', 'disabled'] as cons
 export const assignmentStatuses = ['pending_approval', 'active', 'disabled'] as const;
 export const pageSizes = [25, 50, 100] as const;
 
+/** What the list shows when its query string leaves a key out (so links and the address bar may). */
+export const LIST_DEFAULTS = { sort: 'created', dir: 'desc', size: 25, tagmode: 'any' } as const;
+
 export interface CustomerFilters {
   state: Array<(typeof customerStates)[number]>;
   type: Array<(typeof customerTypes)[number]>;
@@ -117,10 +120,10 @@ export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
 
   return {
     q,
-    sort: pick('sort', 'sort', sortColumn) ?? 'created',
-    dir: pick('dir', 'direction', direction) ?? 'desc',
+    sort: pick('sort', 'sort', sortColumn) ?? LIST_DEFAULTS.sort,
+    dir: pick('dir', 'direction', direction) ?? LIST_DEFAULTS.dir,
     shop,
-    size: (pick('size', 'page size', pageSize) ?? 25) as CustomerListQuery['size'],
+    size: (pick('size', 'page size', pageSize) ?? LIST_DEFAULTS.size) as CustomerListQuery['size'],
     after: pick('after', 'page', cursor),
     before: pick('before', 'page', cursor),
     filters: {
@@ -128,7 +131,7 @@ export function parseCustomerListQuery(raw: Raw): CustomerListQuery {
       type: pickMany('type', 'customer type', customerTypes, (v) => v.toUpperCase()),
       status: pickMany('status', 'shop status', assignmentStatuses),
       tag: tags.filter((t) => t.length <= 64),
-      tagMode: pick('tagmode', 'tag match', tagMode) ?? 'any',
+      tagMode: pick('tagmode', 'tag match', tagMode) ?? LIST_DEFAULTS.tagmode,
       country: [...new Set(countries.filter((c) => /^[A-Z]{2}$/.test(c)))],
       createdFrom: pick('created_from', 'created from', date),
       createdTo: pick('created_to', 'created to', date),

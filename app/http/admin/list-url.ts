@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LIST_DEFAULTS } from '../../schemas/customer-list.schema.js';
 
 const NOT_COUNTED = ['after', 'before', 'sort', 'dir', 'size', 'cols'];
 
@@ -15,9 +16,10 @@ export class ListUrl {
     search: string,
     omitted: readonly string[] = [],
   ) {
-    // The filter form sends every field, most of them empty: they select nothing, so the links and
-    // the address bar leave them out. An empty `cols` does say something (no optional columns).
-    this.params = new URLSearchParams([...new URLSearchParams(search)].filter(([key, value]) => (value !== '' || key === 'cols') && !omitted.includes(key)));
+    // The filter form sends every field, most of them empty or as they are by default: they change
+    // nothing, so the links and the address bar leave them out. An empty `cols` does say something
+    // (no optional columns).
+    this.params = withoutDefaults(new URLSearchParams([...new URLSearchParams(search)].filter(([key, value]) => (value !== '' || key === 'cols') && !omitted.includes(key))));
   }
 
   /** The list as requested, page included. */
@@ -83,7 +85,15 @@ export class ListUrl {
   }
 
   private build(params: URLSearchParams): string {
-    const text = params.toString();
+    const text = withoutDefaults(params).toString();
     return text ? `${this.path}?${text}` : this.path;
   }
+}
+
+const DEFAULT_VALUES = Object.entries(LIST_DEFAULTS).map(([key, value]) => [key, String(value)] as const);
+
+function withoutDefaults(params: URLSearchParams): URLSearchParams {
+  const kept = new URLSearchParams(params);
+  for (const [key, value] of DEFAULT_VALUES) if (kept.getAll(key).length === 1 && kept.get(key) === value) kept.delete(key);
+  return kept;
 }
