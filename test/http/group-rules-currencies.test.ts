@@ -89,5 +89,22 @@ describe('dynamic group rules on what was spent, in several currencies', () => {
     await recomputeDynamicGroup(t.ctx.knex, groupId);
     // Platform-wide: 80 + 60 + 80.
     expect(await membersOf(groupId)).toEqual([ids.euros, ids.pounds, ids.both]);
+    const page = await owner.get(`/admin/groups/${groupId}`);
+    expect(textOf(page.text)).toContain('Spent at least €50.00');
+    expect(page.text).not.toContain('id="rule-currency-notice"');
+  });
+
+  it('says so on the group when its shops have come to sell in several currencies since its rule was saved', async () => {
+    const group = await t.ctx.knex('customerGroups').where({ name: 'Spenders' }).first('id');
+    await t.ctx.knex('shops').where({ code: 'rule-gbp' }).update({ currency: 'GBP' });
+    const page = await owner.get(`/admin/groups/${group.id}`);
+    expect(textOf(page.text)).toContain('Spent at least 50.00');
+    expect(textOf(page.text)).toContain(
+      'This rule’s amounts have no currency, and your shops sell in EUR and GBP: what a customer spent in each is added up as if it were one currency. Edit the rule to choose the currency of its amounts.',
+    );
+    expect(page.text).toContain(`<a href="/admin/groups/${group.id}/edit">Edit the rule</a>`);
+    // The form then asks for it.
+    const form = await owner.get(`/admin/groups/${group.id}/edit`);
+    expect(form.text).toContain('name="rule_spent_currency"');
   });
 });

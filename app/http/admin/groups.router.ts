@@ -240,8 +240,13 @@ export function groupsRouter(ctx: AppContext): Router {
   const showGroup = async (req: Request, res: Response, groupId: number, extra: { report?: BatchReport; errors?: object; values?: object; message?: string } = {}, status = 200) => {
     const staff = req.staff!;
     const after = afterParam(req.query.after);
-    const [group, members, counts] = await Promise.all([findGroup(ctx.knex, groupId), membersPage(ctx.knex, staff, groupId, after), memberCounts(ctx.knex, staff, groupId)]);
-    render(req, res, 'pages/admin/group', { group, members, counts, after, maxEmails: MAX_BATCH_EMAILS, mayManage: mayManageGroups(staff), errors: {}, values: {}, ...extra }, { status });
+    const [group, members, counts, currencies] = await Promise.all([
+      findGroup(ctx.knex, groupId),
+      membersPage(ctx.knex, staff, groupId, after),
+      memberCounts(ctx.knex, staff, groupId),
+      shopCurrencies(ctx.knex),
+    ]);
+    render(req, res, 'pages/admin/group', { group, members, counts, currencies, after, maxEmails: MAX_BATCH_EMAILS, mayManage: mayManageGroups(staff), errors: {}, values: {}, ...extra }, { status });
   };
 
   router.get('/:groupId', async (req, res) => {
