@@ -550,7 +550,7 @@ function castFor(type: SortKey['type']): string {
   return type === 'timestamp' ? '?::timestamptz' : type === 'number' ? '?::bigint' : '?';
 }
 
-/** Counts exactly up to this many matches; above it, the planner's estimate is shown instead. */
+/** Counts exactly up to this many matches; above it, an estimate is shown instead (see countCustomers). */
 export const EXACT_COUNT_LIMIT = 10_000;
 
 /**
@@ -582,12 +582,17 @@ export async function countCustomers(
   budgetMs = EXACT_COUNT_BUDGET_MS,
   sampleBudgetMs = SAMPLE_BUDGET_MS,
 ): Promise<CustomerCount> {
-  let sampling: Promise<number | null> | undefined;
-  const sample = () => (sampling ??= sampledCount(knex, source, query, salesTeamId, sampleBudgetMs));
+  let sampling: Promise<number | 'few' | null> | undefined;
+  // The sample's figure, or null when it has none; taken once, whichever way the count goes.
+  const sample = async () => {
+    const sampled = await (sampling ??= sampledCount(knex, source, query, salesTeamId, sampleBudgetMs));
+    return typeof sampled === 'number' ? sampled : null;
+  };
   const searched = query.q.trim().length >= MIN_SEARCH_LENGTH;
   const planned = await estimateCustomers(knex, source, query, salesTeamId);
   const estimate = searched && planned > EXACT_COUNT_LIMIT * 2 ? ((await sample()) ?? planned) : planned;
-  if (estimate > EXACT_COUNT_LIMIT * 2) return { value: estimate, exact: false };
+  // A sample that finds few says the planner's many are wrong: they are counted.
+  if (estimate > EXACT_COUNT_LIMIT * 2 && (await sampling) !== 'few') return { value: estimate, exact: false };
   const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
   let n: number;
   try {
@@ -608,9 +613,9 @@ export async function countCustomers(
 export const SAMPLED_CUSTOMERS = 10_000;
 
 /**
- * Fewer matches than this in a sample say too little, and so do matches on fewer pages than
- * MIN_SAMPLED_PAGES (the sample takes whole pages, and customers imported or created together
- * share them); the planner's estimate is shown instead.
+ * Fewer matches than this in a sample say too little of how many there are, only that they are few
+ * (about 3,000 at most at a million customers); matches on fewer pages than MIN_SAMPLED_PAGES say
+ * nothing (the sample takes whole pages, and customers imported or created together share them).
  */
 export const MIN_SAMPLED_MATCHES = 30;
 export const MIN_SAMPLED_PAGES = 20;
@@ -622,10 +627,11 @@ export const SAMPLE_BUDGET_MS = 200;
  * A count estimated from a sample of the customers' pages, for matches too few to count from the
  * estimate and too costly to count exactly (a search in a shop: the planner cannot judge a search,
  * and took 8,731 matches for 15,000): about SAMPLED_CUSTOMERS customers read whole (about 30 ms at
- * a million once their pages are cached, 80 of them matched, so "About 8,000"). Null when the
- * sample matches too few to tell, or takes longer than `budgetMs`.
+ * a million once their pages are cached, 80 of them matched, so "About 8,000"). 'few' when the
+ * sample matches fewer than MIN_SAMPLED_MATCHES; null when its matches are on too few pages to
+ * tell, it takes longer than `budgetMs`, or the table is no larger than the sample.
  */
-export async function sampledCount(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null, budgetMs: number): Promise<number | null> {
+export async function sampledCount(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null, budgetMs: number): Promise<number | 'few' | null> {
   const customers = await plannedRows(knex, knex('customers').select(knex.raw('1')));
   if (customers <= SAMPLED_CUSTOMERS) return null;
   // Two figures: the same pages, and the same estimate, while the table grows by a little.
@@ -636,7 +642,8 @@ export async function sampledCount(knex: Knex, source: ListSource, query: Pick<C
       await trx.raw(`SELECT ${[...NO_PARALLEL_WORKERS, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
       return (await trx.raw(`SELECT count(*)::int AS matches, count(DISTINCT page)::int AS pages FROM (${sql}) s`, bindings as Knex.RawBinding[])).rows[0] as { matches: number; pages: number };
     });
-    return sample.matches >= MIN_SAMPLED_MATCHES && sample.pages >= MIN_SAMPLED_PAGES ? Math.round((sample.matches * 100) / percent) : null;
+    if (sample.matches < MIN_SAMPLED_MATCHES) return 'few';
+    return sample.pages >= MIN_SAMPLED_PAGES ? Math.round((sample.matches * 100) / percent) : null;
   } catch (error) {
     if ((error as { code?: string }).code === QUERY_CANCELED) return null;
     throw error;

@@ -329,8 +329,8 @@ describe('customer count on a large table', () => {
     expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 1, 10_000)).toEqual(sampled);
     // Matches on too few pages to tell: 1,111 "nz10", inserted in two runs of 100 and 1,000.
     expect(await sampledCount(t.ctx.knex, { kind: 'all' }, query({ q: 'nz10' }), null, 10_000)).toBeNull();
-    // Too few in the sample to tell (5 invited of 30,005): the planner's estimate is shown instead.
-    expect(await sampledCount(t.ctx.knex, { kind: 'all' }, query({ state: 'invited' }), null, 10_000)).toBeNull();
+    // Too few in the sample to tell how many (5 invited of 30,005), only that they are few.
+    expect(await sampledCount(t.ctx.knex, { kind: 'all' }, query({ state: 'invited' }), null, 10_000)).toBe('few');
     // And none past its own budget.
     expect(await sampledCount(t.ctx.knex, { kind: 'all' }, search, null, 1)).toBeNull();
   });
@@ -438,8 +438,10 @@ describe('customer count of a search the planner misjudges', () => {
     await knex.raw('ALTER TABLE customers SET (autovacuum_enabled = false)');
     await insertManyCustomers(knex, 20_000, { emailPrefix: 'au', lastName: 'Customer' });
     await insertManyCustomers(knex, 25_000, { emailPrefix: 'my', lastName: 'Meyer' });
+    await insertManyCustomers(knex, 25_000, { emailPrefix: 'kr', lastName: 'Krause' });
     await knex.raw("INSERT INTO customers (email, first_name, last_name, state) SELECT 'sm' || g || '@example.test', 'Many', 'Schmidt' || g, 'active' FROM generate_series(1, 15000) g");
     await knex.raw("DELETE FROM customers WHERE last_name LIKE 'Meyer%' AND id % 5 <> 0");
+    await knex.raw("DELETE FROM customers WHERE last_name LIKE 'Krause%' AND id % 500 <> 0");
     owner = await loginStaff(t.app, (await makeStaff(knex, { role: 'owner' })).email);
   });
   afterAll(() => t?.close());
@@ -460,6 +462,13 @@ describe('customer count of a search the planner misjudges', () => {
     const search = query({ q: 'meyer' });
     expect(await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toBeGreaterThan(20_000);
     expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 10_000)).toEqual({ value: 5_000, exact: true });
+  });
+
+  it('counts exactly a search the planner takes for many, when the sample finds too few to tell how many', async () => {
+    const search = query({ q: 'krause' });
+    expect(await estimateCustomers(t.ctx.knex, { kind: 'all' }, search, null)).toBeGreaterThan(20_000);
+    expect(await sampledCount(t.ctx.knex, { kind: 'all' }, search, null, 10_000)).toBe('few');
+    expect(await countCustomers(t.ctx.knex, { kind: 'all' }, search, null, 10_000)).toEqual({ value: 50, exact: true });
   });
 
   it('keeps the planner’s estimate for filters without a search', async () => {

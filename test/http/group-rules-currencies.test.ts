@@ -100,7 +100,7 @@ describe('dynamic group rules on what was spent, in several currencies', () => {
     const page = await owner.get(`/admin/groups/${group.id}`);
     expect(textOf(page.text)).toContain('Spent at least 50.00');
     expect(textOf(page.text)).toContain(
-      'This rule’s amounts have no currency, and your shops sell in EUR and GBP: what a customer spent in each is added up as if it were one currency. Edit the rule to choose the currency of its amounts.',
+      'This rule’s amounts have no currency, and the shops sell in EUR and GBP: what a customer spent in each is added up as if it were one currency. Edit the rule to choose the currency of its amounts.',
     );
     expect(page.text).toContain(`<a href="/admin/groups/${group.id}/edit">Edit the rule</a>`);
     // The form then asks for it.
