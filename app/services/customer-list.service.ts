@@ -486,9 +486,14 @@ async function firstOf<T>(contenders: Array<Contender<T>>): Promise<T> {
   return contenders[winner]!.rows;
 }
 
+/** Whether a search term is long enough to search by (a shorter one lists as if there were none). */
+function searches(q: string): boolean {
+  return q.trim().length >= MIN_SEARCH_LENGTH;
+}
+
 /** Whether a search or a filter narrows the page (its matches may then cluster in the sort order). */
 function narrowed(query: Pick<CustomerListQuery, 'q' | 'filters'>): boolean {
-  if (query.q.trim().length >= MIN_SEARCH_LENGTH) return true;
+  if (searches(query.q)) return true;
   return Object.entries(query.filters).some(([key, value]) => key !== 'tagMode' && (Array.isArray(value) ? value.length > 0 : value !== undefined));
 }
 
@@ -582,17 +587,16 @@ export async function countCustomers(
   budgetMs = EXACT_COUNT_BUDGET_MS,
   sampleBudgetMs = SAMPLE_BUDGET_MS,
 ): Promise<CustomerCount> {
+  // Taken once, whichever way the count goes; its figure, or null when it has none.
   let sampling: Promise<number | 'few' | null> | undefined;
-  // The sample's figure, or null when it has none; taken once, whichever way the count goes.
-  const sample = async () => {
-    const sampled = await (sampling ??= sampledCount(knex, source, query, salesTeamId, sampleBudgetMs));
-    return typeof sampled === 'number' ? sampled : null;
-  };
-  const searched = query.q.trim().length >= MIN_SEARCH_LENGTH;
+  const sample = () => (sampling ??= sampledCount(knex, source, query, salesTeamId, sampleBudgetMs));
+  const figureOf = (sampled: number | 'few' | null) => (typeof sampled === 'number' ? sampled : null);
+  const searched = searches(query.q);
   const planned = await estimateCustomers(knex, source, query, salesTeamId);
-  const estimate = searched && planned > EXACT_COUNT_LIMIT * 2 ? ((await sample()) ?? planned) : planned;
+  const judged = searched && planned > EXACT_COUNT_LIMIT * 2 ? await sample() : null;
+  const estimate = figureOf(judged) ?? planned;
   // A sample that finds few says the planner's many are wrong: they are counted.
-  if (estimate > EXACT_COUNT_LIMIT * 2 && (await sampling) !== 'few') return { value: estimate, exact: false };
+  if (estimate > EXACT_COUNT_LIMIT * 2 && judged !== 'few') return { value: estimate, exact: false };
   const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
   let n: number;
   try {
@@ -603,10 +607,10 @@ export async function countCustomers(
     });
   } catch (error) {
     if ((error as { code?: string }).code !== QUERY_CANCELED) throw error;
-    return { value: Math.max(1, (await sample()) ?? estimate), exact: false };
+    return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };
   }
   if (n <= EXACT_COUNT_LIMIT) return { value: n, exact: true };
-  return { value: Math.max(n, (searched ? await sample() : null) ?? estimate), exact: false };
+  return { value: Math.max(n, (searched ? figureOf(await sample()) : null) ?? estimate), exact: false };
 }
 
 /** About this many customers are read to estimate a count that its budget could not finish. */

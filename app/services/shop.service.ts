@@ -36,12 +36,12 @@ export function createShopResolver(knex: Knex) {
   };
 }
 
-/** The configured hostname used for links in e-mails: never the request's Host header. */
 /** The currencies the shops sell in, sorted. */
 export async function shopCurrencies(knex: Knex | Knex.Transaction): Promise<string[]> {
   return (await knex('shops').distinct('currency').orderBy('currency')).map((row: { currency: string }) => row.currency);
 }
 
+/** The configured hostname used for links in e-mails: never the request's Host header. */
 export async function primaryHostname(knex: Knex, shopId: number): Promise<string> {
   const row = await knex('shopDomains').where({ shopId }).orderBy([{ column: 'isPrimary', order: 'desc' }, { column: 'id' }]).first('hostname');
   return row?.hostname ?? '';
