@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import { describe, expect, it } from 'vitest';
+import { useDatabase } from '../support/database.js';
+import { makeCustomer, makeOrder, makeShop } from '../support/factories.js';
+
+/**
+ * Orders placed in a shop before the customer was assigned to it (synced from the storefront before
+ * an import or a registration) count once the assignment is made, in the shop's figures and in the
+ * customer's across shops, as the list sorts and filters by them.
+ */
+describe('the order figures of a new assignment', () => {
+  let knex: Knex;
+  let north: number;
+  let south: number;
+  useDatabase(async (db) => {
+    knex = db.knex;
+    [north, south] = [(await makeShop(knex)).id, (await makeShop(knex)).id];
+  });
+
+  const assignment = (customerId: number, shopId: number) =>
+    knex('customerShops').where({ customerId, shopId }).first('ordersCount', 'totalSpent', 'lastOrderId', 'lastOrderAt');
+  const platform = (customerId: number) => knex('customers').where({ id: customerId }).first('ordersCount', 'totalSpent', 'lastOrderId');
+
+  it('starts from the orders already placed in its shop, and adds them to the customer’s figures', async () => {
+    const c = await makeCustomer(knex, [north]);
+    await makeOrder(knex, c.id, north, 1_000, new Date('2025-01-10T10:00:00Z'));
+    // Placed in the south shop while the customer was not assigned there: counted nowhere yet.
+    await makeOrder(knex, c.id, south, 2_500, new Date('2025-02-01T10:00:00Z'));
+    const newest = await makeOrder(knex, c.id, south, 4_000, new Date('2025-03-01T10:00:00Z'));
+    const cancelled = await makeOrder(knex, c.id, south, 9_900, new Date('2025-04-01T10:00:00Z'));
+    await knex('orders').where({ id: cancelled.id }).update({ status: 'cancelled' });
+    expect(await platform(c.id)).toEqual({ ordersCount: 1, totalSpent: 1000, lastOrderId: expect.anything() });
+
+    await knex('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
+
+    expect(await assignment(c.id, south)).toEqual({ ordersCount: 2, totalSpent: 6500, lastOrderId: newest.id, lastOrderAt: new Date('2025-03-01T10:00:00Z') });
+    expect(await assignment(c.id, north)).toMatchObject({ ordersCount: 1, totalSpent: 1000 });
+    expect(await platform(c.id)).toEqual({ ordersCount: 3, totalSpent: 7500, lastOrderId: newest.id });
+
+    // From then on the orders trigger adds to them as before.
+    await makeOrder(knex, c.id, south, 500, new Date('2025-05-01T10:00:00Z'));
+    expect(await assignment(c.id, south)).toMatchObject({ ordersCount: 3, totalSpent: 7000 });
+    expect(await platform(c.id)).toMatchObject({ ordersCount: 4, totalSpent: 8000 });
+  });
+
+  it('handles many assignments in one statement, as an import makes them, and leaves the others alone', async () => {
+    const withOrders = await makeCustomer(knex, [north]);
+    const without = await makeCustomer(knex, [north]);
+    const untouched = await makeCustomer(knex, [north]);
+    await makeOrder(knex, withOrders.id, south, 1_200);
+    await makeOrder(knex, untouched.id, south, 700);
+
+    await knex('customerShops').insert([withOrders, without].map((c) => ({ customerId: c.id, shopId: south, status: 'active' })));
+
+    expect(await assignment(withOrders.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 1200 });
+    expect(await platform(withOrders.id)).toMatchObject({ ordersCount: 1, totalSpent: 1200 });
+    expect(await assignment(without.id, south)).toEqual({ ordersCount: 0, totalSpent: 0, lastOrderId: null, lastOrderAt: null });
+    expect(await platform(without.id)).toMatchObject({ ordersCount: 0, totalSpent: 0 });
+    // Not assigned to the south shop: its order there still counts nowhere.
+    expect(await platform(untouched.id)).toMatchObject({ ordersCount: 0, totalSpent: 0 });
+  });
+});
