@@ -421,7 +421,8 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
   it('marks a CSV whose quoted value is never closed as failed, saying near which line', async () => {
     const file = 'Email,First Name\nok@example.com,Okay\nopen@example.com,"Never closed\nnext@example.com,Next\n';
     const text = textOf(await settled(owner, await upload(owner, Buffer.from(file), 'quotes.csv')));
-    expect(text).toContain('The CSV file could not be read near line 4: a quoted value is never closed. Check the file in a spreadsheet program and save it again as CSV UTF-8.');
+    // The line the quote opens on.
+    expect(text).toContain('The CSV file could not be read near line 3: a quoted value is never closed. Check the file in a spreadsheet program and save it again as CSV UTF-8.');
   });
 
   it('reads a quote after a quoted value, as a hand-edited file has it, as part of the value', async () => {

@@ -1,9 +1,8 @@
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { CsvError, parse } from 'csv-parse';
+import type { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { FileStorage } from '../../storage/file-storage.js';
 import { sniffFileType } from '../../storage/sniff-file-type.js';
+import { CsvRecordSplitter, CsvSyntaxError } from './csv-records.js';
 import { inspectZip } from './xlsx-package.js';
 
 /**
@@ -117,59 +116,48 @@ export async function* readImportRows(files: FileStorage, key: string, sniffed: 
   } catch (error) {
     if (error instanceof ImportFileError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImportFileError('The uploaded file is no longer there. Upload it again.');
-    if (error instanceof CsvError) throw new ImportFileError(csvProblem(error));
+    if (error instanceof CsvSyntaxError) throw new ImportFileError(csvProblem(error));
     if (sniffed.format === 'xlsx') throw new ImportFileError(`The Excel file could not be read (${String((error as Error).message).slice(0, 120)}). Save it again in Excel, or as CSV UTF-8.`);
     throw error;
   }
 }
 
+/** Characters a CSV row may have: more means a quote that is never closed took in the rest of the file. */
+const MAX_CSV_ROW_LENGTH = 1_000_000;
+
 async function* readCsvRows(source: Readable, delimiter: CsvDelimiter): AsyncGenerator<FileRow> {
-  const parser = parse({ bom: true, delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: 1_000_000 });
-  // Errors of any stage end up in the parser, so the loop below throws them.
-  pipeline(source, utf8Guard(), parser).catch((error: Error) => parser.destroy(error));
+  const splitter = new CsvRecordSplitter(delimiter, MAX_CSV_ROW_LENGTH);
   let line = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      line += 1;
-      yield { line, cells: record };
+    for await (const text of utf8Text(source)) {
+      for (const cells of splitter.push(text, false)) yield { line: ++line, cells };
     }
+    for (const cells of splitter.push('', true)) yield { line: ++line, cells };
   } finally {
     source.destroy();
   }
 }
 
-/** Passes the bytes through unchanged, failing on the first byte sequence that is not UTF-8 text. */
-function utf8Guard(): Transform {
+/** The file's text, failing on the first byte sequence that is not UTF-8 text; a byte-order mark is dropped. */
+async function* utf8Text(source: Readable): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (chunk.includes(0)) return done(new ImportFileError(NOT_TEXT));
-      try {
-        decoder.decode(chunk, { stream: true });
-      } catch {
-        return done(new ImportFileError(NOT_UTF8));
-      }
-      done(null, chunk);
-    },
-    flush(done) {
-      try {
-        decoder.decode();
-        done();
-      } catch {
-        done(new ImportFileError(NOT_UTF8));
-      }
-    },
-  });
+  const decode = (chunk?: Buffer) => {
+    try {
+      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    } catch {
+      throw new ImportFileError(NOT_UTF8);
+    }
+  };
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (chunk.includes(0)) throw new ImportFileError(NOT_TEXT);
+    yield decode(chunk);
+  }
+  yield decode();
 }
 
-function csvProblem(error: CsvError): string {
-  const where = typeof (error as { lines?: number }).lines === 'number' ? ` near line ${(error as { lines?: number }).lines}` : '';
-  const what: Record<string, string> = {
-    CSV_QUOTE_NOT_CLOSED: 'a quoted value is never closed',
-    CSV_INVALID_CLOSING_QUOTE: 'a quote inside a quoted value is not doubled ("")',
-    CSV_MAX_RECORD_SIZE: 'a row is longer than 1 MB',
-  };
-  return `The CSV file could not be read${where}: ${what[error.code] ?? 'it is not valid CSV'}. Check the file in a spreadsheet program and save it again as CSV UTF-8.`;
+function csvProblem(error: CsvSyntaxError): string {
+  const what = error.code === 'unclosed-quote' ? 'a quoted value is never closed' : 'a row is longer than 1 MB';
+  return `The CSV file could not be read near line ${error.line}: ${what}. Check the file in a spreadsheet program and save it again as CSV UTF-8.`;
 }
 
 /** How often a workbook is read before exceljs's lost last entry (see readXlsxRows) counts as a bad file. */
