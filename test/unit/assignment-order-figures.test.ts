@@ -59,4 +59,47 @@ describe('the order figures of a new assignment', () => {
     // Not assigned to the south shop: its order there still counts nowhere.
     expect(await platform(untouched.id)).toMatchObject({ ordersCount: 0, totalSpent: 0 });
   });
+
+  it('takes the later order as the last one when orders in two shops were placed at the same moment', async () => {
+    const c = await makeCustomer(knex, [north]);
+    const moment = new Date('2025-06-01T10:00:00Z');
+    await makeOrder(knex, c.id, north, 100, moment);
+    const later = await makeOrder(knex, c.id, south, 200, moment);
+    await knex('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
+    expect(await platform(c.id)).toEqual({ ordersCount: 2, totalSpent: 300, lastOrderId: later.id });
+  });
+
+  it('counts an order placed while the assignment is being made, whichever commits first', async () => {
+    const c = await makeCustomer(knex, [north]);
+    const assigning = await knex.transaction();
+    try {
+      await assigning('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
+      // The order's foreign-key check waits for the assignment's transaction (its lock on the customer).
+      let placed = false;
+      const ordering = makeOrder(knex, c.id, south, 900).then(() => (placed = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(placed).toBe(false);
+      await assigning.commit();
+      await ordering;
+    } finally {
+      if (!assigning.isCompleted()) await assigning.rollback();
+    }
+    expect(await assignment(c.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 900 });
+    expect(await platform(c.id)).toMatchObject({ ordersCount: 1, totalSpent: 900 });
+
+    // The other way round: an order not yet committed when the assignment is made.
+    const d = await makeCustomer(knex, [north]);
+    const ordering = await knex.transaction();
+    try {
+      await makeOrder(ordering, d.id, south, 400);
+      const assigned = knex('customerShops').insert({ customerId: d.id, shopId: south, status: 'active' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ordering.commit();
+      await assigned;
+    } finally {
+      if (!ordering.isCompleted()) await ordering.rollback();
+    }
+    expect(await assignment(d.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 400 });
+    expect(await platform(d.id)).toMatchObject({ ordersCount: 1, totalSpent: 400 });
+  });
 });

@@ -1,8 +1,8 @@
 /**
- * CSV records split from text given in chunks, as csv-parse splits them with `relax_quotes` and
- * `relax_column_count` (the import read files with it until it became the slowest step: 6.4 s of a
- * 1,000,000-row file's 7 s analysis, and as much again when the rows were staged; this takes about
- * 1 s). test/unit/csv-records.test.ts compares the two on generated text.
+ * CSV records split from text given in chunks: the same records as csv-parse gives with
+ * `relax_quotes` and `relax_column_count`, which the import read files with until it was the
+ * slowest step (6.4 s of a 1,000,000-row file's 7 s analysis, and as much again when the rows were
+ * staged; this takes about 1 s). test/unit/csv-records.test.ts compares the two on generated text.
  *
  * - The record delimiter is the first line break outside quotes (\r\n, \n or \r); later ones of
  *   another kind are text.
@@ -10,6 +10,9 @@
  *   followed by anything but the delimiter, the record delimiter or the end (a hand-edited
  *   `"Ada" Lovelace`) makes the value plain text from its first quote on.
  * - A blank line is a record of one empty value; a record delimiter at the end adds none.
+ *
+ * The length limit is its own: a record may have maxRecordLength characters as written (quotes,
+ * delimiters and line break included), where csv-parse counted its values' bytes.
  */
 
 const QUOTE = 34;
@@ -45,6 +48,8 @@ export class CsvRecordSplitter {
   private nextDelimiter = -2;
   private nextLineFeed = -2;
   private nextCarriageReturn = -2;
+  /** Until the text reaches this length, the record pending is not read again (see push). */
+  private retryAt = 0;
 
   constructor(
     delimiter: string,
@@ -58,6 +63,12 @@ export class CsvRecordSplitter {
   /** The records `chunk` completes; `end` says it is the last of the text. */
   push(chunk: string, end: boolean): string[][] {
     const text = this.pending + chunk;
+    // A record longer than a chunk is read again only once its text has doubled: reading it then
+    // costs about twice its length, not its length for every chunk it spans.
+    if (!end && text.length < this.retryAt && text.length <= this.maxRecordLength) {
+      this.pending = text;
+      return [];
+    }
     this.nextDelimiter = this.nextLineFeed = this.nextCarriageReturn = -2;
     const records: string[][] = [];
     let at = 0;
@@ -67,6 +78,7 @@ export class CsvRecordSplitter {
       at = next;
     }
     this.pending = text.slice(at);
+    this.retryAt = 2 * this.pending.length;
     if (this.pending.length > this.maxRecordLength) throw new CsvSyntaxError('too-long', this.records + 1);
     return records;
   }
