@@ -102,4 +102,24 @@ describe('the order figures of a new assignment', () => {
     expect(await assignment(d.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 400 });
     expect(await platform(d.id)).toMatchObject({ ordersCount: 1, totalSpent: 400 });
   });
+
+  it('keeps an order another transaction adds to the customer’s figures while the assignment is made', async () => {
+    const c = await makeCustomer(knex, [north]);
+    await makeOrder(knex, c.id, north, 100);
+    await makeOrder(knex, c.id, south, 250);
+    const ordering = await knex.transaction();
+    try {
+      // An order in the north shop, not yet committed, has added itself to the customer's figures.
+      await makeOrder(ordering, c.id, north, 1_000);
+      const assigned = knex('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ordering.commit();
+      await assigned;
+    } finally {
+      if (!ordering.isCompleted()) await ordering.rollback();
+    }
+    expect(await assignment(c.id, north)).toMatchObject({ ordersCount: 2, totalSpent: 1_100 });
+    expect(await assignment(c.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 250 });
+    expect(await platform(c.id)).toMatchObject({ ordersCount: 3, totalSpent: 1_350 });
+  });
 });
