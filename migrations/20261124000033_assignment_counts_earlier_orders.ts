@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 // foreign-key check holds a share lock on the customer until it commits, so an order that finds no
 // assignment waits for that lock (FOR UPDATE) and looks again; an assignment made while such an
 // order is not yet committed waits in its foreign-key check. Locking in the assignment trigger
-// instead cost every imported customer a row lock (14 % of the import). The platform figures are
+// instead would cost every imported customer a row lock. The platform figures are
 // added to rather than summed again, so that a concurrent order's addition is kept.
 
 const ORDERS_TRIGGER_BEFORE = `
