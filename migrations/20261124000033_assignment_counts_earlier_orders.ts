@@ -15,23 +15,28 @@ import type { Knex } from 'knex';
 // instead would cost every imported customer a row lock. The platform figures are
 // added to rather than summed again, so that a concurrent order's addition is kept.
 
-const ORDERS_TRIGGER_BEFORE = `
+const ADD_TO_ASSIGNMENT = `
+            UPDATE customer_shops SET
+              orders_count = orders_count + 1,
+              total_spent = total_spent + NEW.total,
+              last_order_id = CASE WHEN last_order_at IS NULL OR NEW.placed_at >= last_order_at THEN NEW.id ELSE last_order_id END,
+              last_order_at = greatest(last_order_at, NEW.placed_at),
+              updated_at = now()
+            WHERE customer_id = NEW.customer_id AND shop_id = NEW.shop_id;`;
+
+/** The orders trigger, with `addOrder` as its insert path (an order that counts). */
+const ordersTrigger = (declarations: string, addOrder: string) => `
     CREATE OR REPLACE FUNCTION orders_maintain_customer_stats() RETURNS trigger
     LANGUAGE plpgsql AS $$
+    ${declarations}
     BEGIN
       -- Inserts are the common path: add to the totals instead of re-reading every order.
       IF TG_OP = 'INSERT' THEN
         IF NEW.status <> 'cancelled' THEN
-          UPDATE customer_shops SET
-            orders_count = orders_count + 1,
-            total_spent = total_spent + NEW.total,
-            last_order_id = CASE WHEN last_order_at IS NULL OR NEW.placed_at >= last_order_at THEN NEW.id ELSE last_order_id END,
-            last_order_at = greatest(last_order_at, NEW.placed_at),
-            updated_at = now()
-          WHERE customer_id = NEW.customer_id AND shop_id = NEW.shop_id;
-          -- The platform figures are the sum of the assignments' (as refresh_customer_order_stats
-          -- recomputes them), so an order in a shop without an assignment counts in neither.
-          IF FOUND THEN
+          ${addOrder}
+          -- The platform figures are the sum of the assignments', so an order in a shop without an
+          -- assignment counts in neither.
+          IF assigned THEN
           UPDATE customers SET
             orders_count = orders_count + 1,
             total_spent = total_spent + NEW.total,
@@ -54,48 +59,16 @@ const ORDERS_TRIGGER_BEFORE = `
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
-    CREATE OR REPLACE FUNCTION orders_maintain_customer_stats() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    DECLARE
-      assigned boolean := false;
-    BEGIN
-      -- Inserts are the common path: add to the totals instead of re-reading every order.
-      IF TG_OP = 'INSERT' THEN
-        IF NEW.status <> 'cancelled' THEN
-          FOR attempt IN 1..2 LOOP
-            UPDATE customer_shops SET
-              orders_count = orders_count + 1,
-              total_spent = total_spent + NEW.total,
-              last_order_id = CASE WHEN last_order_at IS NULL OR NEW.placed_at >= last_order_at THEN NEW.id ELSE last_order_id END,
-              last_order_at = greatest(last_order_at, NEW.placed_at),
-              updated_at = now()
-            WHERE customer_id = NEW.customer_id AND shop_id = NEW.shop_id;
+    ${ordersTrigger(
+      'DECLARE assigned boolean := false;',
+      `FOR attempt IN 1..2 LOOP
+            ${ADD_TO_ASSIGNMENT}
             assigned := FOUND;
             EXIT WHEN assigned OR attempt = 2;
             -- An assignment being made holds a share lock on the customer: wait for it, look again.
             PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR UPDATE;
-          END LOOP;
-          -- The platform figures are the sum of the assignments', so an order in a shop without an
-          -- assignment counts in neither.
-          IF assigned THEN
-          UPDATE customers SET
-            orders_count = orders_count + 1,
-            total_spent = total_spent + NEW.total,
-            last_order_id = CASE WHEN last_order_at IS NULL OR NEW.placed_at >= last_order_at THEN NEW.id ELSE last_order_id END,
-            last_order_at = greatest(last_order_at, NEW.placed_at)
-          WHERE id = NEW.customer_id;
-          END IF;
-        END IF;
-        RETURN NULL;
-      END IF;
-      PERFORM refresh_customer_shop_order_stats(OLD.customer_id, OLD.shop_id);
-      PERFORM refresh_customer_order_stats(OLD.customer_id);
-      IF TG_OP = 'UPDATE' AND (NEW.customer_id <> OLD.customer_id OR NEW.shop_id <> OLD.shop_id) THEN
-        PERFORM refresh_customer_shop_order_stats(NEW.customer_id, NEW.shop_id);
-        PERFORM refresh_customer_order_stats(NEW.customer_id);
-      END IF;
-      RETURN NULL;
-    END $$;
+          END LOOP;`,
+    )}
 
     CREATE FUNCTION customer_shops_count_earlier_orders() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -133,6 +106,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DROP TRIGGER customer_shops_earlier_orders ON customer_shops;
     DROP FUNCTION customer_shops_count_earlier_orders();
-    ${ORDERS_TRIGGER_BEFORE}
+    ${ordersTrigger('DECLARE assigned boolean;', `${ADD_TO_ASSIGNMENT}
+          assigned := FOUND;`)}
   `);
 }

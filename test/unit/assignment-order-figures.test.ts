@@ -21,6 +21,27 @@ describe('the order figures of a new assignment', () => {
     knex('customerShops').where({ customerId, shopId }).first('ordersCount', 'totalSpent', 'lastOrderId', 'lastOrderAt');
   const platform = (customerId: number) => knex('customers').where({ id: customerId }).first('ordersCount', 'totalSpent', 'lastOrderId');
 
+  /**
+   * Runs `first` in a transaction, then `second` on another connection while that transaction is
+   * open; commits it after 300 ms and waits for `second`. Answers whether `second` had ended
+   * before the commit (it had not if it waited for a lock of the first).
+   */
+  async function meanwhile(first: (trx: Knex.Transaction) => Promise<unknown>, second: () => Promise<unknown>): Promise<boolean> {
+    const trx = await knex.transaction();
+    try {
+      await first(trx);
+      let ended = false;
+      const running = second().then(() => (ended = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const endedBeforeCommit = ended;
+      await trx.commit();
+      await running;
+      return endedBeforeCommit;
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
+  }
+
   it('starts from the orders already placed in its shop, and adds them to the customer’s figures', async () => {
     const c = await makeCustomer(knex, [north]);
     await makeOrder(knex, c.id, north, 1_000, new Date('2025-01-10T10:00:00Z'));
@@ -71,34 +92,21 @@ describe('the order figures of a new assignment', () => {
 
   it('counts an order placed while the assignment is being made, whichever commits first', async () => {
     const c = await makeCustomer(knex, [north]);
-    const assigning = await knex.transaction();
-    try {
-      await assigning('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
-      // The order's foreign-key check waits for the assignment's transaction (its lock on the customer).
-      let placed = false;
-      const ordering = makeOrder(knex, c.id, south, 900).then(() => (placed = true));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(placed).toBe(false);
-      await assigning.commit();
-      await ordering;
-    } finally {
-      if (!assigning.isCompleted()) await assigning.rollback();
-    }
+    // The order waits for the assignment's transaction (its foreign-key check's lock on the customer).
+    const orderEndedFirst = await meanwhile(
+      (trx) => trx('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' }),
+      () => makeOrder(knex, c.id, south, 900),
+    );
+    expect(orderEndedFirst).toBe(false);
     expect(await assignment(c.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 900 });
     expect(await platform(c.id)).toMatchObject({ ordersCount: 1, totalSpent: 900 });
 
     // The other way round: an order not yet committed when the assignment is made.
     const d = await makeCustomer(knex, [north]);
-    const ordering = await knex.transaction();
-    try {
-      await makeOrder(ordering, d.id, south, 400);
-      const assigned = knex('customerShops').insert({ customerId: d.id, shopId: south, status: 'active' });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await ordering.commit();
-      await assigned;
-    } finally {
-      if (!ordering.isCompleted()) await ordering.rollback();
-    }
+    await meanwhile(
+      (trx) => makeOrder(trx, d.id, south, 400),
+      () => knex('customerShops').insert({ customerId: d.id, shopId: south, status: 'active' }),
+    );
     expect(await assignment(d.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 400 });
     expect(await platform(d.id)).toMatchObject({ ordersCount: 1, totalSpent: 400 });
   });
@@ -107,17 +115,11 @@ describe('the order figures of a new assignment', () => {
     const c = await makeCustomer(knex, [north]);
     await makeOrder(knex, c.id, north, 100);
     await makeOrder(knex, c.id, south, 250);
-    const ordering = await knex.transaction();
-    try {
-      // An order in the north shop, not yet committed, has added itself to the customer's figures.
-      await makeOrder(ordering, c.id, north, 1_000);
-      const assigned = knex('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await ordering.commit();
-      await assigned;
-    } finally {
-      if (!ordering.isCompleted()) await ordering.rollback();
-    }
+    // An order in the north shop, not yet committed, has added itself to the customer's figures.
+    await meanwhile(
+      (trx) => makeOrder(trx, c.id, north, 1_000),
+      () => knex('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' }),
+    );
     expect(await assignment(c.id, north)).toMatchObject({ ordersCount: 2, totalSpent: 1_100 });
     expect(await assignment(c.id, south)).toMatchObject({ ordersCount: 1, totalSpent: 250 });
     expect(await platform(c.id)).toMatchObject({ ordersCount: 3, totalSpent: 1_350 });
