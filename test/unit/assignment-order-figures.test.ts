@@ -88,6 +88,11 @@ describe('the order figures of a new assignment', () => {
     const later = await makeOrder(knex, c.id, south, 200, moment);
     await knex('customerShops').insert({ customerId: c.id, shopId: south, status: 'active' });
     expect(await platform(c.id)).toEqual({ ordersCount: 2, totalSpent: 300, lastOrderId: later.id });
+
+    // And when the figures are computed again (an order cancelled).
+    const cancelled = await makeOrder(knex, c.id, south, 50, new Date('2025-01-01T10:00:00Z'));
+    await knex('orders').where({ id: cancelled.id }).update({ status: 'cancelled' });
+    expect(await platform(c.id)).toEqual({ ordersCount: 2, totalSpent: 300, lastOrderId: later.id });
   });
 
   it('counts an order placed while the assignment is being made, whichever commits first', async () => {
