@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { CsvRecordSplitter, CsvSyntaxError } from '../../app/services/imports/csv-records.js';
+import { readImportRows } from '../../app/services/imports/import-file.js';
+import type { FileStorage } from '../../app/storage/file-storage.js';
 
 /** The records of `text` given in chunks of `size` characters, or the error's code and line. */
 function split(text: string, size = text.length || 1, delimiter = ',', maxRecordLength = 1_000_000): string[][] | string {
@@ -83,5 +86,30 @@ describe('CSV records', () => {
     }
     expect(differences.slice(0, 5)).toEqual([]);
     expect(compared).toBe(80_000);
+  });
+});
+
+describe('reading an import file that is not valid CSV', () => {
+  /** The message the import shows for `text`, given in chunks of 64 KiB as a file is read. */
+  async function problemOf(text: string): Promise<string> {
+    const bytes = Buffer.from(text);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
+    const files = { open: () => Readable.from(chunks) } as unknown as FileStorage;
+    try {
+      for await (const row of readImportRows(files, 'import.csv', { format: 'csv', delimiter: ',' })) void row;
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'read';
+  }
+
+  it('names the line and the problem', async () => {
+    expect(await problemOf('Email\na@example.com\n"b@example.com\n')).toBe(
+      'The CSV file could not be read near line 3: a quoted value is never closed. Check the file in a spreadsheet program and save it again as CSV UTF-8.',
+    );
+    expect(await problemOf(`Email,Note\na@example.com,"${'x'.repeat(1_200_000)}`)).toBe(
+      'The CSV file could not be read near line 2: a row has more than 1,000,000 characters. Check the file in a spreadsheet program and save it again as CSV UTF-8.',
+    );
+    expect(await problemOf(`\uFEFFEmail\n"a@example.com"\n`)).toBe('read');
   });
 });

@@ -156,7 +156,7 @@ async function* utf8Text(source: Readable): AsyncGenerator<string> {
 }
 
 function csvProblem(error: CsvSyntaxError): string {
-  const what = error.code === 'unclosed-quote' ? 'a quoted value is never closed' : 'a row is longer than 1 MB';
+  const what = error.code === 'unclosed-quote' ? 'a quoted value is never closed' : `a row has more than ${MAX_CSV_ROW_LENGTH.toLocaleString('en-GB')} characters`;
   return `The CSV file could not be read near line ${error.line}: ${what}. Check the file in a spreadsheet program and save it again as CSV UTF-8.`;
 }
 
