@@ -421,30 +421,35 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   // drawn first, so each row knows its customer without joining the new rows back by e-mail (the
   // sequence is looked up once, not per row).
   const inserted = Object.entries(CUSTOMER_COLUMNS);
-  await trx.raw(
+  const drawn = await trx.raw(
     `UPDATE ${STAGE} s SET customer_id = nextval((SELECT pg_get_serial_sequence('customers', 'id'))::regclass), outcome = 'created'
       WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL`,
     range,
   );
-  await trx.raw(
+  const added = await trx.raw(
     // billing_city/country are what the addresses trigger would copy from the default address added
     // below; filled in here, the trigger finds nothing to change instead of updating every new row.
-    `INSERT INTO customers (id, email, state, ${inserted.map(([, c]) => c.column).join(', ')}, billing_city, billing_country) OVERRIDING SYSTEM VALUE
-     SELECT s.customer_id, s.email, 'guest', ${inserted.map(([key, c]) => `coalesce(s.${key}${c.cast ?? ''}, ${c.fallback})`).join(', ')},
-            CASE WHEN s.address_line1 IS NOT NULL THEN s.address_city END, CASE WHEN s.address_line1 IS NOT NULL THEN s.address_country END
-       FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'
-      ORDER BY s.line
-     ON CONFLICT ${EMAIL_CONFLICT_TARGET} DO NOTHING`,
+    `WITH added AS (
+       INSERT INTO customers (id, email, state, ${inserted.map(([, c]) => c.column).join(', ')}, billing_city, billing_country) OVERRIDING SYSTEM VALUE
+       SELECT s.customer_id, s.email, 'guest', ${inserted.map(([key, c]) => `coalesce(s.${key}${c.cast ?? ''}, ${c.fallback})`).join(', ')},
+              CASE WHEN s.address_line1 IS NOT NULL THEN s.address_city END, CASE WHEN s.address_line1 IS NOT NULL THEN s.address_country END
+         FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'
+        ORDER BY s.line
+       ON CONFLICT ${EMAIL_CONFLICT_TARGET} DO NOTHING
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM added`,
     range,
   );
-  // Someone else created one of these e-mails between our look-up and the insert: match it instead.
-  await trx.raw(
-    `UPDATE ${STAGE} s SET customer_id = NULL, outcome = NULL
-      WHERE ${IN_BATCH} AND s.outcome = 'created' AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id)`,
-    range,
-  );
-  await resolveCustomers(trx, batch, from, to);
-  await trx.raw(`UPDATE ${STAGE} s SET reason = ${sqlText(TAKEN_MEANWHILE)} WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL`, range);
+  // Someone else created some of these e-mails between our look-up and the insert: match them instead.
+  if ((added.rows[0] as { n: number }).n < (drawn.rowCount ?? 0)) {
+    await trx.raw(
+      `UPDATE ${STAGE} s SET customer_id = NULL, outcome = NULL
+        WHERE ${IN_BATCH} AND s.outcome = 'created' AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id)`,
+      range,
+    );
+    await resolveCustomers(trx, batch, from, to);
+    await trx.raw(`UPDATE ${STAGE} s SET reason = ${sqlText(TAKEN_MEANWHILE)} WHERE ${IN_BATCH} AND s.reason IS NULL AND s.customer_id IS NULL`, range);
+  }
 
   // Existing customers: only the mapped fields the row fills in; a row that changes nothing writes nothing.
   const updated = inserted.filter(([key]) => batch.mapped.has(key as FieldKey));
