@@ -1,11 +1,8 @@
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plannedRows } from '../../app/db/list-statistics.js';
-import { analyseImport } from '../../app/services/imports/import-analysis.service.js';
 import { BATCH_LINES, runImport } from '../../app/services/imports/import-run.service.js';
-import { createImport, startImportRun, type CustomerImport } from '../../app/services/imports/import.service.js';
-import { loadStaffPrincipal } from '../../app/services/staff.service.js';
-import { makeShop, makeStaff } from '../support/factories.js';
+import type { CustomerImport } from '../../app/services/imports/import.service.js';
+import { startedImport } from '../support/imports.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -37,17 +34,7 @@ describe('an import of several batches', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    const knex = t.ctx.knex;
-    const shop = await makeShop(knex, { code: 'batches' });
-    shopId = shop.id;
-    const staff = (await loadStaffPrincipal(knex, (await makeStaff(knex, { role: 'owner' })).id))!;
-    const file = csvFile();
-    const stored = await t.ctx.files.receive(Readable.from([file]));
-    importId = await createImport(knex, { staffId: staff.id, shopId: shop.id, originalName: 'batches.csv', storageKey: stored.key, byteSize: stored.bytes, format: 'csv', tag: null });
-    await analyseImport(t.ctx, importId);
-    const analysed = (await knex('customerImports').where({ id: importId }).first()) as CustomerImport;
-    expect(analysed.status).toBe('ready');
-    await startImportRun(knex, staff, importId, { mapping: analysed.mapping, tag: null, mode: 'import' });
+    ({ importId, shopId } = await startedImport(t, csvFile(), 'batches'));
   });
   afterAll(async () => {
     await t?.ctx.knex.raw('DROP FUNCTION IF EXISTS fail_batch_test() CASCADE');

@@ -1,10 +1,7 @@
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyseImport } from '../../app/services/imports/import-analysis.service.js';
 import { runImport } from '../../app/services/imports/import-run.service.js';
-import { createImport, startImportRun, type CustomerImport } from '../../app/services/imports/import.service.js';
-import { loadStaffPrincipal } from '../../app/services/staff.service.js';
-import { makeShop, makeStaff } from '../support/factories.js';
+import type { CustomerImport } from '../../app/services/imports/import.service.js';
+import { startedImport } from '../support/imports.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -20,14 +17,8 @@ describe('an import row whose customer is created meanwhile', () => {
   beforeAll(async () => {
     t = await createTestApp();
     const knex = t.ctx.knex;
-    shopId = (await makeShop(knex, { code: 'race' })).id;
-    const staff = (await loadStaffPrincipal(knex, (await makeStaff(knex, { role: 'owner' })).id))!;
     const file = Buffer.from('Email,First Name,Last Name,Tags\nfirst@example.test,Ada,One,vip\nRace@Example.test,Bea,Two,vip\nthird@example.test,Cy,Three,vip\n');
-    const stored = await t.ctx.files.receive(Readable.from([file]));
-    importId = await createImport(knex, { staffId: staff.id, shopId, originalName: 'race.csv', storageKey: stored.key, byteSize: stored.bytes, format: 'csv', tag: null });
-    await analyseImport(t.ctx, importId);
-    const analysed = (await knex('customerImports').where({ id: importId }).first()) as CustomerImport;
-    await startImportRun(knex, staff, importId, { mapping: analysed.mapping, tag: null, mode: 'import' });
+    ({ importId, shopId } = await startedImport(t, file, 'race'));
     await knex.raw(`
       CREATE FUNCTION create_race_customer() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN INSERT INTO customers (email, state, first_name) VALUES ('race@example.test', 'guest', 'Other'); RETURN NULL; END $$;
