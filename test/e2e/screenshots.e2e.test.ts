@@ -154,6 +154,12 @@ describe.skipIf(!DIR)('screenshots for visual review', () => {
       const imported = await t.ctx.knex('customers').where({ email: `ada.${variant}@example.test` }).first('id');
       await page.goto(server.url('admin.localhost', `/admin/customers/${imported.id}`));
       await shoot(page, '05i-imported-customer', variant);
+      // A file that cannot be read: the reason, and the way on.
+      await page.goto(server.url('admin.localhost', '/admin/customers/import'));
+      await page.locator('#f-file').setInputFiles({ name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from('Email,First Name\nok@example.test,Okay\nopen@example.test,"Never closed\nnext@example.test,Next\n') });
+      await page.getByRole('button', { name: 'Upload and preview' }).click();
+      await page.getByText('Upload another file').waitFor({ timeout: 20_000 });
+      await shoot(page, '05j-import-unreadable', variant);
 
       await page.goto(server.url('admin.localhost', '/admin/outbox'));
       await shoot(page, '06-outbox', variant);

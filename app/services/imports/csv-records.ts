@@ -94,14 +94,11 @@ export class CsvRecordSplitter {
       if (text.charCodeAt(field) === QUOTE) {
         const quoted = this.quoted(text, field, end);
         if (quoted === MORE) return MORE;
-        if (quoted.after?.kind === 'field') {
+        if (quoted.after) {
           cells.push(quoted.value);
+          if (quoted.after.kind === 'record') return this.complete(records, cells, start, quoted.after.at);
           field = quoted.after.at;
           continue;
-        }
-        if (quoted.after?.kind === 'record') {
-          cells.push(quoted.value);
-          return this.complete(records, cells, start, quoted.after.at);
         }
         // Not closed where a value may end: the rest is plain text, the quotes included.
         prefix = `"${quoted.value}"`;
