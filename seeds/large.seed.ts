@@ -19,6 +19,7 @@ const FIGURE_TRIGGERS = [
   ['orders', 'orders_customer_stats'],
   ['addresses', 'addresses_billing_insert'],
   ['customer_shops', 'customer_shops_earlier_orders'],
+  ['customer_shops', 'customer_shops_spent_by_currency_update'],
 ] as const;
 
 /**
@@ -151,6 +152,7 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
         WHERE cs.customer_id = s.customer_id AND cs.shop_id = s.shop_id`,
       [firstId],
     );
+    await step('spent per currency', 'SELECT refresh_customer_spent_by_currency(ARRAY(SELECT id FROM customers WHERE id >= ?))', [firstId]);
     await step(
       'billing city and country',
       `UPDATE customers c SET billing_city = a.city, billing_country = a.country_code FROM addresses a WHERE a.customer_id = c.id AND a.is_default_billing AND c.id >= ?`,

@@ -240,9 +240,6 @@ export function spentFilterApplies(currency: string | undefined, currencies: rea
   return currency === undefined ? currencies.length <= 1 : currencies.includes(currency);
 }
 
-const SPENT_IN_CURRENCY = `coalesce((SELECT sum(x.total_spent) FROM customer_shops x JOIN shops xs ON xs.id = x.shop_id
-                                      WHERE x.customer_id = c.id AND xs.currency = ?), 0)`;
-
 function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource, f: CustomerFilters): void {
   const figures = source.kind === 'shop' ? 'cs' : 'c';
   if (f.state.length) builder.whereIn('c.state', f.state);
@@ -254,11 +251,8 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
   if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
   if (f.ordersMax !== undefined) builder.where(`${figures}.orders_count`, '<=', f.ordersMax);
-  if (f.spentCurrency !== undefined && source.kind === 'all') {
-    // In one currency over all shops: what the customer spent in the shops that sell in it (one
-    // subquery for both bounds; amounts are never negative).
-    if (f.spentMin !== undefined || f.spentMax !== undefined) builder.whereRaw(`${SPENT_IN_CURRENCY} BETWEEN ? AND ?`, [f.spentCurrency, f.spentMin ?? 0, f.spentMax ?? Number.MAX_SAFE_INTEGER]);
-  } else {
+  if (f.spentCurrency !== undefined && source.kind === 'all') applySpentInCurrency(knex, builder, f.spentCurrency, f.spentMin, f.spentMax);
+  else {
     if (f.spentMin !== undefined) builder.where(`${figures}.total_spent`, '>=', f.spentMin);
     if (f.spentMax !== undefined) builder.where(`${figures}.total_spent`, '<=', f.spentMax);
   }
@@ -269,6 +263,23 @@ function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource
   if (f.wholesale !== undefined) builder.where('c.wholesale', f.wholesale);
   if (f.marketing !== undefined) builder.where('c.marketing_opt_in', f.marketing);
   if (f.business !== undefined) builder.where('c.business_account_id', f.business);
+}
+
+/**
+ * Over all shops of a merchant who sells in several currencies: what the customer spent in the shops
+ * that sell in `currency`, as kept per customer and currency (migration 35; a customer without a row
+ * spent nothing there). A lower bound is read from that table's amount index, as a set of
+ * customers; without one, most customers match and each walked row is probed for a larger sum.
+ */
+function applySpentInCurrency(knex: Knex, builder: Knex.QueryBuilder, currency: string, min: number | undefined, max: number | undefined): void {
+  const spent = () => knex('customer_spent_by_currency as sc').where('sc.currency', currency);
+  if (min !== undefined && min > 0) {
+    const within = spent().select('sc.customer_id').where('sc.total_spent', '>=', min);
+    if (max !== undefined) within.where('sc.total_spent', '<=', max);
+    builder.whereIn('c.id', within);
+  } else if (max !== undefined) {
+    builder.whereNotExists(spent().select(knex.raw('1')).whereRaw('sc.customer_id = c.id').where('sc.total_spent', '>', max));
+  }
 }
 
 /**

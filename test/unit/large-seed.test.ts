@@ -37,7 +37,7 @@ describe('the large seed', () => {
     expect(await one("SELECT count(*) FROM customers WHERE business_account_id IS NOT NULL AND email LIKE 'bench%'")).toBeGreaterThan(0);
   });
 
-  it('keeps each customer’s order figures equal to their orders', async () => {
+  it('keeps each customer’s order figures (and spent per currency) equal to their orders', async () => {
     const wrong = await one(
       `SELECT count(*) FROM customer_shops cs
          LEFT JOIN (SELECT customer_id, shop_id, count(*) AS n, sum(total) AS spent FROM orders WHERE status <> 'cancelled' GROUP BY 1, 2) o
@@ -46,6 +46,11 @@ describe('the large seed', () => {
     );
     expect(wrong).toBe(0);
     expect(await one('SELECT count(*) FROM customers c WHERE c.orders_count <> (SELECT coalesce(sum(orders_count), 0) FROM customer_shops WHERE customer_id = c.id)')).toBe(0);
+    const spentPerCurrency = `SELECT cs.customer_id, s.currency, sum(cs.total_spent) FROM customer_shops cs JOIN shops s ON s.id = cs.shop_id
+                               WHERE cs.total_spent <> 0 GROUP BY 1, 2`;
+    const kept = 'SELECT customer_id, currency, total_spent FROM customer_spent_by_currency WHERE total_spent <> 0';
+    expect(await one(`SELECT count(*) FROM ((${spentPerCurrency} EXCEPT ${kept}) UNION ALL (${kept} EXCEPT ${spentPerCurrency})) d`)).toBe(0);
+    expect(await one('SELECT count(*) FROM customer_spent_by_currency WHERE total_spent <> 0')).toBeGreaterThan(COUNT / 2);
   });
 
   it('puts back every index it dropped while loading', async () => {
