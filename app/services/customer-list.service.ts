@@ -292,7 +292,13 @@ export async function listCustomers(
   source: ListSource,
   query: CustomerListQuery,
   salesTeamId: number | null,
-  options: { withTags?: boolean; withCredit?: boolean; withSpentByCurrency?: boolean; walkBudgetMs?: number } = {},
+  options: {
+    withTags?: boolean;
+    withCredit?: boolean;
+    withSpentByCurrency?: boolean;
+    /** A budget, or how to look one up once the walk has taken a while (as walkBudgetMs does). */
+    walkBudgetMs?: number | (() => Promise<number>);
+  } = {},
 ): Promise<CustomerListPage> {
   const key = SORT_KEYS[source.kind][query.sort];
   const figures = source.kind === 'shop' ? 'cs' : 'c';

@@ -31,7 +31,7 @@ describe('pages whose matches cluster in the sort order', () => {
    * The page, and whether it was read the second way (from the trigram index); a budget of 10 s
    * lets any walk finish, one of 0 reads the page the second way at once.
    */
-  const page = async (search: string, budgetMs = 10_000) => {
+  const page = async (search: string, budgetMs: number | (() => Promise<number>) = 10_000) => {
     const query = parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
     const source = resolveListSource('all', [{ id: shopId }], query.shop)!;
     const { result, statements } = await statementsOf(knex, () => listCustomers(knex, source, query, null, { walkBudgetMs: budgetMs }));
@@ -103,6 +103,24 @@ describe('pages whose matches cluster in the sort order', () => {
       await untilWaitingForLock(COLLECT, false);
     } finally {
       for (const trx of [first, second]) if (!trx.isCompleted()) await trx.rollback();
+    }
+  });
+
+  it('stops the walk and collects the page instead when the budget it looks up is none (here the walk waits for a lock)', async () => {
+    const walked = await page('q=schmidtke&sort=name&dir=asc');
+    const lock = await knex.transaction();
+    try {
+      await lock.raw('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+      const collected = page('q=schmidtke&sort=name&dir=asc', async () => 0);
+      await untilWaitingForLock(COLLECT, true);
+      // The walk was cancelled, not left to race the collect.
+      await untilWaitingForLock(WALK, false);
+      await lock.commit();
+      const collectedPage = await collected;
+      expect(collectedPage.fellBack).toBe(true);
+      expect(collectedPage.emails).toEqual(walked.emails);
+    } finally {
+      if (!lock.isCompleted()) await lock.rollback();
     }
   });
 
