@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { createKnex } from '../../app/db/knex.js';
-import { countCustomers, estimateCustomers, fewMembers, FEW_MEMBERS, sampledCount } from '../../app/services/customer-list.service.js';
+import { countCustomers, estimateCustomers, fewMembers, FEW_MEMBERS, sampledCount, type ListSource } from '../../app/services/customer-list.service.js';
 import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';
@@ -16,6 +16,7 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const at = (iso: string) => new Date(iso);
 const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
+const ALL: ListSource = { kind: 'all' };
 
 describe('customer list filters and search', () => {
   let t: TestApp;
@@ -364,22 +365,22 @@ describe('membership filters, few members and many', () => {
 
   it('lists every customer with all of the tags when they are many (walking the sort index)', async () => {
     expect(sorted(await allListedIds(owner, '/admin/customers?shop=all&tag=gold&tag=north&tagmode=all&size=100&sort=email&dir=asc'))).toEqual(both);
-    expect(await fewMembers(t.ctx.knex, parseCustomerListQuery({ tag: ['gold', 'north'], tagmode: 'all' }).filters)).toBeNull();
+    expect(await fewMembers(t.ctx.knex, parseCustomerListQuery({ tag: ['gold', 'north'], tagmode: 'all' }).filters, ALL)).toBeNull();
   });
 
   it('lists the same customers by id when they are few', async () => {
     const filters = (raw: Record<string, string>) => parseCustomerListQuery(raw).filters;
     // One group alone the planner estimates from its statistics; combined with a tag it cannot.
-    expect(await fewMembers(t.ctx.knex, filters({ group: String(group) }))).toBeNull();
+    expect(await fewMembers(t.ctx.knex, filters({ group: String(group) }), ALL)).toBeNull();
     expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&group=${group}&size=25`))).toEqual(sorted(groupMembers.slice(0, 30)));
     await t.ctx.knex('customerTags').insert(groupMembers.slice(0, 2).map((customerId) => ({ customerId, tag: 'gold' })));
-    expect(sorted((await fewMembers(t.ctx.knex, filters({ tag: 'gold', group: String(group) })))!)).toEqual(sorted(groupMembers.slice(0, 2)));
+    expect(sorted((await fewMembers(t.ctx.knex, filters({ tag: 'gold', group: String(group) }), ALL))!)).toEqual(sorted(groupMembers.slice(0, 2)));
     expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&group=${group}&tag=gold`))).toEqual(sorted(groupMembers.slice(0, 2)));
     await t.ctx.knex('customerTags').whereIn('customerId', groupMembers.slice(0, 2)).delete();
     // The segment: its group's 30 members and 15 customers of its own, 5 of them in both.
     expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${segment}&size=25&sort=name`))).toEqual(sorted(groupMembers));
     // Many with the tag, none of them in the group: an empty set, and an empty list.
-    expect(await fewMembers(t.ctx.knex, filters({ tag: 'gold', group: String(group) }))).toEqual([]);
+    expect(await fewMembers(t.ctx.knex, filters({ tag: 'gold', group: String(group) }), ALL)).toEqual([]);
     expect(await allListedIds(owner, `/admin/customers?shop=all&segment=${segment}&tag=gold`)).toEqual([]);
   });
 
@@ -390,7 +391,7 @@ describe('membership filters, few members and many', () => {
     const [{ id: wide }] = await knex('segments').insert({ name: 'Many and more' }).returning('id');
     await knex('segmentGroups').insert({ segmentId: wide, groupId: large });
     await knex('segmentCustomers').insert(onlyGold.slice(0, 10).map((customerId) => ({ segmentId: wide, customerId })));
-    expect(await fewMembers(knex, parseCustomerListQuery({ segment: String(wide) }).filters)).toBeNull();
+    expect(await fewMembers(knex, parseCustomerListQuery({ segment: String(wide) }).filters, ALL)).toBeNull();
     const expected = sorted([...both, ...onlyGold.slice(0, 10)]);
     expect(sorted(((await knex('segmentMembers').where({ segmentId: wide }).select('customerId')) as Array<{ customerId: number }>).map((row) => row.customerId))).toEqual(expected);
     expect(sorted(await allListedIds(owner, `/admin/customers?shop=all&segment=${wide}&size=100&sort=created`))).toEqual(expected);

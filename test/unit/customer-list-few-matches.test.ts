@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { customerListFilter, listCustomers, WALK_BUDGET_MS, walkBudgetMs, type ListSource } from '../../app/services/customer-list.service.js';
+import { customerListFilter, fewMembers, listCustomers, WALK_BUDGET_MS, walkBudgetMs, type ListSource } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeShop } from '../support/factories.js';
@@ -39,7 +39,8 @@ describe('filters that few customers pass', () => {
     }
     const query = queryOf('status=disabled&sort=email&dir=asc');
     const { result: collected, statements } = await statementsOf(knex, () => listCustomers(knex, inShop(shopId), query, null, { walkBudgetMs: 0 }));
-    expect(statements.some(({ sql }) => sql.includes('enable_seqscan'))).toBe(true);
+    // Their ids, from the assignments alone; then the page of those ids.
+    expect(statements.some(({ sql }) => sql.includes('array_agg(few.customer_id)') && !sql.includes('"customers"'))).toBe(true);
     const walked = await listCustomers(knex, inShop(shopId), query, null, { walkBudgetMs: 10_000 });
     expect(collected.rows).toHaveLength(25);
     expect(collected.rows.map((row) => row.email)).toEqual(walked.rows.map((row) => row.email));
@@ -48,6 +49,58 @@ describe('filters that few customers pass', () => {
     const [second, secondWalked] = [await listCustomers(knex, inShop(shopId), next, null, { walkBudgetMs: 0 }), await listCustomers(knex, inShop(shopId), next, null, { walkBudgetMs: 10_000 })];
     expect(second.rows.map((row) => row.email)).toEqual(secondWalked.rows.map((row) => row.email));
     expect(second.rows.every((row) => ours.slice(0, 60).includes(row.id))).toBe(true);
+  });
+
+  /** Every customer of every page from the first on, following the next page's cursor. */
+  const allPages = async (source: ListSource, search: string, walkBudget?: number) => {
+    const listed: number[] = [];
+    let after: string | undefined = '';
+    for (let pages = 0; after !== undefined && pages < 50; pages++) {
+      const page = await listCustomers(knex, source, queryOf(`${search}&size=25${after ? `&after=${after}` : ''}`), null, walkBudget === undefined ? {} : { walkBudgetMs: walkBudget });
+      listed.push(...page.rows.map((row) => row.id));
+      after = page.next;
+    }
+    return listed;
+  };
+
+  it('pages a shop’s few matches by id, walking the sort key’s index or fetching them, as the walk of the whole list does', async () => {
+    // Our 60 disabled customers are older than the other shop's 6,000: from the oldest on the index
+    // finds them at once; from the newest it crosses 6,000 others, more than it walks for 60 ids,
+    // and they are fetched and sorted instead. Expression keys (e-mail) are always fetched.
+    for (const sort of ['created', 'name', 'total_spent', 'orders', 'email', 'last_order']) {
+      for (const dir of ['asc', 'desc']) {
+        const search = `status=disabled&sort=${sort}&dir=${dir}`;
+        const byId = await allPages(inShop(shopId), search, 0);
+        expect(byId, search).toEqual(await allPages(inShop(shopId), search, 10_000));
+        expect([...byId].sort((a, b) => a - b), search).toEqual(ours.slice(0, 60));
+      }
+    }
+    const { statements } = await statementsOf(knex, () => listCustomers(knex, inShop(shopId), queryOf('status=disabled&sort=created&dir=asc'), null, { walkBudgetMs: 0 }));
+    expect(statements.some(({ sql }) => sql.includes('with "walked" as materialized'))).toBe(true);
+  });
+
+  it('pages the few customers of a tag and a group by id, of the listed shop only', async () => {
+    const [{ id: group }] = await knex('customerGroups').insert({ name: 'Few of two shops', kind: 'static' }).returning('id');
+    const others = ((await knex('customerShops').where({ shopId: bigShopId }).orderBy('customerId').limit(40).select('customerId')) as Array<{ customerId: number }>).map((row) => Number(row.customerId));
+    await knex('customerGroupMembers').insert([...ours.slice(100, 200), ...others].map((customerId) => ({ groupId: group, customerId, source: 'manual' })));
+    await knex('customerTags').insert([...ours.slice(150, 260), ...others.slice(0, 20)].map((customerId) => ({ customerId, tag: 'few' })));
+    const filters = queryOf(`tag=few&group=${group}`).filters;
+    const sorted = (ids: number[] | null) => [...(ids ?? [])].sort((a, b) => a - b);
+    expect(sorted(await fewMembers(knex, filters, inShop(shopId)))).toEqual(ours.slice(150, 200));
+    expect(sorted(await fewMembers(knex, filters, { kind: 'all' }))).toEqual(sorted([...ours.slice(150, 200), ...others.slice(0, 20)]));
+    expect(await fewMembers(knex, filters, inShop(bigShopId + 1_000))).toEqual([]);
+    for (const search of [`tag=few&group=${group}`, `tag=few&group=${group}&sort=name&dir=asc`, `tag=few&group=${group}&sort=email&dir=desc`, `tag=few&group=${group}&sort=total_spent&dir=desc`]) {
+      expect(sorted(await allPages(inShop(shopId), search)), search).toEqual(ours.slice(150, 200));
+      expect(sorted(await allPages(inShop(bigShopId), search)), search).toEqual(sorted(others.slice(0, 20)));
+      expect(sorted(await allPages({ kind: 'all' }, search)), search).toEqual(sorted([...ours.slice(150, 200), ...others.slice(0, 20)]));
+    }
+  });
+
+  it('reads a range of last orders from the last order’s index, in a shop and over all shops', async () => {
+    for (const [source, index] of [[inShop(shopId), 'customer_shops_last_order_idx'], [{ kind: 'all' }, 'customers_last_order_idx']] as const) {
+      const statement = customerListFilter(knex, source, queryOf('last_from=2020-01-01&last_to=2020-12-31'), null).select('c.id').toSQL().toNative();
+      expect(await planWithout(knex, statement, ['enable_seqscan']), index).toContain(index);
+    }
   });
 
   it('walks first where the matches are many, the filters are the customer’s, a search narrows the page, or the page is over all shops', async () => {
