@@ -76,7 +76,19 @@ describe('filters that few customers pass', () => {
       }
     }
     const { statements } = await statementsOf(knex, () => listCustomers(knex, inShop(shopId), queryOf('status=disabled&sort=created&dir=asc'), null, { walkBudgetMs: 0 }));
-    expect(statements.some(({ sql }) => sql.includes('with "walked" as materialized'))).toBe(true);
+    expect(statements.some(({ sql }) => sql.includes('"walked" as materialized'))).toBe(true);
+  });
+
+  it('reads the ids of a shop’s customers of one status (or one range of its figures) first, and walks when there are more than a few', async () => {
+    const { result, statements } = await statementsOf(knex, () => allPages(inShop(shopId), 'status=disabled&sort=created&dir=desc'));
+    expect(result).toEqual(await allPages(inShop(shopId), 'status=disabled&sort=created&dir=desc', 10_000));
+    expect(statements.some(({ sql }) => sql.startsWith('EXPLAIN'))).toBe(false);
+    expect(statements.filter(({ sql }) => sql.includes('"walked" as materialized'))).toHaveLength(3);
+    // 6,000 active in the other shop: more than FEW_MATCHES, so no ids are sent and the page is walked.
+    const many = await statementsOf(knex, () => listCustomers(knex, inShop(bigShopId), queryOf('status=active&sort=name'), null));
+    expect(many.result.rows).toHaveLength(25);
+    expect(many.statements.some(({ sql }) => sql.includes('"walked" as materialized'))).toBe(false);
+    expect(many.result.rows.map((row) => row.id)).toEqual((await listCustomers(knex, inShop(bigShopId), queryOf('status=active&sort=name'), null, { walkBudgetMs: 10_000 })).rows.map((row) => row.id));
   });
 
   it('pages the few customers of a tag and a group by id, of the listed shop only', async () => {
