@@ -61,7 +61,7 @@ interface SortKey {
   startsWithSearchedText?: true;
   /**
    * The table whose (parts, id) index holds the key's columns as they are (no expression), so that
-   * a walk of it reads the index alone (see pageOfFew).
+   * a walk of it reads the index alone (see pageQueries' ofIds).
    */
   indexOnly?: 'customers' | 'customer_shops';
 }
@@ -186,7 +186,7 @@ export const FEW_MEMBERS = 2_000;
  * sets allow at most FEW_MEMBERS; null when they allow more, or when the planner can judge the set
  * itself. It cannot estimate sets that combine (two tags together, a tag and a segment): believing
  * them large it walks the sort index, and when they are in fact small it reads most of the table
- * to fill a page. Read first from their own indexes, a small set is then paged by id (pageOfFew).
+ * to fill a page. Read first from their own indexes, a small set is then paged by id (pageQueries' ofIds).
  * One tag (or any of several), one group or one segment it estimates from its statistics, so that
  * filter skips this look-up and its round trip.
  */
@@ -364,7 +364,7 @@ export async function listCustomers(
 
 /**
  * The statements that read one page of a sort key, from a cursor on: walking the key's index,
- * collecting every match (readPage), or paging a known set of ids (pageOfFew).
+ * collecting every match (readPage), or paging a known set of ids.
  */
 function pageQueries(
   knex: Knex,
