@@ -340,9 +340,9 @@ export async function listCustomers(
     const assigned = byId ? await fewAssignments(knex, source, query.filters) : null;
     return assigned ? ((await queries.ofIds(assigned)) as Fetched) : firstOf([contender<Fetched>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
   };
-  const fetched = ids
-    ? ((await queries.ofIds(ids)) as Fetched)
-    : await readPage<Fetched>(knex, queries.walk(fewIds), () => queries.collect(fewIds), budget, collectInstead);
+  // Only membership filters, and more members than a few: walked along the key's index alone.
+  const walk = byId && !fewIds && key.indexOnly && narrowedBy(query.filters, MEMBER_FILTERS) ? queries.walkIndex(key.indexOnly) : queries.walk(fewIds);
+  const fetched = ids ? ((await queries.ofIds(ids)) as Fetched) : await readPage<Fetched>(knex, walk, () => queries.collect(fewIds), budget, collectInstead);
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
@@ -398,6 +398,22 @@ function pageQueries(
     collect: (fewIds: number[] | null) => {
       const page = limited(knex.queryBuilder().from('matches').select('id', ...keyColumns).orderByRaw(orderOf([...keyColumns, 'id'])));
       return rowsOf(page).withMaterialized('matches', matching(fewIds).select({ id: idColumn }, ...withKeyColumns()));
+    },
+    /**
+     * The page of a page narrowed only by membership filters (tags, a group, a segment) whose
+     * members are more than a few: its key's index read alone, each entry probed against the sets'
+     * own indexes, and only the page's customers read whole. At a million customers two tags
+     * together (5,911) took 5.7 ms in psql this way, 19 ms reading every walked customer.
+     */
+    walkIndex: (table: NonNullable<SortKey['indexOnly']>) => {
+      const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
+      const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
+      if (source.kind === 'shop') {
+        if (alias === 'cs') entries.where('cs.shop_id', source.shopId);
+        else entries.whereIn('c.id', knex('customer_shops as a').select('a.customer_id').where('a.shop_id', source.shopId));
+      }
+      for (const set of memberSets(knex, query.filters)) entries.whereIn(id, set);
+      return rowsOf(limited(entries.orderByRaw(orderOf([...key.parts, id]))));
     },
     /**
      * The page of the customers `ids` are exactly (the page's other filters are checked all the

@@ -30,7 +30,10 @@ describe('filters that few customers pass', () => {
     await knex.raw('ANALYZE customers, customer_shops');
   });
 
-  const queryOf = (search: string) => parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
+  const queryOf = (search: string) => {
+    const params = new URLSearchParams(search);
+    return parseCustomerListQuery({ ...Object.fromEntries(params), tag: params.getAll('tag') });
+  };
   const inShop = (id: number): ListSource => ({ kind: 'shop', shopId: id });
 
   it('collects a shop’s few matches of its assignment filters at once, and gives the pages the walk gives', async () => {
@@ -56,7 +59,7 @@ describe('filters that few customers pass', () => {
     const listed: number[] = [];
     let after: string | undefined = '';
     for (let pages = 0; after !== undefined && pages < 50; pages++) {
-      const page = await listCustomers(knex, source, queryOf(`${search}&size=25${after ? `&after=${after}` : ''}`), null, walkBudget === undefined ? {} : { walkBudgetMs: walkBudget });
+      const page = await listCustomers(knex, source, queryOf(`size=25&${search}${after ? `&after=${after}` : ''}`), null, walkBudget === undefined ? {} : { walkBudgetMs: walkBudget });
       listed.push(...page.rows.map((row) => row.id));
       after = page.next;
     }
@@ -105,6 +108,26 @@ describe('filters that few customers pass', () => {
       expect(sorted(await allPages(inShop(shopId), search)), search).toEqual(ours.slice(150, 200));
       expect(sorted(await allPages(inShop(bigShopId), search)), search).toEqual(sorted(others.slice(0, 20)));
       expect(sorted(await allPages({ kind: 'all' }, search)), search).toEqual(sorted([...ours.slice(150, 200), ...others.slice(0, 20)]));
+    }
+  });
+
+  it('walks the key’s index alone for the many customers of two tags, and pages them as the collect does', async () => {
+    const bigShop = ((await knex('customerShops').where({ shopId: bigShopId }).orderBy('customerId').select('customerId')) as Array<{ customerId: number }>).map((row) => Number(row.customerId));
+    const both = [...bigShop.slice(0, 2_300), ...ours.slice(300, 350)];
+    await knex.raw(`INSERT INTO customer_tags (customer_id, tag) SELECT id, t FROM unnest(?::bigint[]) id, unnest(array['pair-a', 'pair-b']) t`, [both]);
+    await knex.raw(`INSERT INTO customer_tags (customer_id, tag) SELECT id, 'pair-a' FROM unnest(?::bigint[]) id`, [bigShop.slice(3_000, 3_500)]);
+    await knex.raw('ANALYZE customer_tags');
+    const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
+    for (const [source, expected] of [[{ kind: 'all' }, both], [inShop(shopId), ours.slice(300, 350)]] as const) {
+      for (const order of ['sort=created&dir=desc', 'sort=name&dir=asc', 'sort=total_spent&dir=desc', 'sort=orders&dir=asc', 'sort=state&dir=desc']) {
+        const search = `size=100&tag=pair-a&tag=pair-b&tagmode=all&${order}`;
+        const { result: walked, statements } = await statementsOf(knex, () => allPages(source, search));
+        expect(sorted(walked), search).toEqual(sorted([...expected]));
+        expect(walked, search).toEqual(await allPages(source, search, 0));
+        // The customers are read whole only for the page (joined after the walk's limit), never while walking.
+        const walkedAlone = ({ sql }: { sql: string }) => sql.startsWith('select "c"."id", "c"."email"') && /from \(select "cs?"\."(customer_)?id" as "id"/.test(sql) && !sql.includes('"walked"');
+        expect(statements.some(walkedAlone), search).toBe(true);
+      }
     }
   });
 
