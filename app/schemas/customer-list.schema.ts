@@ -66,8 +66,8 @@ type Raw = Record<string, unknown>;
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === 'string');
 /** Multi-valued filters accept repeated keys and comma-separated values alike. */
 const list = (value: unknown): string[] => strings(value).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-/** Single values: the first one given, as it is. */
-const first = (value: unknown): string | undefined => strings(value)[0]?.trim();
+/** Single values: the first one given (an empty field, as a form may send before it, gives none). */
+const first = (value: unknown): string | undefined => strings(value).map((v) => v.trim()).find(Boolean);
 
 const date = calendarDate;
 const wholeNumber = z.coerce.number().int().min(0).max(1_000_000_000);

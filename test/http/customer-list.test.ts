@@ -192,6 +192,10 @@ describe('admin customer list: sorting and columns (F-LIST-1)', () => {
     expect(await sorted(query)).toEqual(order(...expected));
   });
 
+  it('takes the first sort and direction given, passing over empty fields before them', async () => {
+    expect(await sorted('sort=&sort=email&dir=&dir=asc')).toEqual(order('c2', 'c4', 'c5', 'c3', 'c1'));
+  });
+
   it('marks the active sort column and links its header to the other direction', async () => {
     const page = await staff.get('/admin/customers?sort=total_spent&dir=asc');
     expect(page.text).toMatch(/<th scope="col" class="num" aria-sort="ascending">\s*<a class="sort is-active" href="\/admin\/customers\?sort=total_spent"/);
