@@ -2,6 +2,9 @@ import net from 'node:net';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 
+/** PostgreSQL's error code for a statement cancelled (here: past its statement_timeout). */
+export const QUERY_CANCELED = '57014';
+
 /** pg's client, with its backend's id and cancel key (pg keeps both from connecting; its types leave them out). */
 export type PooledConnection = pg.Client & { processID: number; secretKey: number };
 

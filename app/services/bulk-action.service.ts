@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../lib/errors.js';
 import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import { recordAudit } from './audit.service.js';
-import { customerListFilter, type ListSource } from './customer-list.service.js';
+import { customerListFilter, type ListSource } from './customer-list-filter.js';
 import type { LinkBase } from './customer-account.service.js';
 import { disableAssignmentsChunk } from './customer-assignment.service.js';
 import { inviteChunk } from './invitation.service.js';

@@ -9,7 +9,7 @@ import { NotFoundError } from '../lib/errors.js';
 import type { CustomerFilters } from '../schemas/customer-list.schema.js';
 import type { FileStorage } from '../storage/file-storage.js';
 import { recordAudit } from './audit.service.js';
-import { customerListFilter, spentFilterApplies, type ListSource } from './customer-list.service.js';
+import { customerListFilter, spentFilterApplies, type ListSource } from './customer-list-filter.js';
 import { shopCurrencies } from './shop.service.js';
 import { loadStaffPrincipal } from './staff.service.js';
 

@@ -5,7 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { emailKeyOf } from '../models/customer.model.js';
 import { looksLikeEmail, MAX_BATCH_EMAILS, readRule, ruleHasConditions, ruleOfForm, splitEmails, type GroupForm, type GroupRule } from '../schemas/customer-group.schema.js';
 import { recordAudit } from './audit.service.js';
-import { spentFilterApplies } from './customer-list.service.js';
+import { spentFilterApplies } from './customer-list-filter.js';
 import { shopCurrencies } from './shop.service.js';
 import type { StaffPrincipal } from './staff.service.js';
 

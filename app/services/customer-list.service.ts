@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
-import { plannedRows } from '../db/list-statistics.js';
+import { COLLECT_SETTINGS, NO_PARALLEL_WORKERS, plannedRows } from '../db/list-statistics.js';
 import { cancelRunningQuery, type PooledConnection, withPooledConnection } from '../db/pooled-connection.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
-import type { ShopScope } from '../models/staff-user.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
-import { commonTrigrams, indexedPart } from './search-trigrams.js';
+import { applyFilters, customerListFilter, fewMembers, type ListSource, memberSets, narrowed, narrowedBy, searches } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -50,9 +49,6 @@ export interface CustomerListPage {
   previous?: string;
 }
 
-/** Where the rows come from: one shop's assignments, or (staff who see every shop) all customers. */
-export type ListSource = { kind: 'shop'; shopId: number } | { kind: 'all' };
-
 interface SortKey {
   /** SQL of the key's parts, exactly as in its (parts, id) index (e-mail: its unique index). */
   parts: string[];
@@ -79,6 +75,7 @@ const customerKeys = {
   state: { parts: ['c.state'], type: 'text', indexOnly: 'customers' },
   created: { parts: ['c.created_at'], type: 'timestamp', indexOnly: 'customers' },
 } satisfies Record<string, SortKey>;
+
 const figureKeys = (alias: 'c' | 'cs') => {
   const indexOnly = alias === 'c' ? 'customers' : 'customer_shops';
   return {
@@ -87,13 +84,11 @@ const figureKeys = (alias: 'c' | 'cs') => {
     total_spent: { parts: [`${alias}.total_spent`], type: 'number', indexOnly },
   } satisfies Record<string, SortKey>;
 };
+
 const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
   shop: { ...customerKeys, ...figureKeys('cs') },
   all: { ...customerKeys, ...figureKeys('c') },
 };
-
-/** Search needs this many characters: shorter terms match too much to be useful. */
-export const MIN_SEARCH_LENGTH = 3;
 
 type CursorKey = string | number;
 
@@ -143,157 +138,6 @@ function cursorKeySql(key: SortKey): string {
   const asCursor = (part: string) =>
     key.type === 'timestamp' ? `CASE WHEN isfinite(${part}) THEN to_char(${part} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ELSE (${part})::text END` : part;
   return `json_build_array(${key.parts.map(asCursor).join(', ')})`;
-}
-
-/**
- * The FROM and WHERE of a list query (shared by the page, the count and exports). Every value is a
- * binding; the sort key and columns come from the allow-lists above.
- */
-export function customerListFilter(
-  knex: Knex,
-  source: ListSource,
-  query: Pick<CustomerListQuery, 'q' | 'filters'>,
-  salesTeamId: number | null,
-  /** The few members of the membership filters (fewMembers), looked up by id instead of the sets. */
-  fewIds?: number[] | Knex.QueryBuilder | null,
-  /** Reads only this share (percent) of the customers' pages, for an estimate (sampledCount). */
-  samplePercent?: number,
-): Knex.QueryBuilder {
-  // A fixed seed: the same filters read the same pages on every request.
-  const customers = samplePercent === undefined ? { c: 'customers' } : knex.raw('customers AS c TABLESAMPLE SYSTEM (?) REPEATABLE (0)', [samplePercent]);
-  const builder = knex.queryBuilder().from(customers);
-  if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
-  if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
-  applySearch(knex, builder, query.q);
-  applyFilters(knex, builder, source, query.filters);
-  if (Array.isArray(fewIds)) builder.whereRaw('c.id = ANY(?::bigint[])', [fewIds]);
-  else if (fewIds) builder.whereIn('c.id', fewIds);
-  // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
-  else for (const set of memberSets(knex, query.filters)) builder.whereIn('c.id', set);
-  return builder;
-}
-
-/**
- * At most this many members are looked up by id; more are filtered while the sort index is walked.
- * Fetching and sorting n rows by id grows with n, the walk with the customers per match: at a
- * million customers a tag with a segment (1,587 members) took 18–23 ms by id and 44–55 ms walked,
- * two tags (5,900) 30 ms either way.
- */
-export const FEW_MEMBERS = 2_000;
-
-/**
- * The customers the membership filters (tags, group, segment) allow, of the listed shop, when the
- * sets allow at most FEW_MEMBERS; null when they allow more, or when the planner can judge the set
- * itself. It cannot estimate sets that combine (two tags together, a tag and a segment): believing
- * them large it walks the sort index, and when they are in fact small it reads most of the table
- * to fill a page. Read first from their own indexes, a small set is then paged by id (pageQueries' ofIds).
- * One tag (or any of several), one group or one segment it estimates from its statistics, so that
- * filter skips this look-up and its round trip.
- */
-export async function fewMembers(knex: Knex, f: CustomerFilters, source: ListSource): Promise<number[] | null> {
-  const [driver, ...others] = memberSets(knex, f);
-  if (!driver || others.length === 0) return null;
-  const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
-  for (const other of others) members.whereIn('m.customer_id', other);
-  // Those of the shop, found by the assignments' primary key once the set is known to be small.
-  const ids =
-    source.kind === 'shop'
-      ? knex.raw('array_agg(few.customer_id) FILTER (WHERE EXISTS (SELECT 1 FROM customer_shops cs WHERE cs.customer_id = few.customer_id AND cs.shop_id = ?)) AS ids', [source.shopId])
-      : knex.raw('array_agg(few.customer_id) AS ids');
-  // One row with an array: a thousand rows would cost more to receive than to find.
-  const [row] = (await knex.queryBuilder().from(members.as('few')).select(knex.raw('count(*)::int AS members'), ids)) as Array<{ members: number; ids: string[] | null }>;
-  // A customer may be listed twice (two of the tags): that only makes the set look larger.
-  return row && row.members <= FEW_MEMBERS ? (row.ids ?? []).map(Number) : null;
-}
-
-/**
- * One subquery of customer ids per membership filter ("all of these tags": one per tag). Each reads
- * its table's primary key or (tag, customer_id) index; a segment's members are kept in a table of
- * their own (segment_members, by triggers on its customers and its groups' members).
- */
-function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
-  const taggedWith = (tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
-  const sets: Knex.QueryBuilder[] = [];
-  if (f.tag.length) sets.push(...(f.tagMode === 'all' ? f.tag.map((tag) => taggedWith([tag])) : [taggedWith(f.tag)]));
-  if (f.group !== undefined) sets.push(knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
-  if (f.segment !== undefined) sets.push(knex('segment_members as sm').select('sm.customer_id').where('sm.segment_id', f.segment));
-  return sets;
-}
-
-function applySearch(knex: Knex, builder: Knex.QueryBuilder, q: string): void {
-  const term = q.trim().toLowerCase();
-  if (term.length < MIN_SEARCH_LENGTH) return;
-  const like = (text: string) => `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-  // The index is asked for the term's rarer part only (search-trigrams.ts); strpos, which no index
-  // answers, then checks the whole term on the rows found.
-  const part = indexedPart(term, commonTrigrams(knex));
-  const matchesText = (w: Knex.QueryBuilder) => (part ? w.whereRaw('c.search_text LIKE ? AND strpos(c.search_text, ?) > 0', [like(part), term]) : w.whereRaw('c.search_text LIKE ?', [like(term)]));
-  // Fragments of e-mail, names, company or phone; and, for what could be a name, names spelled
-  // slightly differently. E-mail addresses, numbers and phone numbers are matched exactly: a
-  // similarity search for them finds noise and costs a second index scan.
-  if (!looksLikeName(term)) {
-    builder.where(matchesText);
-    return;
-  }
-  builder.where((w) => w.where(matchesText).orWhereRaw("? <% (c.first_name || ' ' || c.last_name)", [term]));
-}
-
-function looksLikeName(term: string): boolean {
-  return /^[\p{L}\p{M}' .-]+$/u.test(term);
-}
-
-/**
- * Whether a total spent filter with amounts in `currency` (none given: in the listed shops' own) can
- * apply over shops that sell in `currencies`: in one of them, and over several only with its own,
- * since a customer's total over shops of several currencies adds amounts that are no amount at all.
- * The list, its exports and dynamic group rules follow this one rule.
- */
-export function spentFilterApplies(currency: string | undefined, currencies: readonly string[]): boolean {
-  return currency === undefined ? currencies.length <= 1 : currencies.includes(currency);
-}
-
-function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource, f: CustomerFilters): void {
-  const figures = source.kind === 'shop' ? 'cs' : 'c';
-  if (f.state.length) builder.whereIn('c.state', f.state);
-  if (f.type.length) builder.whereIn('c.customer_type', f.type);
-  if (f.status.length && source.kind === 'shop') builder.whereIn('cs.status', f.status);
-  // As the country-and-city index has it, so that a country (rare, or sorted by) is read from that index.
-  if (f.country.length) builder.whereRaw(`coalesce(c.billing_country, '') IN (${f.country.map(() => '?').join(', ')})`, f.country);
-  if (f.createdFrom) builder.where('c.created_at', '>=', f.createdFrom);
-  if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
-  if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
-  if (f.ordersMax !== undefined) builder.where(`${figures}.orders_count`, '<=', f.ordersMax);
-  if (f.spentCurrency !== undefined && source.kind === 'all') applySpentInCurrency(knex, builder, f.spentCurrency, f.spentMin, f.spentMax);
-  else {
-    if (f.spentMin !== undefined) builder.where(`${figures}.total_spent`, '>=', f.spentMin);
-    if (f.spentMax !== undefined) builder.where(`${figures}.total_spent`, '<=', f.spentMax);
-  }
-  // As the last order's indexes have it (no order: -infinity), so that a range is read from them.
-  const lastOrder = `coalesce(${figures}.last_order_at, '-infinity')`;
-  if (f.lastOrderFrom) builder.whereRaw(`${lastOrder} >= ?`, [f.lastOrderFrom]);
-  if (f.lastOrderTo) builder.whereRaw(`${lastOrder} > '-infinity' AND ${lastOrder} < ?::date + 1`, [f.lastOrderTo]);
-  if (f.passwordChangedBefore) builder.where('c.password_changed_at', '<', f.passwordChangedBefore);
-  if (f.taxExempt !== undefined) builder.where('c.tax_exempt', f.taxExempt);
-  if (f.wholesale !== undefined) builder.where('c.wholesale', f.wholesale);
-  if (f.marketing !== undefined) builder.where('c.marketing_opt_in', f.marketing);
-  if (f.business !== undefined) builder.where('c.business_account_id', f.business);
-}
-
-/**
- * Over all shops of a merchant who sells in several currencies: what the customer spent in the shops
- * that sell in `currency`, as kept per customer and currency (migration 35; a customer without a row
- * spent nothing there). A lower bound is read from that table's amount index, as a set of
- * customers; without one, most customers match and each walked row is probed for a larger sum.
- */
-function applySpentInCurrency(knex: Knex, builder: Knex.QueryBuilder, currency: string, min: number | undefined, max: number | undefined): void {
-  const spent = () => knex('customer_spent_by_currency as sc').where('sc.currency', currency);
-  if (min !== undefined && min > 0) {
-    const within = spent().select('sc.customer_id').where('sc.total_spent', '>=', min);
-    if (max !== undefined) within.where('sc.total_spent', '<=', max);
-    builder.whereIn('c.id', within);
-  } else if (max !== undefined) {
-    builder.whereNotExists(spent().select(knex.raw('1')).whereRaw('sc.customer_id = c.id').where('sc.total_spent', '>', max));
-  }
 }
 
 /**
@@ -615,25 +459,6 @@ interface Contender<T> {
   stop(cancel: boolean): void;
 }
 
-/**
- * Filtered and searched pages are walked and collected without parallel workers: costing a walk as
- * if it read every row, the planner starts two for a 26-row page, which costs more than it saves
- * (at 1M customers on two cores: five filters combined walked in 205–250 ms with workers and about
- * 60 ms without; two tags together 49–55 ms with, 29–35 ms without), and leaves no core to a
- * collect started alongside.
- */
-const NO_PARALLEL_WORKERS = ["set_config('max_parallel_workers_per_gather', '0', true)"];
-
-/**
- * A collected page (and a count) also has sequential scans priced out, so that the matches come
- * from the indexes of the filters and the search, even where the planner believes a filter matches
- * much of the table.
- */
-const COLLECT_SETTINGS = [...NO_PARALLEL_WORKERS, "set_config('enable_seqscan', 'off', true)"];
-
-/** PostgreSQL's error code for a statement cancelled (here: past its statement_timeout). */
-const QUERY_CANCELED = '57014';
-
 function contender<T>(knex: Knex, settings: string[], builder: Knex.QueryBuilder): Contender<T> {
   let held: PooledConnection | undefined;
   let stopped = false;
@@ -679,28 +504,6 @@ async function firstOf<T>(contenders: Array<Contender<T>>): Promise<T> {
   const winner = await Promise.race(contenders.map((entry, index) => entry.rows.then(() => index, () => index)));
   contenders.forEach((entry, index) => entry.stop(index !== winner));
   return contenders[winner]!.rows;
-}
-
-/** Whether a search term is long enough to search by (a shorter one lists as if there were none). */
-function searches(q: string): boolean {
-  return q.trim().length >= MIN_SEARCH_LENGTH;
-}
-
-/** Whether a search or a filter narrows the page (its matches may then cluster in the sort order). */
-function narrowed(query: Pick<CustomerListQuery, 'q' | 'filters'>): boolean {
-  return searches(query.q) || narrowingFilters(query.filters).length > 0;
-}
-
-/** Whether the filters narrow the page, and only by filters of `only`. */
-function narrowedBy(filters: CustomerFilters, only: ReadonlySet<string>): boolean {
-  const keys = narrowingFilters(filters);
-  return keys.length > 0 && keys.every((key) => only.has(key));
-}
-
-function narrowingFilters(filters: CustomerFilters): string[] {
-  return Object.entries(filters)
-    .filter(([key, value]) => key !== 'tagMode' && (Array.isArray(value) ? value.length > 0 : value !== undefined))
-    .map(([key]) => key);
 }
 
 /**
@@ -759,127 +562,4 @@ async function attachSpentByCurrency(knex: Knex, rows: CustomerListRow[]): Promi
 
 function castFor(type: SortKey['type']): string {
   return type === 'timestamp' ? '?::timestamptz' : type === 'number' ? '?::bigint' : '?';
-}
-
-/** Counts exactly up to this many matches; above it, an estimate is shown instead (see countCustomers). */
-export const EXACT_COUNT_LIMIT = 10_000;
-
-/**
- * How long an exact count may take; past it the estimate is shown instead. Few matches can still
- * take every row of a shop to find: at a million customers five filters together (311 matches)
- * took 170–700 ms to count, a search with a state in one shop 280–400 ms, on every list view.
- */
-export const EXACT_COUNT_BUDGET_MS = 100;
-
-export interface CustomerCount {
-  value: number;
-  exact: boolean;
-}
-
-/**
- * How many customers match: an estimate when it is large (an exact count over a big shop would read
- * every row on every request), an exact count capped at EXACT_COUNT_LIMIT otherwise, unless it
- * takes longer than `budgetMs`: then it is estimated from a sample (sampledCount), or else by the
- * planner. The planner cannot judge a search (at a million customers "schmidt" was 69,917 for
- * 41,601, "garcia" 78,992 for 41,570), so a search's count beyond the exact limit is estimated from
- * the sample too. The count is read as a collected page is, from the filters' own indexes and
- * without parallel workers (two tags together: 22–32 ms instead of 140–270 ms).
- */
-export async function countCustomers(
-  knex: Knex,
-  source: ListSource,
-  query: Pick<CustomerListQuery, 'q' | 'filters'>,
-  salesTeamId: number | null,
-  budgetMs = EXACT_COUNT_BUDGET_MS,
-  sampleBudgetMs = SAMPLE_BUDGET_MS,
-): Promise<CustomerCount> {
-  // Taken once, whichever way the count goes; its figure, or null when it has none.
-  let sampling: Promise<number | 'few' | null> | undefined;
-  const sample = () => (sampling ??= sampledCount(knex, source, query, salesTeamId, sampleBudgetMs));
-  const figureOf = (sampled: number | 'few' | null) => (typeof sampled === 'number' ? sampled : null);
-  const searched = searches(query.q);
-  const planned = await estimateCustomers(knex, source, query, salesTeamId);
-  const judged = searched && planned > EXACT_COUNT_LIMIT * 2 ? await sample() : null;
-  const estimate = figureOf(judged) ?? planned;
-  // A sample that finds few says the planner's many are wrong: they are counted.
-  if (estimate > EXACT_COUNT_LIMIT * 2 && judged !== 'few') return { value: estimate, exact: false };
-  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
-  let n: number;
-  try {
-    n = await knex.transaction(async (trx) => {
-      await trx.raw(`SELECT ${[...COLLECT_SETTINGS, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
-      const counted = await trx.raw(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings as Knex.RawBinding[]);
-      return counted.rows[0].n as number;
-    });
-  } catch (error) {
-    if ((error as { code?: string }).code !== QUERY_CANCELED) throw error;
-    return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };
-  }
-  if (n <= EXACT_COUNT_LIMIT) return { value: n, exact: true };
-  return { value: Math.max(n, (searched ? figureOf(await sample()) : null) ?? estimate), exact: false };
-}
-
-/** About this many customers are read to estimate a count that its budget could not finish. */
-export const SAMPLED_CUSTOMERS = 10_000;
-
-/**
- * Fewer matches than this in a sample say too little of how many there are, only that they are few
- * (about 3,000 at most at a million customers); matches on fewer pages than MIN_SAMPLED_PAGES say
- * nothing (the sample takes whole pages, and customers imported or created together share them).
- */
-export const MIN_SAMPLED_MATCHES = 30;
-export const MIN_SAMPLED_PAGES = 20;
-
-/** How long the sample may take (its pages are often not in PostgreSQL's cache yet). */
-export const SAMPLE_BUDGET_MS = 200;
-
-/**
- * A count estimated from a sample of the customers' pages, for matches too few to count from the
- * estimate and too costly to count exactly (a search in a shop: the planner cannot judge a search,
- * and took 8,731 matches for 15,000): about SAMPLED_CUSTOMERS customers read whole (about 30 ms at
- * a million once their pages are cached, 80 of them matched, so "About 8,000"). 'few' when the
- * sample matches fewer than MIN_SAMPLED_MATCHES; null when its matches are on too few pages to
- * tell, it takes longer than `budgetMs`, or the table is no larger than the sample.
- */
-export async function sampledCount(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null, budgetMs: number): Promise<number | 'few' | null> {
-  const customers = await plannedRows(knex, knex('customers').select(knex.raw('1')));
-  if (customers <= SAMPLED_CUSTOMERS) return null;
-  // Two figures: the same pages, and the same estimate, while the table grows by a little.
-  const percent = Number(((SAMPLED_CUSTOMERS / customers) * 100).toPrecision(2));
-  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, undefined, percent).select({ page: knex.raw('(c.ctid::text::point)[0]') }).toSQL();
-  try {
-    const sample = await knex.transaction(async (trx) => {
-      await trx.raw(`SELECT ${[...NO_PARALLEL_WORKERS, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
-      return (await trx.raw(`SELECT count(*)::int AS matches, count(DISTINCT page)::int AS pages FROM (${sql}) s`, bindings as Knex.RawBinding[])).rows[0] as { matches: number; pages: number };
-    });
-    if (sample.matches < MIN_SAMPLED_MATCHES) return 'few';
-    return sample.pages >= MIN_SAMPLED_PAGES ? Math.round((sample.matches * 100) / percent) : null;
-  } catch (error) {
-    if ((error as { code?: string }).code === QUERY_CANCELED) return null;
-    throw error;
-  }
-}
-
-/**
- * The planner's estimate of the matches. Tags, groups and segments are estimated apart, each from
- * its own table's statistics, and applied as shares of all customers.
- */
-export async function estimateCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<number> {
-  const f = query.filters;
-  const others = { q: query.q, filters: { ...f, tag: [], group: undefined, segment: undefined } };
-  const matches = plannedRows(knex, customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1')));
-  const sets = memberSets(knex, f).map((set) => plannedRows(knex, set));
-  if (!sets.length) return Math.round(await matches);
-  // Each estimate is its own EXPLAIN on its own pooled connection: asked at once, not one after another.
-  const [estimate, customers, ...sizes] = await Promise.all([matches, plannedRows(knex, knex('customers').select(knex.raw('1'))), ...sets]);
-  return Math.round(sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), estimate));
-}
-
-/** Which source a request lists: the chosen shop if the staff member may see it, else their first shop. */
-export function resolveListSource(scope: ShopScope, shops: Array<{ id: number }>, requested: number | 'all' | undefined): ListSource | null {
-  if (requested === 'all' && scope === 'all') return { kind: 'all' };
-  if (typeof requested === 'number' && shops.some((s) => s.id === requested)) return { kind: 'shop', shopId: requested };
-  if (scope === 'all' && requested === undefined) return { kind: 'all' };
-  const first = shops[0];
-  return first ? { kind: 'shop', shopId: first.id } : null;
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { refreshListStatistics } from '../db/list-statistics.js';
 import { parseCustomerListQuery, type CustomerFilters } from '../schemas/customer-list.schema.js';
 import { readRule, type GroupRule } from '../schemas/customer-group.schema.js';
-import { customerListFilter } from './customer-list.service.js';
+import { customerListFilter } from './customer-list-filter.js';
 
 // Dynamic groups (F-GRP-2): membership is what the rule matches, recomputed by the `groups` queue
 // when a group is saved and nightly. The rule is evaluated by the customer list's own filter SQL

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { createKnex } from '../../app/db/knex.js';
-import { countCustomers, estimateCustomers, fewMembers, FEW_MEMBERS, sampledCount, type ListSource } from '../../app/services/customer-list.service.js';
+import { countCustomers, estimateCustomers, sampledCount } from '../../app/services/customer-list-count.js';
+import { fewMembers, FEW_MEMBERS, type ListSource } from '../../app/services/customer-list-filter.js';
 import type { Agent } from '../support/agents.js';
 import { loginStaff } from '../support/agents.js';
 import { allListedIds, getList, insertManyCustomers, paramsOf } from '../support/customer-list.js';

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { customerListFilter, fewMembers, listCustomers, WALK_BUDGET_MS, walkBudgetMs, type ListSource } from '../../app/services/customer-list.service.js';
+import { customerListFilter, fewMembers, type ListSource } from '../../app/services/customer-list-filter.js';
+import { listCustomers, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeShop } from '../support/factories.js';

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { CLUSTERED_WALK_BUDGET_MS, FEW_MEMBERS, listCustomers, resolveListSource, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
+import { FEW_MEMBERS, resolveListSource } from '../../app/services/customer-list-filter.js';
+import { CLUSTERED_WALK_BUDGET_MS, listCustomers, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { planWithout, statementsOf } from '../support/statements.js';

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { customerListFilter, listCustomers, resolveListSource } from '../../app/services/customer-list.service.js';
+import { customerListFilter, resolveListSource } from '../../app/services/customer-list-filter.js';
+import { listCustomers } from '../../app/services/customer-list.service.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeCustomer, makeSalesTeam } from '../support/factories.js';
 import { planWithout } from '../support/statements.js';

@@ -6,7 +6,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors
 import { enqueueBulkOperation } from '../../queues/bulk.queue.js';
 import { parseForm, text } from '../../schemas/form.js';
 import { bulkActions, checkBulkInput, createBulkOperation, getBulkOperation, type BulkAction } from '../../services/bulk-action.service.js';
-import { countCustomers } from '../../services/customer-list.service.js';
+import { countCustomers } from '../../services/customer-list-count.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';

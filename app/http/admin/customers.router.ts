@@ -6,7 +6,9 @@ import { optionalColumns, parseCustomerListQuery } from '../../schemas/customer-
 import { parseForm, requiredText } from '../../schemas/form.js';
 import { recordAudit } from '../../services/audit.service.js';
 import { writeCustomerCsv } from '../../services/customer-export.service.js';
-import { countCustomers, listCustomers, MIN_SEARCH_LENGTH, resolveListSource, type ListSource } from '../../services/customer-list.service.js';
+import { countCustomers } from '../../services/customer-list-count.js';
+import { MIN_SEARCH_LENGTH, resolveListSource, type ListSource } from '../../services/customer-list-filter.js';
+import { listCustomers } from '../../services/customer-list.service.js';
 import { deleteView, listSavedViews, rememberedListColumns, rememberListColumns, saveView } from '../../services/saved-view.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 import { redirect } from '../login-handler.js';

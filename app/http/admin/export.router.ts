@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../../lib/errors.js';
 import { enqueueCustomerExport } from '../../queues/export.queue.js';
 import { parseForm } from '../../schemas/form.js';
 import { createCustomerExport, getCustomerExport, INLINE_EXPORT_LIMIT } from '../../services/customer-export.service.js';
-import { countCustomers } from '../../services/customer-list.service.js';
+import { countCustomers } from '../../services/customer-list-count.js';
 import { redirect } from '../login-handler.js';
 import { flash, render } from '../render.js';
 import { queryObject } from './bulk.router.js';

@@ -1,6 +1,6 @@
 import { andList } from '../../lib/and-list.js';
 import { parseCustomerListQuery, type CustomerListQuery } from '../../schemas/customer-list.schema.js';
-import { resolveListSource, spentFilterApplies, type ListSource } from '../../services/customer-list.service.js';
+import { resolveListSource, spentFilterApplies, type ListSource } from '../../services/customer-list-filter.js';
 import type { ShopOption } from '../../services/shop.service.js';
 import type { StaffPrincipal } from '../../services/staff.service.js';
 

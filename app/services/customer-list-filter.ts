@@ -1,0 +1,194 @@
+// What a customer list matches: the FROM and WHERE of its pages, counts and exports, from the
+// list's filters and search; and which of them narrow a page.
+import type { Knex } from 'knex';
+import type { ShopScope } from '../models/staff-user.model.js';
+import type { CustomerFilters, CustomerListQuery } from '../schemas/customer-list.schema.js';
+import { commonTrigrams, indexedPart } from './search-trigrams.js';
+
+/** Where the rows come from: one shop's assignments, or (staff who see every shop) all customers. */
+export type ListSource = { kind: 'shop'; shopId: number } | { kind: 'all' };
+
+/** Search needs this many characters: shorter terms match too much to be useful. */
+export const MIN_SEARCH_LENGTH = 3;
+
+/**
+ * The FROM and WHERE of a list query (shared by the page, the count and exports). Every value is a
+ * binding; columns are named here only, never taken from the request.
+ */
+export function customerListFilter(
+  knex: Knex,
+  source: ListSource,
+  query: Pick<CustomerListQuery, 'q' | 'filters'>,
+  salesTeamId: number | null,
+  /** The few members of the membership filters (fewMembers), looked up by id instead of the sets. */
+  fewIds?: number[] | Knex.QueryBuilder | null,
+  /** Reads only this share (percent) of the customers' pages, for an estimate (sampledCount). */
+  samplePercent?: number,
+): Knex.QueryBuilder {
+  // A fixed seed: the same filters read the same pages on every request.
+  const customers = samplePercent === undefined ? { c: 'customers' } : knex.raw('customers AS c TABLESAMPLE SYSTEM (?) REPEATABLE (0)', [samplePercent]);
+  const builder = knex.queryBuilder().from(customers);
+  if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
+  if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
+  applySearch(knex, builder, query.q);
+  applyFilters(knex, builder, source, query.filters);
+  if (Array.isArray(fewIds)) builder.whereRaw('c.id = ANY(?::bigint[])', [fewIds]);
+  else if (fewIds) builder.whereIn('c.id', fewIds);
+  // A semi-join per set: "all of these tags" is one per tag, not a grouping of every tagged row.
+  else for (const set of memberSets(knex, query.filters)) builder.whereIn('c.id', set);
+  return builder;
+}
+
+/**
+ * At most this many members are looked up by id; more are filtered while the sort index is walked.
+ * Fetching and sorting n rows by id grows with n, the walk with the customers per match: at a
+ * million customers a tag with a segment (1,587 members) took 18–23 ms by id and 44–55 ms walked,
+ * two tags (5,900) 30 ms either way.
+ */
+export const FEW_MEMBERS = 2_000;
+
+/**
+ * The customers the membership filters (tags, group, segment) allow, of the listed shop, when the
+ * sets allow at most FEW_MEMBERS; null when they allow more, or when the planner can judge the set
+ * itself. It cannot estimate sets that combine (two tags together, a tag and a segment): believing
+ * them large it walks the sort index, and when they are in fact small it reads most of the table
+ * to fill a page. Read first from their own indexes, a small set is then paged by id (pageQueries' ofIds).
+ * One tag (or any of several), one group or one segment it estimates from its statistics, so that
+ * filter skips this look-up and its round trip.
+ */
+export async function fewMembers(knex: Knex, f: CustomerFilters, source: ListSource): Promise<number[] | null> {
+  const [driver, ...others] = memberSets(knex, f);
+  if (!driver || others.length === 0) return null;
+  const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
+  for (const other of others) members.whereIn('m.customer_id', other);
+  // Those of the shop, found by the assignments' primary key once the set is known to be small.
+  const ids =
+    source.kind === 'shop'
+      ? knex.raw('array_agg(few.customer_id) FILTER (WHERE EXISTS (SELECT 1 FROM customer_shops cs WHERE cs.customer_id = few.customer_id AND cs.shop_id = ?)) AS ids', [source.shopId])
+      : knex.raw('array_agg(few.customer_id) AS ids');
+  // One row with an array: a thousand rows would cost more to receive than to find.
+  const [row] = (await knex.queryBuilder().from(members.as('few')).select(knex.raw('count(*)::int AS members'), ids)) as Array<{ members: number; ids: string[] | null }>;
+  // A customer may be listed twice (two of the tags): that only makes the set look larger.
+  return row && row.members <= FEW_MEMBERS ? (row.ids ?? []).map(Number) : null;
+}
+
+/**
+ * One subquery of customer ids per membership filter ("all of these tags": one per tag). Each reads
+ * its table's primary key or (tag, customer_id) index; a segment's members are kept in a table of
+ * their own (segment_members, by triggers on its customers and its groups' members).
+ */
+export function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
+  const taggedWith = (tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
+  const sets: Knex.QueryBuilder[] = [];
+  if (f.tag.length) sets.push(...(f.tagMode === 'all' ? f.tag.map((tag) => taggedWith([tag])) : [taggedWith(f.tag)]));
+  if (f.group !== undefined) sets.push(knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
+  if (f.segment !== undefined) sets.push(knex('segment_members as sm').select('sm.customer_id').where('sm.segment_id', f.segment));
+  return sets;
+}
+
+function applySearch(knex: Knex, builder: Knex.QueryBuilder, q: string): void {
+  const term = q.trim().toLowerCase();
+  if (term.length < MIN_SEARCH_LENGTH) return;
+  const like = (text: string) => `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  // The index is asked for the term's rarer part only (search-trigrams.ts); strpos, which no index
+  // answers, then checks the whole term on the rows found.
+  const part = indexedPart(term, commonTrigrams(knex));
+  const matchesText = (w: Knex.QueryBuilder) => (part ? w.whereRaw('c.search_text LIKE ? AND strpos(c.search_text, ?) > 0', [like(part), term]) : w.whereRaw('c.search_text LIKE ?', [like(term)]));
+  // Fragments of e-mail, names, company or phone; and, for what could be a name, names spelled
+  // slightly differently. E-mail addresses, numbers and phone numbers are matched exactly: a
+  // similarity search for them finds noise and costs a second index scan.
+  if (!looksLikeName(term)) {
+    builder.where(matchesText);
+    return;
+  }
+  builder.where((w) => w.where(matchesText).orWhereRaw("? <% (c.first_name || ' ' || c.last_name)", [term]));
+}
+
+function looksLikeName(term: string): boolean {
+  return /^[\p{L}\p{M}' .-]+$/u.test(term);
+}
+
+/**
+ * Whether a total spent filter with amounts in `currency` (none given: in the listed shops' own) can
+ * apply over shops that sell in `currencies`: in one of them, and over several only with its own,
+ * since a customer's total over shops of several currencies adds amounts that are no amount at all.
+ * The list, its exports and dynamic group rules follow this one rule.
+ */
+export function spentFilterApplies(currency: string | undefined, currencies: readonly string[]): boolean {
+  return currency === undefined ? currencies.length <= 1 : currencies.includes(currency);
+}
+
+export function applyFilters(knex: Knex, builder: Knex.QueryBuilder, source: ListSource, f: CustomerFilters): void {
+  const figures = source.kind === 'shop' ? 'cs' : 'c';
+  if (f.state.length) builder.whereIn('c.state', f.state);
+  if (f.type.length) builder.whereIn('c.customer_type', f.type);
+  if (f.status.length && source.kind === 'shop') builder.whereIn('cs.status', f.status);
+  // As the country-and-city index has it, so that a country (rare, or sorted by) is read from that index.
+  if (f.country.length) builder.whereRaw(`coalesce(c.billing_country, '') IN (${f.country.map(() => '?').join(', ')})`, f.country);
+  if (f.createdFrom) builder.where('c.created_at', '>=', f.createdFrom);
+  if (f.createdTo) builder.whereRaw("c.created_at < ?::date + 1", [f.createdTo]);
+  if (f.ordersMin !== undefined) builder.where(`${figures}.orders_count`, '>=', f.ordersMin);
+  if (f.ordersMax !== undefined) builder.where(`${figures}.orders_count`, '<=', f.ordersMax);
+  if (f.spentCurrency !== undefined && source.kind === 'all') applySpentInCurrency(knex, builder, f.spentCurrency, f.spentMin, f.spentMax);
+  else {
+    if (f.spentMin !== undefined) builder.where(`${figures}.total_spent`, '>=', f.spentMin);
+    if (f.spentMax !== undefined) builder.where(`${figures}.total_spent`, '<=', f.spentMax);
+  }
+  // As the last order's indexes have it (no order: -infinity), so that a range is read from them.
+  const lastOrder = `coalesce(${figures}.last_order_at, '-infinity')`;
+  if (f.lastOrderFrom) builder.whereRaw(`${lastOrder} >= ?`, [f.lastOrderFrom]);
+  if (f.lastOrderTo) builder.whereRaw(`${lastOrder} > '-infinity' AND ${lastOrder} < ?::date + 1`, [f.lastOrderTo]);
+  if (f.passwordChangedBefore) builder.where('c.password_changed_at', '<', f.passwordChangedBefore);
+  if (f.taxExempt !== undefined) builder.where('c.tax_exempt', f.taxExempt);
+  if (f.wholesale !== undefined) builder.where('c.wholesale', f.wholesale);
+  if (f.marketing !== undefined) builder.where('c.marketing_opt_in', f.marketing);
+  if (f.business !== undefined) builder.where('c.business_account_id', f.business);
+}
+
+/**
+ * Over all shops of a merchant who sells in several currencies: what the customer spent in the shops
+ * that sell in `currency`, as kept per customer and currency (migration 35; a customer without a row
+ * spent nothing there). A lower bound is read from that table's amount index, as a set of
+ * customers; without one, most customers match and each walked row is probed for a larger sum.
+ */
+function applySpentInCurrency(knex: Knex, builder: Knex.QueryBuilder, currency: string, min: number | undefined, max: number | undefined): void {
+  const spent = () => knex('customer_spent_by_currency as sc').where('sc.currency', currency);
+  if (min !== undefined && min > 0) {
+    const within = spent().select('sc.customer_id').where('sc.total_spent', '>=', min);
+    if (max !== undefined) within.where('sc.total_spent', '<=', max);
+    builder.whereIn('c.id', within);
+  } else if (max !== undefined) {
+    builder.whereNotExists(spent().select(knex.raw('1')).whereRaw('sc.customer_id = c.id').where('sc.total_spent', '>', max));
+  }
+}
+
+/** Whether a search term is long enough to search by (a shorter one lists as if there were none). */
+export function searches(q: string): boolean {
+  return q.trim().length >= MIN_SEARCH_LENGTH;
+}
+
+/** Whether a search or a filter narrows the page (its matches may then cluster in the sort order). */
+export function narrowed(query: Pick<CustomerListQuery, 'q' | 'filters'>): boolean {
+  return searches(query.q) || narrowingFilters(query.filters).length > 0;
+}
+
+/** Whether the filters narrow the page, and only by filters of `only`. */
+export function narrowedBy(filters: CustomerFilters, only: ReadonlySet<string>): boolean {
+  const keys = narrowingFilters(filters);
+  return keys.length > 0 && keys.every((key) => only.has(key));
+}
+
+function narrowingFilters(filters: CustomerFilters): string[] {
+  return Object.entries(filters)
+    .filter(([key, value]) => key !== 'tagMode' && (Array.isArray(value) ? value.length > 0 : value !== undefined))
+    .map(([key]) => key);
+}
+
+/** Which source a request lists: the chosen shop if the staff member may see it, else their first shop. */
+export function resolveListSource(scope: ShopScope, shops: Array<{ id: number }>, requested: number | 'all' | undefined): ListSource | null {
+  if (requested === 'all' && scope === 'all') return { kind: 'all' };
+  if (typeof requested === 'number' && shops.some((s) => s.id === requested)) return { kind: 'shop', shopId: requested };
+  if (scope === 'all' && requested === undefined) return { kind: 'all' };
+  const first = shops[0];
+  return first ? { kind: 'shop', shopId: first.id } : null;
+}
