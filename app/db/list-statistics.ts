@@ -32,12 +32,31 @@ export async function refreshListStatistics(knex: Knex, changedRows: number, tab
   for (const table of new Set(tables)) await knex.raw('ANALYZE (SKIP_LOCKED) ??', [table]).catch(() => undefined);
 }
 
-/** The rows the planner expects a query to return: what its statistics say (EXPLAIN, nothing run). */
-export async function plannedRows(knex: Knex, query: Knex.QueryBuilder | Knex.Raw): Promise<number> {
+interface PlanNode {
+  'Plan Rows': number;
+  'Node Type': string;
+  Plans?: PlanNode[];
+}
+
+async function planOf(knex: Knex, query: Knex.QueryBuilder | Knex.Raw): Promise<PlanNode | undefined> {
   const { sql, bindings } = query.toSQL();
   const plan = await knex.raw(`EXPLAIN (FORMAT JSON) ${sql}`, bindings as Knex.RawBinding[]);
-  const [explained] = Object.values(plan.rows[0] as Record<string, Array<{ Plan: { 'Plan Rows': number } }>>);
-  return Number(explained?.[0]?.Plan['Plan Rows'] ?? 0);
+  const [explained] = Object.values(plan.rows[0] as Record<string, Array<{ Plan: PlanNode }>>);
+  return explained?.[0]?.Plan;
+}
+
+/** The rows the planner expects a query to return: what its statistics say (EXPLAIN, nothing run). */
+export async function plannedRows(knex: Knex, query: Knex.QueryBuilder | Knex.Raw): Promise<number> {
+  return Number((await planOf(knex, query))?.['Plan Rows'] ?? 0);
+}
+
+/** The rows the planner expects of each query, in one EXPLAIN (their UNION ALL: one branch each). */
+export async function plannedRowsOfEach(knex: Knex, queries: Knex.QueryBuilder[]): Promise<number[]> {
+  const [first, ...others] = queries.map((query) => knex.queryBuilder().from(query.as('q')).select(knex.raw('1')));
+  if (!first) return [];
+  const plan = await planOf(knex, others.length ? first.unionAll(others, true) : first);
+  const branches = plan?.['Node Type'] === 'Append' ? (plan.Plans ?? []) : [plan];
+  return queries.map((_, index) => Number(branches[index]?.['Plan Rows'] ?? 0));
 }
 
 /**

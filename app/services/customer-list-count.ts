@@ -1,6 +1,6 @@
 // How many customers a list matches: exactly when few, else estimated (from a sample or the planner).
 import type { Knex } from 'knex';
-import { COLLECT_SETTINGS, NO_PARALLEL_WORKERS, plannedRows } from '../db/list-statistics.js';
+import { COLLECT_SETTINGS, NO_PARALLEL_WORKERS, plannedRows, plannedRowsOfEach } from '../db/list-statistics.js';
 import { QUERY_CANCELED } from '../db/pooled-connection.js';
 import type { CustomerListQuery } from '../schemas/customer-list.schema.js';
 import { customerListFilter, type ListSource, memberSets, searches } from './customer-list-filter.js';
@@ -112,10 +112,9 @@ export async function sampledCount(knex: Knex, source: ListSource, query: Pick<C
 export async function estimateCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<number> {
   const f = query.filters;
   const others = { q: query.q, filters: { ...f, tag: [], group: undefined, segment: undefined } };
-  const matches = plannedRows(knex, customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1')));
-  const sets = memberSets(knex, f).map((set) => plannedRows(knex, set));
-  if (!sets.length) return Math.round(await matches);
-  // Each estimate is its own EXPLAIN on its own pooled connection: asked at once, not one after another.
-  const [estimate, customers, ...sizes] = await Promise.all([matches, plannedRows(knex, knex('customers').select(knex.raw('1'))), ...sets]);
+  const matches = customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1'));
+  const sets = memberSets(knex, f);
+  if (!sets.length) return Math.round(await plannedRows(knex, matches));
+  const [estimate = 0, customers = 0, ...sizes] = await plannedRowsOfEach(knex, [matches, knex('customers').select('id'), ...sets]);
   return Math.round(sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), estimate));
 }
