@@ -135,6 +135,22 @@ describe('filters that few customers pass', () => {
     }
   });
 
+  it('walks the key’s index alone for a shop’s many customers of its assignment filters, probing each one’s assignment', async () => {
+    const assigned = ((await knex('customerShops').where({ shopId: bigShopId }).orderBy('customerId').select('customerId')) as Array<{ customerId: number }>).map((row) => Number(row.customerId));
+    // Every 7th disabled, every 5th with orders: 4,115 of the 6,000 pass both filters.
+    await knex('customerShops').where({ shopId: bigShopId }).whereIn('customerId', assigned.filter((_, index) => index % 7 === 0)).update({ status: 'disabled' });
+    await knex('customerShops').where({ shopId: bigShopId }).whereIn('customerId', assigned.filter((_, index) => index % 5 === 0)).update({ ordersCount: 2 });
+    const passing = assigned.filter((_, index) => index % 7 !== 0 && index % 5 !== 0);
+    for (const order of ['sort=created&dir=desc', 'sort=name&dir=asc', 'sort=total_spent&dir=desc']) {
+      const search = `size=100&status=active&orders_max=0&${order}`;
+      const { result: walked, statements } = await statementsOf(knex, () => allPages(inShop(bigShopId), search));
+      expect([...walked].sort((a, b) => a - b), search).toEqual(passing);
+      expect(walked, search).toEqual(await allPages(inShop(bigShopId), search, 0));
+      const probed = order.includes('total_spent') ? /from \(select "cs"\."customer_id" as "id"/ : /"c"\."id" in \(select "cs"\."customer_id" from "customer_shops" as "cs" where "cs"\."shop_id" = \$\d+ and "cs"\."status" in/;
+      expect(statements.some(({ sql }) => probed.test(sql)), search).toBe(true);
+    }
+  });
+
   it('reads a range of last orders from the last order’s index, in a shop and over all shops', async () => {
     for (const [source, index] of [[inShop(shopId), 'customer_shops_last_order_idx'], [{ kind: 'all' }, 'customers_last_order_idx']] as const) {
       const statement = customerListFilter(knex, source, queryOf('last_from=2020-01-01&last_to=2020-12-31'), null).select('c.id').toSQL().toNative();
