@@ -163,37 +163,7 @@ export async function listCustomers(
   const cursor = decodeCursor(backwards ? query.before : query.after, key);
   const ascending = (query.dir === 'asc') !== backwards;
   const queries = pageQueries(knex, source, query, salesTeamId, { key, cursor, ascending });
-  type Fetched = Array<CustomerListRow & { sortKey: CursorKey[] }>;
-  // Ids that are exactly the page's matches (no search, no sales team to check) are paged by id.
-  const byId = salesTeamId === null && !searches(query.q);
-  const onlyMembers = byId && key.indexOnly !== undefined && narrowedBy(query.filters, MEMBER_FILTERS);
-  // Or, in a shop, also (or only) by what its assignments hold.
-  const walkAlone = onlyMembers || (byId && key.indexOnly !== undefined && source.kind === 'shop' && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
-  const hashed = onlyMembers ? await hashedWalk(knex, source, query) : null;
-  const walkedHashed = hashed && key.indexOnly ? ((await queries.walkIndex(key.indexOnly, hashed)) as Fetched) : null;
-  // A page it found in full, or the usual way: the sets' few members, or a walk and a collect.
-  const filled = walkedHashed && walkedHashed.length > query.size ? walkedHashed : null;
-  const fewIds = filled ? null : await fewMembers(knex, query.filters, source);
-  // A page without filters or search matches every row it walks and gets no budget; a narrowed
-  // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
-  const budget = narrowed(query) ? (options.walkBudgetMs ?? (() => walkBudgetMs(knex, source, query, customerListFilter(knex, source, query, salesTeamId, fewIds)))) : null;
-  const known = async () => {
-    if (fewIds && narrowedBy(query.filters, MEMBER_FILTERS)) return fewIds;
-    // One of the assignments' indexes reads at most FEW_MATCHES + 1 of them at once (unless the
-    // caller set the walk's budget).
-    const oneIndex = ASSIGNMENT_INDEXES.some((filters) => narrowedBy(query.filters, filters));
-    return oneIndex && options.walkBudgetMs === undefined ? fewAssignments(knex, source, query.filters) : null;
-  };
-  const ids = byId && !filled ? await known() : null;
-  // Set aside by walkBudgetMs: a shop's few matches of its assignment filters, paged by id when
-  // they are all its page needs to know.
-  const collectInstead = async () => {
-    const assigned = byId ? await fewAssignments(knex, source, query.filters) : null;
-    return assigned ? ((await queries.ofIds(assigned)) as Fetched) : firstOf([contender<Fetched>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
-  };
-  // Membership filters with more members than a few, a shop's assignment filters: walked along the key's index alone.
-  const walk = walkAlone && !fewIds && key.indexOnly ? queries.walkIndex(key.indexOnly) : queries.walk(fewIds);
-  const fetched = filled ?? (ids ? ((await queries.ofIds(ids)) as Fetched) : await readPage<Fetched>(knex, walk, () => queries.collect(fewIds), budget, collectInstead));
+  const fetched = await fetchPage(knex, source, query, salesTeamId, key, queries, options.walkBudgetMs);
   const hasMore = fetched.length > query.size;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
@@ -211,6 +181,58 @@ export async function listCustomers(
     next: lastRow && (backwards ? Boolean(cursor) : hasMore) ? cursorOf(lastRow) : undefined,
     previous: firstRow && (backwards ? hasMore : Boolean(cursor)) ? cursorOf(firstRow) : undefined,
   };
+}
+
+/** A page's rows, one more than the page (to tell whether another follows), with their sort keys. */
+type PageRows = Array<CustomerListRow & { sortKey: CursorKey[] }>;
+
+/**
+ * The page read the way its filters suit best, the first of these that applies:
+ * 1. several membership sets over all shops, one of them small: walked with it hashed (hashedWalk),
+ *    as long as that fills the page;
+ * 2. matches that are a known set of a few ids (the sets' few members, a shop's few of one
+ *    assignment filter): paged by id (ofIds);
+ * 3. walked along the sort key (its index alone where only the sets and a shop's assignments
+ *    narrow it), and collected as well once the walk has taken longer than its budget (readPage).
+ * Ids are exactly a page's matches only without a search or a sales team to check.
+ */
+async function fetchPage(
+  knex: Knex,
+  source: ListSource,
+  query: CustomerListQuery,
+  salesTeamId: number | null,
+  key: SortKey,
+  queries: ReturnType<typeof pageQueries>,
+  walkBudget: number | (() => Promise<number>) | undefined,
+): Promise<PageRows> {
+  const byId = salesTeamId === null && !searches(query.q);
+  const indexOnly = byId ? key.indexOnly : undefined;
+  const onlyMembers = narrowedBy(query.filters, MEMBER_FILTERS);
+  const hashed = indexOnly && onlyMembers ? await hashedWalk(knex, source, query) : null;
+  if (indexOnly && hashed) {
+    const page = (await queries.walkIndex(indexOnly, hashed)) as PageRows;
+    if (page.length > query.size) return page;
+  }
+  const fewIds = await fewMembers(knex, query.filters, source);
+  if (byId && fewIds && onlyMembers) return (await queries.ofIds(fewIds)) as PageRows;
+  // One of the assignments' indexes reads at most FEW_MATCHES + 1 of them at once (unless the
+  // caller set the walk's budget).
+  const oneIndex = ASSIGNMENT_INDEXES.some((filters) => narrowedBy(query.filters, filters));
+  const assigned = byId && oneIndex && walkBudget === undefined ? await fewAssignments(knex, source, query.filters) : null;
+  if (assigned) return (await queries.ofIds(assigned)) as PageRows;
+
+  // A page without filters or search matches every row it walks and gets no budget; a narrowed
+  // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
+  const budget = narrowed(query) ? (walkBudget ?? (() => walkBudgetMs(knex, source, query, customerListFilter(knex, source, query, salesTeamId, fewIds)))) : null;
+  // Set aside by walkBudgetMs: a shop's few matches of its assignment filters, paged by id when
+  // they are all its page needs to know.
+  const collectInstead = async () => {
+    const few = byId ? await fewAssignments(knex, source, query.filters) : null;
+    return few ? ((await queries.ofIds(few)) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
+  };
+  const alone = onlyMembers || (source.kind === 'shop' && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
+  const walk = indexOnly && alone && !fewIds ? queries.walkIndex(indexOnly) : queries.walk(fewIds);
+  return readPage<PageRows>(knex, walk, () => queries.collect(fewIds), budget, collectInstead);
 }
 
 /**
