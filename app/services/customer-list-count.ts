@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { COLLECT_SETTINGS, NO_PARALLEL_WORKERS, plannedRows, plannedRowsOfEach } from '../db/list-statistics.js';
 import { QUERY_CANCELED } from '../db/pooled-connection.js';
 import type { CustomerListQuery } from '../schemas/customer-list.schema.js';
-import { customerListFilter, type ListSource, memberSets, searches } from './customer-list-filter.js';
+import { customerListFilter, type ListSource, memberSets, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** Counts exactly up to this many matches; above it, an estimate is shown instead (see countCustomers). */
 export const EXACT_COUNT_LIMIT = 10_000;
@@ -116,5 +116,5 @@ export async function estimateCustomers(knex: Knex, source: ListSource, query: P
   const sets = memberSets(knex, f);
   if (!sets.length) return Math.round(await plannedRows(knex, matches));
   const [estimate = 0, customers = 0, ...sizes] = await plannedRowsOfEach(knex, [matches, knex('customers').select('id'), ...sets]);
-  return Math.round(sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), estimate));
+  return Math.round(estimate * shareOfAllSets(sizes, customers));
 }

@@ -59,17 +59,27 @@ export const FEW_MEMBERS = 2_000;
 export async function fewMembers(knex: Knex, f: CustomerFilters, source: ListSource): Promise<number[] | null> {
   const [driver, ...others] = memberSets(knex, f);
   if (!driver || others.length === 0) return null;
-  const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id').limit(FEW_MEMBERS + 1);
+  const members = knex.queryBuilder().from(driver.as('m')).select('m.customer_id');
   for (const other of others) members.whereIn('m.customer_id', other);
   // Those of the shop, found by the assignments' primary key once the set is known to be small.
-  const ids =
-    source.kind === 'shop'
-      ? knex.raw('array_agg(few.customer_id) FILTER (WHERE EXISTS (SELECT 1 FROM customer_shops cs WHERE cs.customer_id = few.customer_id AND cs.shop_id = ?)) AS ids', [source.shopId])
-      : knex.raw('array_agg(few.customer_id) AS ids');
-  // One row with an array: a thousand rows would cost more to receive than to find.
-  const [row] = (await knex.queryBuilder().from(members.as('few')).select(knex.raw('count(*)::int AS members'), ids)) as Array<{ members: number; ids: string[] | null }>;
+  const inShop = source.kind === 'shop' ? knex.raw('EXISTS (SELECT 1 FROM customer_shops cs WHERE cs.customer_id = few.customer_id AND cs.shop_id = ?)', [source.shopId]) : undefined;
   // A customer may be listed twice (two of the tags): that only makes the set look larger.
-  return row && row.members <= FEW_MEMBERS ? (row.ids ?? []).map(Number) : null;
+  return idsAtMost(knex, members, FEW_MEMBERS, inShop);
+}
+
+/**
+ * The customer ids a query of `customer_id`s gives, when they are at most `most` (it is read up to
+ * one more); null when there are more, and then none are sent. One row with an array: a thousand
+ * rows would cost more to receive than to find. `kept`: a condition on `few.customer_id` that the
+ * ids returned must also meet, once they are known to be few.
+ */
+export async function idsAtMost(knex: Knex, ids: Knex.QueryBuilder, most: number, kept?: Knex.Raw): Promise<number[] | null> {
+  const aggregate = kept ? knex.raw('array_agg(few.customer_id) FILTER (WHERE ?)', [kept]) : knex.raw('array_agg(few.customer_id)');
+  const [row] = (await knex
+    .queryBuilder()
+    .from(ids.limit(most + 1).as('few'))
+    .select(knex.raw('count(*)::int AS n, CASE WHEN count(*) <= ? THEN ? END AS ids', [most, aggregate]))) as Array<{ n: number; ids: string[] | null }>;
+  return row && row.n <= most ? (row.ids ?? []).map(Number) : null;
 }
 
 /**
@@ -84,6 +94,14 @@ export function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] 
   if (f.group !== undefined) sets.push(knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group));
   if (f.segment !== undefined) sets.push(knex('segment_members as sm').select('sm.customer_id').where('sm.segment_id', f.segment));
   return sets;
+}
+
+/**
+ * The share of all `customers` that every one of the membership sets of `sizes` allows, taking
+ * them as independent (as the planner does filters on one table).
+ */
+export function shareOfAllSets(sizes: readonly number[], customers: number): number {
+  return sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), 1);
 }
 
 function applySearch(knex: Knex, builder: Knex.QueryBuilder, q: string): void {

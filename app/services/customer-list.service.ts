@@ -5,7 +5,7 @@ import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
-import { applyFilters, customerListFilter, fewMembers, type ListSource, memberSets, narrowed, narrowedBy, searches } from './customer-list-filter.js';
+import { applyFilters, customerListFilter, fewMembers, idsAtMost, type ListSource, memberSets, narrowed, narrowedBy, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -285,7 +285,9 @@ function pageQueries(
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
       // A shop's assignment, with what its filters ask of it: the walked entry itself, or a probe.
-      const assigned = (builder: Knex.QueryBuilder) => (source.kind === 'shop' ? applyFilters(knex, builder.where('cs.shop_id', source.shopId), source, query.filters) : undefined);
+      const assigned = (builder: Knex.QueryBuilder) => {
+        if (source.kind === 'shop') applyFilters(knex, builder.where('cs.shop_id', source.shopId), source, query.filters);
+      };
       if (alias === 'cs') assigned(entries);
       const sets = memberSets(knex, query.filters);
       const walked: Knex.QueryBuilder = hashed
@@ -375,7 +377,7 @@ async function hashedWalk(knex: Knex, source: ListSource, query: CustomerListQue
   if (source.kind !== 'all' || sets.length < 2) return null;
   const [customers = 0, ...sizes] = await plannedRowsOfEach(knex, [knex('customers').select('id'), ...sets]);
   const smallest = Math.min(...sizes);
-  const matches = sizes.reduce((product, size) => product * Math.min(1, size / Math.max(1, customers)), customers);
+  const matches = customers * shareOfAllSets(sizes, customers);
   const walk = (customers * (query.size + 1)) / Math.max(1, matches);
   return smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX ? { set: sizes.indexOf(smallest), entries: Math.ceil(4 * walk) } : null;
 }
@@ -390,11 +392,9 @@ const MEMBER_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFilters>(['tag
  */
 async function fewAssignments(knex: Knex, source: ListSource, filters: CustomerFilters): Promise<number[] | null> {
   if (source.kind !== 'shop' || !narrowedBy(filters, ASSIGNMENT_FILTERS)) return null;
-  const assigned = knex.queryBuilder().from({ cs: 'customer_shops' }).select('cs.customer_id').where('cs.shop_id', source.shopId).limit(FEW_MATCHES + 1);
+  const assigned = knex.queryBuilder().from({ cs: 'customer_shops' }).select('cs.customer_id').where('cs.shop_id', source.shopId);
   applyFilters(knex, assigned, source, filters);
-  // Too many: not sent at all.
-  const [row] = (await knex.queryBuilder().from(assigned.as('few')).select(knex.raw('CASE WHEN count(*) <= ? THEN array_agg(few.customer_id) END AS ids, count(*)::int AS matches', [FEW_MATCHES]))) as Array<{ ids: string[] | null; matches: number }>;
-  return row && row.matches <= FEW_MATCHES ? (row.ids ?? []).map(Number) : null;
+  return idsAtMost(knex, assigned, FEW_MATCHES);
 }
 
 /** The list's columns of each customer on a page (and its sort key, for the cursors). */

@@ -36,6 +36,15 @@ describe('the spent per currency kept for each customer', () => {
     return asRecord(kept);
   }
 
+  /** A customer of all three shops who spent 1,000 and 400 in the two euro shops and 600 in pounds. */
+  async function spenderInAllThree() {
+    const c = await makeCustomer(knex, [euro, pound, euroToo]);
+    await makeOrder(knex, c.id, euro, 1_000);
+    await makeOrder(knex, c.id, euroToo, 400);
+    await makeOrder(knex, c.id, pound, 600);
+    return c;
+  }
+
   it('adds each order to its shop’s currency, and takes back a cancelled or deleted one', async () => {
     const c = await makeCustomer(knex, [euro, pound, euroToo]);
     await makeOrder(knex, c.id, euro, 1_000);
@@ -62,11 +71,8 @@ describe('the spent per currency kept for each customer', () => {
   });
 
   it('takes an assignment’s spend away with it, and leaves the other customers and currencies alone', async () => {
-    const c = await makeCustomer(knex, [euro, pound, euroToo]);
+    const c = await spenderInAllThree();
     const other = await makeCustomer(knex, [euro]);
-    await makeOrder(knex, c.id, euro, 1_000);
-    await makeOrder(knex, c.id, euroToo, 400);
-    await makeOrder(knex, c.id, pound, 600);
     await makeOrder(knex, other.id, euro, 50);
 
     await knex('customerShops').where({ customerId: c.id, shopId: euro }).delete();
@@ -77,11 +83,8 @@ describe('the spent per currency kept for each customer', () => {
   });
 
   it('moves the spend of a shop’s customers when the shop changes its currency', async () => {
-    const c = await makeCustomer(knex, [euro, pound, euroToo]);
+    const c = await spenderInAllThree();
     const euroOnly = await makeCustomer(knex, [euroToo]);
-    await makeOrder(knex, c.id, euro, 1_000);
-    await makeOrder(knex, c.id, pound, 600);
-    await makeOrder(knex, c.id, euroToo, 400);
     await makeOrder(knex, euroOnly.id, euroToo, 80);
 
     await knex('shops').where({ id: euroToo }).update({ currency: 'GBP' });
