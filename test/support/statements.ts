@@ -24,7 +24,7 @@ export async function statementsOf<T>(knex: Knex, work: () => Promise<T>): Promi
  * The plan of a statement with the given planner methods priced out (test tables are tiny, so the
  * planner would scan them): it names the index that can serve the statement.
  */
-export async function planWithout(knex: Knex, statement: { sql: string; bindings: readonly unknown[] }, methods: Array<'enable_seqscan' | 'enable_sort'>): Promise<string> {
+export async function planWithout(knex: Knex, statement: { sql: string; bindings: readonly unknown[] }, methods: Array<'enable_seqscan' | 'enable_sort' | 'enable_bitmapscan'>): Promise<string> {
   return withPooledConnection(knex, async (connection) => {
     try {
       for (const method of methods) await connection.query(`SET ${method} = off`);

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
-import { customerListFilter, fewMembers, type ListSource } from '../../app/services/customer-list-filter.js';
+import { applyFilters, customerListFilter, fewMembers, type ListSource } from '../../app/services/customer-list-filter.js';
 import { listCustomers, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
@@ -93,6 +93,24 @@ describe('filters that few customers pass', () => {
     expect(many.result.rows).toHaveLength(25);
     expect(many.statements.some(({ sql }) => sql.includes('"walked" as materialized'))).toBe(false);
     expect(many.result.rows.map((row) => row.id)).toEqual((await listCustomers(knex, inShop(bigShopId), queryOf('status=active&sort=name'), null, { walkBudgetMs: 10_000 })).rows.map((row) => row.id));
+  });
+
+  it('reads the ids of a shop’s customers whose last order falls in a range from its index alone, and pages them by id', async () => {
+    const lapsed = ours.slice(200, 260);
+    await knex('customerShops').where({ shopId }).whereIn('customerId', lapsed).update({ lastOrderAt: new Date('2019-05-01T00:00:00Z') });
+    await knex('customerShops').where({ shopId }).whereIn('customerId', ours.slice(260, 270)).update({ lastOrderAt: new Date('2020-01-01T00:00:00Z') });
+    await knex.raw('VACUUM ANALYZE customer_shops');
+    for (const order of ['sort=created&dir=desc', 'sort=name&dir=asc', 'sort=last_order&dir=desc', 'sort=email&dir=asc']) {
+      const search = `last_from=2019-01-01&last_to=2019-12-31&${order}`;
+      const { result, statements } = await statementsOf(knex, () => allPages(inShop(shopId), search));
+      expect([...result].sort((a, b) => a - b), search).toEqual(lapsed);
+      expect(result, search).toEqual(await allPages(inShop(shopId), search, 10_000));
+      expect(statements.some(({ sql }) => sql.includes('array_agg(few.customer_id)')), search).toBe(true);
+      expect(statements.some(({ sql }) => sql.includes('unnest(')), search).toBe(true);
+    }
+    const ids = knex.queryBuilder().from({ cs: 'customer_shops' }).select('cs.customer_id').where('cs.shop_id', shopId);
+    applyFilters(knex, ids, inShop(shopId), queryOf('last_from=2019-01-01&last_to=2019-12-31').filters);
+    expect(await planWithout(knex, ids.toSQL().toNative(), ['enable_seqscan', 'enable_bitmapscan'])).toContain('Index Only Scan using customer_shops_last_order_idx');
   });
 
   it('pages the few customers of a tag and a group by id, of the listed shop only', async () => {
