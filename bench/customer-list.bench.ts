@@ -99,6 +99,7 @@ async function main() {
     { name: 'filter one shop, awaiting approval', query: `shop=${north.id}&status=pending_approval` },
     { name: 'filter one shop, spent ≥ 3,000', query: `shop=${north.id}&spent_min=3000` },
     { name: 'filter one shop, last order 2025', query: `shop=${north.id}&last_from=2025-01-01&last_to=2025-12-31` },
+    { name: 'filter one shop, last order in the first half of 2021', query: `shop=${north.id}&last_from=2021-01-01&last_to=2021-06-30` },
     { name: 'filters combined (shop, B2B, AT, tag vip, spent ≥ 100) sort spent', query: `shop=${north.id}&type=B2B&country=AT&tag=vip&spent_min=100&sort=total_spent&dir=desc` },
     { name: 'search rare (one e-mail)', query: `shop=all&q=${encodeURIComponent(rare)}` },
     // As staff paste it: the domain's trigrams are in most customers' addresses.
