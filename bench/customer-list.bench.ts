@@ -20,6 +20,8 @@ import { loadPages } from './load-client.js';
 
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 10);
 const THROUGHPUT_WARMUP_SECONDS = 5;
+/** The measured time is split into this many windows, each reported (the total counts all of them). */
+const THROUGHPUT_WINDOWS = 5;
 /** Web processes (WEB_CONCURRENCY) the throughput is measured against: one per core of this machine. */
 const WEB_PROCESSES = Number(process.env.BENCH_WEB_PROCESSES ?? availableParallelism());
 /** Runs only the scenarios whose name contains this text (case-insensitive), e.g. BENCH_ONLY=tags. */
@@ -195,17 +197,23 @@ async function main() {
     await load(THROUGHPUT_WARMUP_SECONDS);
     const webCpuBefore = await webServer.cpuSeconds();
     const loadCpuBefore = process.cpuUsage();
-    const pages = await load(THROUGHPUT_SECONDS);
+    // In windows, to show how much the machine's own speed moves during the measurement.
+    const windowSeconds = THROUGHPUT_SECONDS / THROUGHPUT_WINDOWS;
+    const windowPages: number[] = [];
+    for (let window = 0; window < THROUGHPUT_WINDOWS; window++) windowPages.push(await load(windowSeconds));
+    const pages = windowPages.reduce((sum, n) => sum + n, 0);
     const loadCpu = process.cpuUsage(loadCpuBefore);
     const throughput = pages / THROUGHPUT_SECONDS;
+    const windowRates = windowPages.map((n) => Math.round(n / windowSeconds));
+    const windowRange = `${windowSeconds}-second windows ${Math.min(...windowRates)}–${Math.max(...windowRates)}`;
     const webCpuPerPageMs = ((await webServer.cpuSeconds()) - webCpuBefore) * 1000 / pages;
     const loadCpuShare = (loadCpu.user + loadCpu.system) / 1e6 / THROUGHPUT_SECONDS;
-    console.log(`throughput, 20 connections, ${WEB_PROCESSES} web processes: ${throughput.toFixed(0)} list pages/s; web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; load generator ${(loadCpuShare * 100).toFixed(0)} % of a core`);
+    console.log(`throughput, 20 connections, ${WEB_PROCESSES} web processes: ${throughput.toFixed(0)} list pages/s (${windowRange}); web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; load generator ${(loadCpuShare * 100).toFixed(0)} % of a core`);
     session.close();
 
     const customers = Number((await knex('customers').count('* as n').first())?.n ?? 0);
     const orders = Number((await knex('orders').count('* as n').first())?.n ?? 0);
-    const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput), webCpuPerPageMs: Number(webCpuPerPageMs.toFixed(2)), loadGeneratorCoreShare: Number(loadCpuShare.toFixed(2)), webProcesses: WEB_PROCESSES };
+    const report = { date: new Date().toISOString(), customers, orders, samples: SAMPLES, results, throughputPagesPerSecond: Math.round(throughput), throughputWindowPagesPerSecond: windowRates, webCpuPerPageMs: Number(webCpuPerPageMs.toFixed(2)), loadGeneratorCoreShare: Number(loadCpuShare.toFixed(2)), webProcesses: WEB_PROCESSES };
     const dir = path.resolve('bench/results');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'customer-list.json'), JSON.stringify(report, null, 2));
@@ -216,7 +224,7 @@ async function main() {
       '|---|---:|---:|---:|---:|---:|---|---:|',
       ...results.map((r) => `| ${r.scenario} | ${r.httpP50.toFixed(1)} | ${r.httpP95.toFixed(1)} | ${r.dbP50.toFixed(1)} | ${r.overheadP50.toFixed(1)} | ${r.rows} | ${r.count} | ${r.countP50.toFixed(1)} |`),
       '',
-      `Throughput with 20 concurrent connections to ${WEB_PROCESSES} web processes: ${Math.round(throughput)} list pages/s (web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; the load generator took ${Math.round(loadCpuShare * 100)} % of a core).`,
+      `Throughput with 20 concurrent connections to ${WEB_PROCESSES} web processes: ${Math.round(throughput)} list pages/s (${windowRange}; web CPU ${webCpuPerPageMs.toFixed(2)} ms a page; the load generator took ${Math.round(loadCpuShare * 100)} % of a core).`,
     ].join('\n');
     await writeFile(path.join(dir, 'customer-list.md'), table + '\n');
     console.log(`\n${table}`);
