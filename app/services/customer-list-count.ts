@@ -48,17 +48,9 @@ export async function countCustomers(
   // A sample that finds few says the planner's many are wrong: they are counted.
   if (estimate > EXACT_COUNT_LIMIT * 2 && judged !== 'few') return { value: estimate, exact: false };
   const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
-  let n: number;
-  try {
-    n = await knex.transaction(async (trx) => {
-      await trx.raw(`SELECT ${[...COLLECT_SETTINGS, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
-      const counted = await trx.raw(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings as Knex.RawBinding[]);
-      return counted.rows[0].n as number;
-    });
-  } catch (error) {
-    if ((error as { code?: string }).code !== QUERY_CANCELED) throw error;
-    return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };
-  }
+  const counted = await firstRowWithin<{ n: number }>(knex, COLLECT_SETTINGS, budgetMs, `SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings);
+  if (!counted) return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };
+  const { n } = counted;
   if (n <= EXACT_COUNT_LIMIT) return { value: n, exact: true };
   return { value: Math.max(n, (searched ? figureOf(await sample()) : null) ?? estimate), exact: false };
 }
@@ -92,13 +84,19 @@ export async function sampledCount(knex: Knex, source: ListSource, query: Pick<C
   // Two figures: the same pages, and the same estimate, while the table grows by a little.
   const percent = Number(((SAMPLED_CUSTOMERS / customers) * 100).toPrecision(2));
   const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, undefined, percent).select({ page: knex.raw('(c.ctid::text::point)[0]') }).toSQL();
+  const sample = await firstRowWithin<{ matches: number; pages: number }>(knex, NO_PARALLEL_WORKERS, budgetMs, `SELECT count(*)::int AS matches, count(DISTINCT page)::int AS pages FROM (${sql}) s`, bindings);
+  if (!sample) return null;
+  if (sample.matches < MIN_SAMPLED_MATCHES) return 'few';
+  return sample.pages >= MIN_SAMPLED_PAGES ? Math.round((sample.matches * 100) / percent) : null;
+}
+
+/** The first row `sql` answers, read with `settings` in a transaction of its own; null when it took longer than `budgetMs`. */
+async function firstRowWithin<T>(knex: Knex, settings: string[], budgetMs: number, sql: string, bindings: readonly unknown[]): Promise<T | null> {
   try {
-    const sample = await knex.transaction(async (trx) => {
-      await trx.raw(`SELECT ${[...NO_PARALLEL_WORKERS, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
-      return (await trx.raw(`SELECT count(*)::int AS matches, count(DISTINCT page)::int AS pages FROM (${sql}) s`, bindings as Knex.RawBinding[])).rows[0] as { matches: number; pages: number };
+    return await knex.transaction(async (trx) => {
+      await trx.raw(`SELECT ${[...settings, "set_config('statement_timeout', ?, true)"].join(', ')}`, [`${budgetMs}ms`]);
+      return (await trx.raw(sql, bindings as Knex.RawBinding[])).rows[0] as T;
     });
-    if (sample.matches < MIN_SAMPLED_MATCHES) return 'few';
-    return sample.pages >= MIN_SAMPLED_PAGES ? Math.round((sample.matches * 100) / percent) : null;
   } catch (error) {
     if ((error as { code?: string }).code === QUERY_CANCELED) return null;
     throw error;

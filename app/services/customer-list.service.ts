@@ -218,7 +218,10 @@ async function fetchPage(
   // One of the assignments' indexes reads at most FEW_MATCHES + 1 of them at once (unless the
   // caller set the walk's budget).
   const oneIndex = ASSIGNMENT_INDEXES.some((filters) => narrowedBy(query.filters, filters));
-  const assigned = byId && oneIndex && walkBudget === undefined ? await fewAssignments(knex, source, query.filters) : null;
+  // Read at most once: here, and by collectInstead below.
+  let assignmentIds: Promise<number[] | null> | undefined;
+  const fewOfAssignments = () => (assignmentIds ??= byId ? fewAssignments(knex, source, query.filters) : Promise.resolve(null));
+  const assigned = oneIndex && walkBudget === undefined ? await fewOfAssignments() : null;
   if (assigned) return (await queries.ofIds(assigned)) as PageRows;
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
@@ -227,7 +230,7 @@ async function fetchPage(
   // Set aside by walkBudgetMs: a shop's few matches of its assignment filters, paged by id when
   // they are all its page needs to know.
   const collectInstead = async () => {
-    const few = byId ? await fewAssignments(knex, source, query.filters) : null;
+    const few = await fewOfAssignments();
     return few ? ((await queries.ofIds(few)) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
   };
   const alone = onlyMembers || (source.kind === 'shop' && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
