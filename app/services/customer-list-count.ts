@@ -83,7 +83,7 @@ export async function sampledCount(knex: Knex, source: ListSource, query: Pick<C
   if (customers <= SAMPLED_CUSTOMERS) return null;
   // Two figures: the same pages, and the same estimate, while the table grows by a little.
   const percent = Number(((SAMPLED_CUSTOMERS / customers) * 100).toPrecision(2));
-  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, undefined, percent).select({ page: knex.raw('(c.ctid::text::point)[0]') }).toSQL();
+  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, { samplePercent: percent }).select({ page: knex.raw('(c.ctid::text::point)[0]') }).toSQL();
   const sample = await firstRowWithin<{ matches: number; pages: number }>(knex, NO_PARALLEL_WORKERS, budgetMs, `SELECT count(*)::int AS matches, count(DISTINCT page)::int AS pages FROM (${sql}) s`, bindings);
   if (!sample) return null;
   if (sample.matches < MIN_SAMPLED_MATCHES) return 'few';
@@ -110,7 +110,7 @@ async function firstRowWithin<T>(knex: Knex, settings: string[], budgetMs: numbe
 export async function estimateCustomers(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<number> {
   const f = query.filters;
   const others = { q: query.q, filters: { ...f, tag: [], group: undefined, segment: undefined } };
-  const matches = customerListFilter(knex, source, others, salesTeamId).select(knex.raw('1'));
+  const matches = customerListFilter(knex, source, others, salesTeamId, { planned: true }).select(knex.raw('1'));
   const sets = memberSets(knex, f);
   if (!sets.length) return Math.round(await plannedRows(knex, matches));
   const [estimate = 0, customers = 0, ...sizes] = await plannedRowsOfEach(knex, [matches, knex('customers').select('id'), ...sets]);

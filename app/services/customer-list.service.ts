@@ -226,7 +226,7 @@ async function fetchPage(
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
   // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
-  const budget = narrowed(query) ? (walkBudget ?? (() => walkBudgetMs(knex, source, query, customerListFilter(knex, source, query, salesTeamId, fewIds)))) : null;
+  const budget = narrowed(query) ? (walkBudget ?? (() => walkBudgetMs(knex, source, query, customerListFilter(knex, source, query, salesTeamId, { fewIds })))) : null;
   // Set aside by walkBudgetMs: a shop's few matches of its assignment filters, paged by id when
   // they are all its page needs to know.
   const collectInstead = async () => {
@@ -260,7 +260,7 @@ function pageQueries(
     const casts = cursor.keys.map(() => castFor(key.type)).join(', ');
     return builder.whereRaw(`(${key.parts.join(', ')}, ${id}) ${ascending ? '>' : '<'} (${casts}, ?)`, [...cursor.keys, cursor.id]);
   };
-  const matching = (fewIds: number[] | Knex.QueryBuilder | null) => afterCursor(customerListFilter(knex, source, query, salesTeamId, fewIds), idColumn);
+  const matching = (fewIds: number[] | Knex.QueryBuilder | null) => afterCursor(customerListFilter(knex, source, query, salesTeamId, { fewIds }), idColumn);
   // A constant rather than a parameter: the first page without filters then has no parameters at all.
   const limited = (builder: Knex.QueryBuilder) => builder.limit(query.size + 1, { skipBinding: true });
   /** The page's customers in its order, from a page of their ids and sort keys. */
