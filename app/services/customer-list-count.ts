@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { COLLECT_SETTINGS, NO_PARALLEL_WORKERS, plannedRows, plannedRowsOfEach } from '../db/list-statistics.js';
 import { QUERY_CANCELED } from '../db/pooled-connection.js';
 import type { CustomerListQuery } from '../schemas/customer-list.schema.js';
-import { customerListFilter, type ListSource, memberSets, searches, shareOfAllSets } from './customer-list-filter.js';
+import { customerListFilter, fewMatchingIds, type ListSource, memberSets, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** Counts exactly up to this many matches; above it, an estimate is shown instead (see countCustomers). */
 export const EXACT_COUNT_LIMIT = 10_000;
@@ -47,6 +47,11 @@ export async function countCustomers(
   const estimate = figureOf(judged) ?? planned;
   // A sample that finds few says the planner's many are wrong: they are counted.
   if (estimate > EXACT_COUNT_LIMIT * 2 && judged !== 'few') return { value: estimate, exact: false };
+  // Matches the page reads as ids are counted so: from the sets' or the assignments' indexes alone
+  // (a shop's 1,460 customers of a half year of last orders: 3 ms, where counting them over cold
+  // table pages had run out of its budget and shown "About 1,700").
+  const ids = await fewMatchingIds(knex, source, query, salesTeamId);
+  if (ids) return { value: ids.length, exact: true };
   const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
   const counted = await firstRowWithin<{ n: number }>(knex, COLLECT_SETTINGS, budgetMs, `SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings);
   if (!counted) return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };

@@ -3,9 +3,9 @@ import { COLLECT_SETTINGS, NO_PARALLEL_WORKERS, plannedRows, plannedRowsOfEach }
 import { cancelRunningQuery, type PooledConnection, withPooledConnection } from '../db/pooled-connection.js';
 import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
-import type { CustomerFilters, CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
+import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
-import { applyFilters, customerListFilter, fewMembers, idsAtMost, type ListSource, memberSets, narrowed, narrowedBy, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -385,21 +385,6 @@ async function hashedWalk(knex: Knex, source: ListSource, query: CustomerListQue
   return smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX ? { set: sizes.indexOf(smallest), entries: Math.ceil(4 * walk) } : null;
 }
 
-/** The membership filters, whose few members fewMembers finds. */
-const MEMBER_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFilters>(['tag', 'group', 'segment']);
-
-/**
- * A shop's customers its assignment filters (status, orders, spent, last order) allow, when they
- * are at most FEW_MATCHES: read from the assignments' (shop, …) indexes alone. Null when other
- * filters narrow the page or there are more.
- */
-async function fewAssignments(knex: Knex, source: ListSource, filters: CustomerFilters): Promise<number[] | null> {
-  if (source.kind !== 'shop' || !narrowedBy(filters, ASSIGNMENT_FILTERS)) return null;
-  const assigned = knex.queryBuilder().from({ cs: 'customer_shops' }).select('cs.customer_id').where('cs.shop_id', source.shopId);
-  applyFilters(knex, assigned, source, filters);
-  return idsAtMost(knex, assigned, FEW_MATCHES);
-}
-
 /** The list's columns of each customer on a page (and its sort key, for the cursors). */
 function withListColumns(knex: Knex, builder: Knex.QueryBuilder, figures: 'c' | 'cs', key: SortKey): Knex.QueryBuilder {
   return builder
@@ -417,19 +402,6 @@ export const WALK_BUDGET_MS = 100;
 
 /** The budget of a page whose search term begins a page's worth of sort keys (see walkBudgetMs). */
 export const CLUSTERED_WALK_BUDGET_MS = 20;
-
-/**
- * A shop's page narrowed only by what its assignments hold (status, orders, spent, last order) is
- * not walked further when the planner expects at most this many matches: their ids are read from
- * the assignments' (shop, …) indexes (fewAssignments) and paged by id (pageQueries' ofIds), while a
- * walk along a customer sort key reads every customer of every shop in its order, about 26 of them
- * per match it needs. At a million customers in one shop of five: 2,041 customers awaiting
- * approval 211 ms walked, 20 ms collected (the nineteenth session), 10 ms by id; 4,090 disabled
- * ones 78 and 41 ms collected. Both at once slow each other on two cores (4,090 disabled: 100 ms).
- */
-export const FEW_MATCHES = 5_000;
-
-const ASSIGNMENT_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFilters>(['status', 'ordersMin', 'ordersMax', 'spentMin', 'spentMax', 'lastOrderFrom', 'lastOrderTo']);
 
 const MEMBER_OR_ASSIGNMENT_FILTERS: ReadonlySet<string> = new Set([...MEMBER_FILTERS, ...ASSIGNMENT_FILTERS]);
 

@@ -2,10 +2,11 @@ import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import { applyFilters, customerListFilter, fewMembers, type ListSource } from '../../app/services/customer-list-filter.js';
+import { countCustomers } from '../../app/services/customer-list-count.js';
 import { listCustomers, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
-import { makeShop } from '../support/factories.js';
+import { makeSalesTeam, makeShop } from '../support/factories.js';
 import { planWithout, statementsOf } from '../support/statements.js';
 
 /**
@@ -95,6 +96,27 @@ describe('filters that few customers pass', () => {
     expect(many.result.rows.map((row) => row.id)).toEqual((await listCustomers(knex, inShop(bigShopId), queryOf('status=active&sort=name'), null, { walkBudgetMs: 10_000 })).rows.map((row) => row.id));
   });
 
+  /** The count the list shows, and whether it was counted over the table (rather than from ids alone). */
+  const countOf = async (source: ListSource, search: string, salesTeamId: number | null = null) => {
+    const { result, statements } = await statementsOf(knex, () => countCustomers(knex, source, queryOf(search), salesTeamId));
+    return { ...result, overTable: statements.some(({ sql }) => sql.startsWith('SELECT count(*)::int AS n FROM (')) };
+  };
+
+  it('counts a shop’s few matches of its assignment filters from their ids, exactly, and more of them or other filters over the table', async () => {
+    expect(await countOf(inShop(shopId), 'status=disabled')).toEqual({ value: 150, exact: true, overTable: false });
+    expect(await countOf(inShop(shopId), 'status=active&orders_max=0')).toEqual({ value: 250, exact: true, overTable: false });
+    expect(await countOf(inShop(shopId), 'status=pending_approval')).toEqual({ value: 0, exact: true, overTable: false });
+    // 6,000: more than FEW_MATCHES. A customer's own filter, a search or a sales team: not the ids' business.
+    expect(await countOf(inShop(bigShopId), 'status=active')).toEqual({ value: 6_000, exact: true, overTable: true });
+    expect(await countOf(inShop(shopId), 'status=disabled&state=active')).toEqual({ value: 150, exact: true, overTable: true });
+    expect(await countOf(inShop(shopId), 'status=disabled&q=ours-1')).toMatchObject({ exact: true, overTable: true });
+    const team = await makeSalesTeam(knex, 'Few matches team');
+    await knex('customers').whereIn('id', ours.slice(0, 10)).update({ salesTeamId: team.id });
+    expect(await countOf(inShop(shopId), 'status=disabled', team.id)).toEqual({ value: 10, exact: true, overTable: true });
+    // Over all shops the assignments' status does not apply, and is not counted by ids.
+    expect((await countOf({ kind: 'all' }, 'status=disabled')).overTable).toBe(true);
+  });
+
   it('reads the ids of a shop’s customers whose last order falls in a range from its index alone, and pages them by id', async () => {
     const lapsed = ours.slice(200, 260);
     await knex('customerShops').where({ shopId }).whereIn('customerId', lapsed).update({ lastOrderAt: new Date('2019-05-01T00:00:00Z') });
@@ -128,6 +150,11 @@ describe('filters that few customers pass', () => {
       expect(sorted(await allPages(inShop(bigShopId), search)), search).toEqual(sorted(others.slice(0, 20)));
       expect(sorted(await allPages({ kind: 'all' }, search)), search).toEqual(sorted([...ours.slice(150, 200), ...others.slice(0, 20)]));
     }
+    // Counted from the same ids: exact, and of the listed shop only.
+    expect(await countOf(inShop(shopId), `tag=few&group=${group}`)).toEqual({ value: 50, exact: true, overTable: false });
+    expect(await countOf(inShop(bigShopId), `tag=few&group=${group}`)).toEqual({ value: 20, exact: true, overTable: false });
+    expect(await countOf({ kind: 'all' }, `tag=few&group=${group}`)).toEqual({ value: 70, exact: true, overTable: false });
+    expect(await countOf(inShop(shopId), `tag=few&group=${group}&type=B2B`)).toEqual({ value: 0, exact: true, overTable: true });
   });
 
   it('walks the key’s index alone for the many customers of two tags (one of them hashed over all shops), and pages them as the collect does', async () => {
