@@ -154,6 +154,9 @@ describe('filters that few customers pass', () => {
     expect(await countOf(inShop(shopId), `tag=few&group=${group}`)).toEqual({ value: 50, exact: true, overTable: false });
     expect(await countOf(inShop(bigShopId), `tag=few&group=${group}`)).toEqual({ value: 20, exact: true, overTable: false });
     expect(await countOf({ kind: 'all' }, `tag=few&group=${group}`)).toEqual({ value: 70, exact: true, overTable: false });
+    // Any of two tags, which ten of them have both of: each counted once.
+    await knex('customerTags').insert(ours.slice(150, 160).map((customerId) => ({ customerId, tag: 'few-too' })));
+    expect(await countOf(inShop(shopId), `tag=few&tag=few-too&group=${group}`)).toEqual({ value: 50, exact: true, overTable: false });
     expect(await countOf(inShop(shopId), `tag=few&group=${group}&type=B2B`)).toEqual({ value: 0, exact: true, overTable: true });
   });
 
