@@ -50,9 +50,8 @@ export async function countCustomers(
   // Matches the page reads as ids are counted so: from the sets' or the assignments' indexes alone
   // (a shop's 1,460 customers of a half year of last orders: 3 ms, where counting them over cold
   // table pages had run out of its budget and shown "About 1,700").
-  // (A customer with two of "any of these tags" is listed twice.)
   const ids = await fewMatchingIds(knex, source, query, salesTeamId);
-  if (ids) return { value: new Set(ids).size, exact: true };
+  if (ids) return { value: ids.length, exact: true };
   const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
   const counted = await firstRowWithin<{ n: number }>(knex, COLLECT_SETTINGS, budgetMs, `SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings);
   if (!counted) return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };

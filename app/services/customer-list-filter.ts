@@ -102,15 +102,35 @@ export const FEW_MATCHES = 5_000;
 export const ASSIGNMENT_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFilters>(['status', 'ordersMin', 'ordersMax', 'spentMin', 'spentMax', 'lastOrderFrom', 'lastOrderTo']);
 
 /**
- * Every customer the list matches, as ids, when fewMembers or fewAssignments find them all (the
- * page reads them so too): a list narrowed only by membership sets, or in a shop only by what its
- * assignments hold, without a search or a sales team to check. Null otherwise, or when there are
- * more than a few.
+ * The assignment filters that each (shop, …, customer) index of the assignments answers alone, its
+ * entries read without the table (the last order's index is of an expression, and includes the
+ * last order itself for that: migration 38).
+ */
+const ASSIGNMENT_INDEXES: ReadonlyArray<ReadonlySet<string>> = [['status'], ['ordersMin', 'ordersMax'], ['spentMin', 'spentMax'], ['lastOrderFrom', 'lastOrderTo']].map((filters) => new Set(filters));
+
+/**
+ * Whether one of the assignments' indexes alone answers the filters, so that fewAssignments reads
+ * at most FEW_MATCHES + 1 of its entries. Filters of two indexes are read from one of them and
+ * checked on the table: a shop's many active customers with a rare number of orders would be read
+ * whole to find that they are few.
+ */
+export function oneAssignmentIndex(filters: CustomerFilters): boolean {
+  return ASSIGNMENT_INDEXES.some((only) => narrowedBy(filters, only));
+}
+
+/**
+ * Every customer the list matches, once each, as ids, when the page reads them as ids too and they
+ * are few: a list narrowed only by membership sets (fewMembers), or in a shop only by what one of
+ * its assignments' indexes answers (fewAssignments), without a search or a sales team to check.
+ * Null otherwise.
  */
 export async function fewMatchingIds(knex: Knex, source: ListSource, query: Pick<CustomerListQuery, 'q' | 'filters'>, salesTeamId: number | null): Promise<number[] | null> {
   if (salesTeamId !== null || searches(query.q)) return null;
-  if (narrowedBy(query.filters, MEMBER_FILTERS)) return fewMembers(knex, query.filters, source);
-  return fewAssignments(knex, source, query.filters);
+  let ids: number[] | null = null;
+  if (narrowedBy(query.filters, MEMBER_FILTERS)) ids = await fewMembers(knex, query.filters, source);
+  else if (oneAssignmentIndex(query.filters)) ids = await fewAssignments(knex, source, query.filters);
+  // fewMembers lists a customer with two of "any of these tags" twice.
+  return ids && [...new Set(ids)];
 }
 
 /**
@@ -170,8 +190,8 @@ function applySearch(knex: Knex, builder: Knex.QueryBuilder, q: string, planned:
   // 39). The name is checked first: it is short, and most rows a walk tests fail on it. The planner
   // takes the two for independent conditions and multiplies their shares ("andersn" at a million
   // customers: 706 for 41,802), so its estimate is asked of the search text's alone.
-  const similar = planned ? 'c.search_text %> ?' : "(? <% (c.first_name || ' ' || c.last_name) AND c.search_text %> ?)";
-  builder.where((w) => w.where(matchesText).orWhereRaw(similar, planned ? [term] : [term, term]));
+  const similar = planned ? knex.raw('c.search_text %> ?', [term]) : knex.raw("(? <% (c.first_name || ' ' || c.last_name) AND c.search_text %> ?)", [term, term]);
+  builder.where((w) => w.where(matchesText).orWhere(similar));
 }
 
 function looksLikeName(term: string): boolean {

@@ -5,7 +5,7 @@ import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
-import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -215,13 +215,10 @@ async function fetchPage(
   }
   const fewIds = await fewMembers(knex, query.filters, source);
   if (byId && fewIds && onlyMembers) return (await queries.ofIds(fewIds)) as PageRows;
-  // One of the assignments' indexes reads at most FEW_MATCHES + 1 of them at once (unless the
-  // caller set the walk's budget).
-  const oneIndex = ASSIGNMENT_INDEXES.some((filters) => narrowedBy(query.filters, filters));
-  // Read at most once: here, and by collectInstead below.
+  // Read at most once: here (unless the caller set the walk's budget), and by collectInstead below.
   let assignmentIds: Promise<number[] | null> | undefined;
   const fewOfAssignments = () => (assignmentIds ??= byId ? fewAssignments(knex, source, query.filters) : Promise.resolve(null));
-  const assigned = oneIndex && walkBudget === undefined ? await fewOfAssignments() : null;
+  const assigned = oneAssignmentIndex(query.filters) && walkBudget === undefined ? await fewOfAssignments() : null;
   if (assigned) return (await queries.ofIds(assigned)) as PageRows;
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
@@ -404,13 +401,6 @@ export const WALK_BUDGET_MS = 100;
 export const CLUSTERED_WALK_BUDGET_MS = 20;
 
 const MEMBER_OR_ASSIGNMENT_FILTERS: ReadonlySet<string> = new Set([...MEMBER_FILTERS, ...ASSIGNMENT_FILTERS]);
-
-/**
- * The assignment filters that each (shop, …, customer) index of the assignments answers alone, its
- * entries read without the table (the last order's index is of an expression, and includes the
- * last order itself for that: migration 38).
- */
-const ASSIGNMENT_INDEXES: ReadonlyArray<ReadonlySet<string>> = [['status'], ['ordersMin', 'ordersMax'], ['spentMin', 'spentMax'], ['lastOrderFrom', 'lastOrderTo']].map((filters) => new Set(filters));
 
 /** A walk that has not ended after this long has its budget looked up (most end within it). */
 const BUDGET_LOOKUP_AFTER_MS = 5;

@@ -104,7 +104,10 @@ describe('filters that few customers pass', () => {
 
   it('counts a shop’s few matches of its assignment filters from their ids, exactly, and more of them or other filters over the table', async () => {
     expect(await countOf(inShop(shopId), 'status=disabled')).toEqual({ value: 150, exact: true, overTable: false });
-    expect(await countOf(inShop(shopId), 'status=active&orders_max=0')).toEqual({ value: 250, exact: true, overTable: false });
+    expect(await countOf(inShop(shopId), 'orders_max=0&orders_min=0')).toEqual({ value: 400, exact: true, overTable: false });
+    // Filters of two of the assignments' indexes would be read from one and checked on the table,
+    // with no budget: they are counted over the table, within the count's.
+    expect(await countOf(inShop(shopId), 'status=active&orders_max=0')).toEqual({ value: 250, exact: true, overTable: true });
     expect(await countOf(inShop(shopId), 'status=pending_approval')).toEqual({ value: 0, exact: true, overTable: false });
     // 6,000: more than FEW_MATCHES. A customer's own filter, a search or a sales team: not the ids' business.
     expect(await countOf(inShop(bigShopId), 'status=active')).toEqual({ value: 6_000, exact: true, overTable: true });
