@@ -261,6 +261,7 @@ describe('customer dashboard: customer information', () => {
       await postForm(owner, `/admin/customers/${c.id}/credit/adjust`, { key: 'delete-test-grant-0001', shopId: String(shop.id), amount: '5', reason: 'test' });
       await postForm(owner, `/admin/customers/${c.id}/credit/adjust`, { key: 'delete-test-debit-0001', shopId: String(shop.id), amount: '-5', reason: 'test' });
       expect(Number((await knex('creditEntries').where({ customerId: c.id }).count({ n: '*' }).first())!.n)).toBe(2);
+      expect(Number((await knex('auditLog').where({ customerId: c.id }).count({ n: '*' }).first())!.n)).toBeGreaterThan(0);
 
       const confirm = await getHtmx(owner, `/admin/customers/${c.id}/delete`);
       expect(textOf(confirm.text)).toContain('This cannot be undone.');
@@ -268,7 +269,7 @@ describe('customer dashboard: customer information', () => {
       expect(response.status).toBe(204);
       expect(response.headers['hx-redirect']).toBe('/admin/customers');
       expect(await knex('customers').where({ id: c.id }).first('id')).toBeUndefined();
-      for (const table of ['addresses', 'customerNotes', 'customerShops', 'creditEntries', 'creditTransactions']) {
+      for (const table of ['addresses', 'customerNotes', 'customerShops', 'creditEntries', 'creditTransactions', 'auditLog']) {
         expect(Number((await knex(table).where({ customerId: c.id }).count({ n: '*' }).first())!.n), table).toBe(0);
       }
       const deleted = await knex('auditLog').where({ action: 'customer.deleted' }).whereRaw("changes->>'customerId' = ?", [String(c.id)]).first();

@@ -193,6 +193,8 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     const [buyer, idle1, idle2] = await customers(3, [shopA.id], 'Delete');
     await tagged([buyer!.id, idle1!.id, idle2!.id], 'cleanup');
     await makeOrder(t.ctx.knex, buyer!.id, shopA.id, 1234);
+    const noted = [buyer!.id, idle1!.id, idle2!.id].map((customerId) => ({ actorType: 'system', customerId, shopId: shopA.id, action: 'customer.noted' }));
+    await t.ctx.knex('auditLog').insert(noted);
 
     // For all matching, it asks first, saying how many match; nothing is recorded until then.
     const before = await t.ctx.knex('bulkOperations').count('* as n').first();
@@ -213,6 +215,8 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     expect(text).toMatch(new RegExp(`Customer #${buyer!.id}</a>: has orders`));
     const left = await t.ctx.knex('customers').whereIn('id', [buyer!.id, idle1!.id, idle2!.id]).pluck('id');
     expect(left).toEqual([buyer!.id]);
+    // Their timelines go with them; the skipped customer keeps theirs.
+    expect(await t.ctx.knex('auditLog').where({ action: 'customer.noted' }).select('customerId')).toEqual([{ customerId: buyer!.id }]);
   });
 
   it('never touches customers of a shop outside the staff member’s scope', async () => {
