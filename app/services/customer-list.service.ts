@@ -5,6 +5,7 @@ import { runPreparedWhenConstant } from '../db/prepared-query.js';
 import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
+import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
 import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
@@ -47,6 +48,11 @@ export interface CustomerListPage {
   /** Cursors for the neighbouring pages, absent at either end. */
   next?: string;
   previous?: string;
+  /**
+   * How many customers match in all, when reading the page found every match anyway (collected
+   * from the first, or paged from known ids): the list then shows it without asking for a count.
+   */
+  count?: CustomerCount;
 }
 
 interface SortKey {
@@ -165,6 +171,7 @@ export async function listCustomers(
   const queries = pageQueries(knex, source, query, salesTeamId, { key, cursor, ascending });
   const fetched = await fetchPage(knex, source, query, salesTeamId, key, queries, options.walkBudgetMs);
   const hasMore = fetched.length > query.size;
+  const matches = fetched[0]?.matches;
   const rows = fetched.slice(0, query.size);
   if (backwards) rows.reverse();
   await Promise.all([
@@ -180,11 +187,16 @@ export async function listCustomers(
     rows,
     next: lastRow && (backwards ? Boolean(cursor) : hasMore) ? cursorOf(lastRow) : undefined,
     previous: firstRow && (backwards ? hasMore : Boolean(cursor)) ? cursorOf(firstRow) : undefined,
+    count: matches === undefined ? undefined : { value: matches, exact: matches <= EXACT_COUNT_LIMIT },
   };
 }
 
-/** A page's rows, one more than the page (to tell whether another follows), with their sort keys. */
-type PageRows = Array<CustomerListRow & { sortKey: CursorKey[] }>;
+/**
+ * A page's rows, one more than the page (to tell whether another follows), with their sort keys;
+ * `matches`: how many customers match in all, where the statement read every match (see
+ * pageQueries' collect and ofIds).
+ */
+type PageRows = Array<CustomerListRow & { sortKey: CursorKey[]; matches?: number }>;
 
 /**
  * The page read the way its filters suit best, the first of these that applies:
@@ -270,7 +282,9 @@ function pageQueries(
     walk: (fewIds: number[] | null) => limited(withListColumns(knex, matching(fewIds), figures, key).orderByRaw(orderOf([...key.parts, idColumn]))),
     collect: (fewIds: number[] | null) => {
       const page = limited(knex.queryBuilder().from('matches').select('id', ...keyColumns).orderByRaw(orderOf([...keyColumns, 'id'])));
-      return rowsOf(page).withMaterialized('matches', matching(fewIds).select({ id: idColumn }, ...withKeyColumns()));
+      const rows = rowsOf(page).withMaterialized('matches', matching(fewIds).select({ id: idColumn }, ...withKeyColumns()));
+      // From the first page on, the collected matches are all of them.
+      return cursor ? rows : rows.select(knex.raw('(SELECT count(*) FROM matches)::int AS matches'));
     },
     /**
      * The page of a page narrowed only by membership filters (tags, a group, a segment) whose
@@ -316,7 +330,9 @@ function pageQueries(
       // Sent once, and not estimated id by id (about 0.4 µs an id of planning).
       const known = knex.queryBuilder().from('ids').select('ids.id');
       const fetched = limited(matching(known).select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
-      const withIds = (builder: Knex.QueryBuilder) => builder.withMaterialized('ids', knex.raw('SELECT unnest(?::bigint[]) AS id', [ids]));
+      // The ids are all the matches (a customer with two of "any of these tags" is in them twice).
+      const withIds = (builder: Knex.QueryBuilder) =>
+        builder.withMaterialized('ids', knex.raw('SELECT unnest(?::bigint[]) AS id', [ids])).select(knex.raw('(SELECT count(DISTINCT id) FROM ids)::int AS matches'));
       if (!key.indexOnly) return withIds(rowsOf(fetched));
       const [alias, id] = key.indexOnly === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: key.indexOnly }), id)

@@ -253,7 +253,11 @@ describe('customer list filters and search', () => {
     expect(await count(`shop=${shopA.id}&q=andersn`)).toBe('1 customer');
     expect(await count(`shop=${shopA.id}&q=${encodeURIComponent("' OR 1=1 --")}`)).toBe('0 customers');
     expect(await count(`shop=${shopA.id}&spent_min=10.50`)).toBe('2 customers');
-    // The list page asks for the count of exactly what it shows.
+    // A page read from the few ids that match (two tags together) knows how many they are, and shows it at once.
+    const tagged = await owner.get(`/admin/customers?shop=${shopA.id}&tag=vip&tag=newsletter&tagmode=all`);
+    expect(tagged.text).toMatch(/<p class="count muted" id="count-[^"]+" hx-preserve aria-live="polite">\s*1 customer\s*<\/p>/);
+    expect(tagged.text).not.toContain('hx-get="/admin/customers/count');
+    // Otherwise the list page asks for the count of exactly what it shows.
     const page = await owner.get(`/admin/customers?shop=${shopA.id}&state=active&after=whatever`);
     expect(page.text).toContain(`hx-get="/admin/customers/count?shop=${shopA.id}&amp;state=active"`);
 

@@ -54,6 +54,21 @@ describe('filters that few customers pass', () => {
     const [second, secondWalked] = [await listCustomers(knex, inShop(shopId), next, null, { walkBudgetMs: 0 }), await listCustomers(knex, inShop(shopId), next, null, { walkBudgetMs: 10_000 })];
     expect(second.rows.map((row) => row.email)).toEqual(secondWalked.rows.map((row) => row.email));
     expect(second.rows.every((row) => ours.slice(0, 150).includes(row.id))).toBe(true);
+    // Read from their ids, every page knows how many match; the walk does not.
+    expect([collected.count, second.count, walked.count]).toEqual([{ value: 150, exact: true }, { value: 150, exact: true }, undefined]);
+  });
+
+  it('says how many match when the first page collected them all, and not from a later page', async () => {
+    // A search is not read as ids: with no time to walk, the page is collected.
+    const query = queryOf('q=ours-&sort=email&dir=asc');
+    const first = await listCustomers(knex, inShop(shopId), query, null, { walkBudgetMs: 0 });
+    expect(first.rows.map((row) => row.email)).toEqual((await listCustomers(knex, inShop(shopId), query, null, { walkBudgetMs: 10_000 })).rows.map((row) => row.email));
+    expect(first.count).toEqual({ value: 400, exact: true });
+    const later = await listCustomers(knex, inShop(shopId), queryOf(`q=ours-&sort=email&dir=asc&after=${first.next}`), null, { walkBudgetMs: 0 });
+    expect(later.rows).toHaveLength(25);
+    expect(later.count).toBeUndefined();
+    // None: nothing to show but the usual count.
+    expect((await listCustomers(knex, inShop(shopId), queryOf('q=nobody-at-all'), null, { walkBudgetMs: 0 })).count).toBeUndefined();
   });
 
   /** Every customer of every page from the first on, following the next page's cursor. */
