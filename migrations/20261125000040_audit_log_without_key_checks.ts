@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
 // 50,000 entries took 0.8–1.1 s with them and 0.22–0.25 s without (an import writes one per new
 // customer). What the keys did on delete is kept by statement triggers: a deleted customer's
 // entries go with the account (a deletion is recorded without the customer, see deleteCustomer),
-// a deleted shop's entries stay, without the shop.
+// a deleted shop's entries stay, without the shop. Deleting 10,000 customers at a million entries
+// took 19 ms in the trigger, 90 ms in the key's cascade (a look-up per customer).
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -14,7 +15,9 @@ export async function up(knex: Knex): Promise<void> {
 
     CREATE FUNCTION audit_log_forget_customers() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      DELETE FROM audit_log a USING deleted_customers d WHERE a.customer_id = d.id;
+      -- As an array, so that the entries are found by their customer index: joined with the deleted
+      -- rows, the planner read the whole log (100 customers deleted at a million entries: 161 ms; 10,000: 1 s).
+      DELETE FROM audit_log a WHERE a.customer_id = ANY (ARRAY(SELECT d.id FROM deleted_customers d));
       RETURN NULL;
     END $$;
     CREATE TRIGGER customers_audit_log_delete AFTER DELETE ON customers
