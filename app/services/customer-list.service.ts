@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -200,8 +200,9 @@ type PageRows = Array<CustomerListRow & { sortKey: CursorKey[]; matches?: number
 
 /**
  * The page read the way its filters suit best, the first of these that applies:
- * 1. several membership sets over all shops, one of them small: walked with it hashed (hashedWalk),
- *    as long as that fills the page;
+ * 1. several membership sets over all shops: on the first page, when the planner expects them to
+ *    share few members, their ids (ofIds, which also count them); else, one of them small, walked
+ *    with it hashed (memberWalk), as long as that fills the page;
  * 2. matches that are a known set of a few ids (the sets' few members, a shop's few of one
  *    assignment filter): paged by id (ofIds);
  * 3. walked along the sort key (its index alone where only the sets and a shop's assignments
@@ -220,12 +221,20 @@ async function fetchPage(
   const byId = salesTeamId === null && !searches(query.q);
   const indexOnly = byId ? key.indexOnly : undefined;
   const onlyMembers = narrowedBy(query.filters, MEMBER_FILTERS);
-  const hashed = indexOnly && onlyMembers ? await hashedWalk(knex, source, query) : null;
+  let members: Promise<number[] | null> | undefined;
+  const fewOfMembers = () => (members ??= fewMembers(knex, query.filters, source));
+  const plan = indexOnly && onlyMembers ? await memberWalk(knex, source, query) : null;
+  // A first page whose sets the planner expects to share few members is paged by their ids, which
+  // counts them as well (the list then does not ask for the count); a later page walks with a
+  // small set hashed first. (Where they share more, reading their ids first only costs time.)
+  const firstIds = plan && plan.matches <= FEW_MEMBERS && !query.after && !query.before ? await fewOfMembers() : null;
+  if (firstIds) return (await queries.ofIds(firstIds)) as PageRows;
+  const hashed = plan?.hashed;
   if (indexOnly && hashed) {
     const page = (await queries.walkIndex(indexOnly, hashed)) as PageRows;
     if (page.length > query.size) return page;
   }
-  const fewIds = await fewMembers(knex, query.filters, source);
+  const fewIds = await fewOfMembers();
   if (byId && fewIds && onlyMembers) return (await queries.ofIds(fewIds)) as PageRows;
   // Read at most once: here (unless the caller set the walk's budget), and by collectInstead below.
   let assignmentIds: Promise<number[] | null> | undefined;
@@ -293,7 +302,7 @@ function pageQueries(
      * and only the page's customers read whole. At a million customers two tags together (5,911)
      * took 5.7 ms in psql this way, 19 ms reading every walked customer; a shop's customers whose
      * last order was in 2025 (41,895, most of them created long before the newest) 20.7 ms against
-     * 54.7. `hashed`: that set tested as a hash, for at most so many entries (hashedWalk).
+     * 54.7. `hashed`: that set tested as a hash, for at most so many entries (memberWalk).
      */
     walkIndex: (table: NonNullable<SortKey['indexOnly']>, hashed?: HashedSet) => {
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
@@ -381,21 +390,24 @@ const HASHED_SET_MAX = 40_000;
 const HASHED_WALK_MAX = 50_000;
 
 /**
- * Whether a page of all customers narrowed by several membership sets is walked with its smallest
- * set hashed and the others probed, before any of them is read whole: a segment of 20,636 with a
- * tag of 76,938 (1,587 in both) took 4.8 ms in psql this way, against 6 ms to intersect the two
- * sets (fewMembers) and 3 ms to page their ids. The planner's sizes of the sets, taken as
- * independent, say how far the walk goes for a page; it may go four times that before the page is
- * read the usual way (the sets are smaller together than they look, or cluster elsewhere).
+ * How a page of all customers narrowed by several membership sets is walked: with its smallest set
+ * hashed and the others probed, before any of them is read whole (`hashed`, null when the walk would
+ * be too long or the set too large), and how many customers the planner expects the sets to share
+ * (`matches`). Hashed, a segment of 20,636 with a tag of 76,938 (1,587 in both) took 4.8 ms in psql,
+ * against 6 ms to intersect the two sets (fewMembers) and 3 ms to page their ids. The planner's
+ * sizes of the sets, taken as independent, say how far the walk goes for a page; it may go four
+ * times that before the page is read the usual way (the sets are smaller together than they look,
+ * or cluster elsewhere). Null for a shop's page, or a single set.
  */
-async function hashedWalk(knex: Knex, source: ListSource, query: CustomerListQuery): Promise<HashedSet | null> {
+async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQuery): Promise<{ hashed: HashedSet | null; matches: number } | null> {
   const sets = memberSets(knex, query.filters);
   if (source.kind !== 'all' || sets.length < 2) return null;
   const [customers = 0, ...sizes] = await plannedRowsOfEach(knex, [knex('customers').select('id'), ...sets]);
   const smallest = Math.min(...sizes);
   const matches = customers * shareOfAllSets(sizes, customers);
   const walk = (customers * (query.size + 1)) / Math.max(1, matches);
-  return smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX ? { set: sizes.indexOf(smallest), entries: Math.ceil(4 * walk) } : null;
+  const hashed = smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX ? { set: sizes.indexOf(smallest), entries: Math.ceil(4 * walk) } : null;
+  return { hashed, matches };
 }
 
 /** The list's columns of each customer on a page (and its sort key, for the cursors). */

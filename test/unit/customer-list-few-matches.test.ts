@@ -194,11 +194,30 @@ describe('filters that few customers pass', () => {
         // The customers are read whole only for the page (joined after the walk's limit), never while walking.
         const walkedAlone = ({ sql }: { sql: string }) => sql.startsWith('select "c"."id", "c"."email"') && /from \(select "cs?"\."(customer_)?id" as "id"/.test(sql) && !sql.includes('"walked"');
         expect(statements.some(walkedAlone), search).toBe(true);
-        // Over all shops the smaller tag is tested as a hash (hashedWalk), the other probed; the last
+        // Over all shops the smaller tag is tested as a hash (memberWalk), the other probed; the last
         // page, less than full, is then read the usual way.
         expect(statements.some(({ sql }) => sql.includes(') IS TRUE') && sql.includes('as "w"')), search).toBe(source.kind === 'all');
       }
     }
+  });
+
+  it('reads the first page of two sets over all shops by their ids where the planner expects them to share few, and counts them', async () => {
+    const bigShop = ((await knex('customerShops').where({ shopId: bigShopId }).orderBy('customerId').select('customerId')) as Array<{ customerId: number }>).map((row) => Number(row.customerId));
+    const [{ id: group }] = await knex('customerGroups').insert({ name: 'Overlapping a tag', kind: 'static' }).returning('id');
+    // 300 in both, among the newest customers, where a walk with one set hashed finds a page at once.
+    const members = [...bigShop.slice(4_000, 4_700), ...bigShop.slice(5_700)];
+    await knex('customerGroupMembers').insert(members.map((customerId) => ({ groupId: group, customerId, source: 'manual' })));
+    await knex('customerTags').insert(bigShop.slice(5_000).map((customerId) => ({ customerId, tag: 'overlap' })));
+    await knex.raw('ANALYZE customer_tags, customer_group_members');
+    const search = `tag=overlap&group=${group}`;
+    const shared = bigShop.slice(5_700);
+    const { result: first, statements } = await statementsOf(knex, () => listCustomers(knex, { kind: 'all' }, queryOf(search), null));
+    expect(first.count).toEqual({ value: 300, exact: true });
+    expect(statements.some(({ sql }) => sql.includes('array_agg(few.customer_id)'))).toBe(true);
+    expect(first.rows.every((row) => shared.includes(row.id))).toBe(true);
+    const all = await allPages({ kind: 'all' }, search);
+    expect([...all].sort((a, b) => a - b)).toEqual(shared);
+    expect(all).toEqual(await allPages({ kind: 'all' }, search, 0));
   });
 
   it('walks the key’s index alone for a shop’s many customers of its assignment filters, probing each one’s assignment', async () => {
