@@ -169,7 +169,7 @@ export async function listCustomers(
   const cursor = decodeCursor(backwards ? query.before : query.after, key);
   const ascending = (query.dir === 'asc') !== backwards;
   const queries = pageQueries(knex, source, query, salesTeamId, { key, cursor, ascending });
-  const fetched = await fetchPage(knex, source, query, salesTeamId, key, queries, options.walkBudgetMs);
+  const fetched = await fetchPage(knex, source, query, salesTeamId, key, queries, { firstPage: !cursor, walkBudget: options.walkBudgetMs });
   const hasMore = fetched.length > query.size;
   const matches = fetched[0]?.matches;
   const rows = fetched.slice(0, query.size);
@@ -216,7 +216,8 @@ async function fetchPage(
   salesTeamId: number | null,
   key: SortKey,
   queries: ReturnType<typeof pageQueries>,
-  walkBudget: number | (() => Promise<number>) | undefined,
+  /** firstPage: no cursor could be read (as pageQueries sees it). */
+  { firstPage, walkBudget }: { firstPage: boolean; walkBudget: number | (() => Promise<number>) | undefined },
 ): Promise<PageRows> {
   const byId = salesTeamId === null && !searches(query.q);
   const indexOnly = byId ? key.indexOnly : undefined;
@@ -227,7 +228,7 @@ async function fetchPage(
   // A first page whose sets the planner expects to share few members is paged by their ids, which
   // counts them as well (the list then does not ask for the count); a later page walks with a
   // small set hashed first. (Where they share more, reading their ids first only costs time.)
-  const firstIds = plan && plan.matches <= FEW_MEMBERS && !query.after && !query.before ? await fewOfMembers() : null;
+  const firstIds = plan && plan.matches <= FEW_MEMBERS && firstPage ? await fewOfMembers() : null;
   if (firstIds) return (await queries.ofIds(firstIds)) as PageRows;
   const hashed = plan?.hashed;
   if (indexOnly && hashed) {
