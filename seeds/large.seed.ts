@@ -74,11 +74,11 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
 
     await step(
       'shop assignments',
-      `INSERT INTO customer_shops (customer_id, shop_id, status, created_at)
-       SELECT c.id, (?::bigint[])[1 + ${draw('c.id', 20, shops.length)}], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN ${draw('c.id', 21, 97)} = 0 THEN 'pending_approval' ELSE 'active' END, c.created_at
+      `INSERT INTO customer_shops (customer_id, shop_id, status, created_at, customer_created_at)
+       SELECT c.id, (?::bigint[])[1 + ${draw('c.id', 20, shops.length)}], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN ${draw('c.id', 21, 97)} = 0 THEN 'pending_approval' ELSE 'active' END, c.created_at, c.created_at
          FROM customers c WHERE c.id >= ?
        UNION ALL
-       SELECT c.id, (?::bigint[])[1 + (${draw('c.id', 20, shops.length)} + 1) % ${shops.length}], 'active', c.created_at
+       SELECT c.id, (?::bigint[])[1 + (${draw('c.id', 20, shops.length)} + 1) % ${shops.length}], 'active', c.created_at, c.created_at
          FROM customers c WHERE c.id >= ? AND ${draw('c.id', 22, 5)} = 0`,
       [shops, firstId, shops, firstId],
     );

@@ -66,6 +66,8 @@ interface SortKey {
    * a walk of it reads the index alone (see pageQueries' ofIds).
    */
   indexOnly?: 'customers' | 'customer_shops';
+  /** Its index over a shop's assignments includes every column their filters ask (see walkAssignments). */
+  holdsAssignments?: true;
 }
 
 // The allow-list of sort keys: the query string names one, never SQL. Figures come from
@@ -92,7 +94,9 @@ const figureKeys = (alias: 'c' | 'cs') => {
 };
 
 const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
-  shop: { ...customerKeys, ...figureKeys('cs') },
+  // A shop's assignments keep their customer's creation time, indexed with what their filters ask
+  // (migration 41): the shop's default page reads its own entries, not every shop's customers.
+  shop: { ...customerKeys, created: { parts: ['cs.customer_created_at'], type: 'timestamp', indexOnly: 'customer_shops', holdsAssignments: true }, ...figureKeys('cs') },
   all: { ...customerKeys, ...figureKeys('c') },
 };
 
@@ -240,8 +244,17 @@ async function fetchPage(
   // Read at most once: here (unless the caller set the walk's budget), and by collectInstead below.
   let assignmentIds: Promise<number[] | null> | undefined;
   const fewOfAssignments = () => (assignmentIds ??= byId ? fewAssignments(knex, source, query.filters) : Promise.resolve(null));
+  // Where the key's index holds what these filters ask, its entries near the cursor are tested
+  // first: unless the matches cluster elsewhere, a page is there (a shop's 41,895 customers of last
+  // orders in 2025 by creation: 0.6 ms, where reading their ids stops at FEW_MATCHES).
+  const walkedAssignments = byId && source.kind === 'shop' && narrowedBy(query.filters, ASSIGNMENT_FILTERS) && key.holdsAssignments;
+  if (walkedAssignments) {
+    const page = (await queries.walkAssignments(source.shopId, ASSIGNMENTS_WALKED)) as PageRows;
+    if (page.length > query.size) return page;
+  }
   const assigned = oneAssignmentIndex(query.filters) && walkBudget === undefined ? await fewOfAssignments() : null;
-  if (assigned) return (await queries.ofIds(assigned)) as PageRows;
+  // The ids of matches that the walk just now did not find near the cursor are fetched and sorted.
+  if (assigned) return (await queries.ofIds(assigned, { walk: !walkedAssignments })) as PageRows;
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
   // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
@@ -327,6 +340,22 @@ function pageQueries(
       return rowsOf(limited(walked.orderByRaw(orderOf(hashed ? [...keyColumns.map((column) => `w.${column}`), 'w.id'] : [...key.parts, id]))));
     },
     /**
+     * A shop's page narrowed only by what its assignments hold, on a key whose index includes all
+     * of it (holdsAssignments): at most `most` of the index's entries from the cursor on, read from
+     * the index alone and then filtered; only the page's customers are read whole.
+     */
+    walkAssignments: (shopId: number, most: number) => {
+      const near = afterCursor(knex.queryBuilder().from({ cs: 'customer_shops' }), 'cs.customer_id')
+        .where('cs.shop_id', shopId)
+        .select(ASSIGNMENT_INDEX_COLUMNS.map((column) => `cs.${column}`))
+        .orderByRaw(orderOf([...key.parts, 'cs.customer_id']))
+        .limit(most, { skipBinding: true });
+      // Named cs again, so that the filters read its columns as they would the table's.
+      const walked = knex.queryBuilder().from(near.as('cs')).select({ id: 'cs.customer_id' }, ...withKeyColumns());
+      applyFilters(knex, walked, source, query.filters);
+      return rowsOf(limited(walked.orderByRaw(orderOf([...key.parts, 'cs.customer_id']))));
+    },
+    /**
      * The page of the customers `ids` are exactly (the page's other filters are checked all the
      * same). While they are spread over the sort order the key's index finds a page of them within
      * a few of its entries per customer of the page, read from the index alone and tested against
@@ -334,16 +363,17 @@ function pageQueries(
      * fetching each of them to sort them took 12 ms. A walk that finds fewer than a page within
      * WALKED_PER_ID entries per id (the ids cluster elsewhere in the order, or the page is the last)
      * costs about what fetching them does, and they are then fetched and sorted. Keys of an
-     * expression (e-mail, city, country, last order) are only fetched and sorted.
+     * expression (e-mail, city, country, last order) are only fetched and sorted, and so are ids
+     * whose matches a walk near the cursor has just failed to find (`walk`: false).
      */
-    ofIds: (ids: number[]) => {
+    ofIds: (ids: number[], { walk = true } = {}) => {
       // Sent once, and not estimated id by id (about 0.4 µs an id of planning).
       const known = knex.queryBuilder().from('ids').select('ids.id');
       const fetched = limited(matching(known).select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
       // The ids are all the matches (a customer with two of "any of these tags" is in them twice).
       const withIds = (builder: Knex.QueryBuilder) =>
         builder.withMaterialized('ids', knex.raw('SELECT unnest(?::bigint[]) AS id', [ids])).select(knex.raw('(SELECT count(DISTINCT id) FROM ids)::int AS matches'));
-      if (!key.indexOnly) return withIds(rowsOf(fetched));
+      if (!key.indexOnly || !walk) return withIds(rowsOf(fetched));
       const [alias, id] = key.indexOnly === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: key.indexOnly }), id)
         .select({ id }, ...withKeyColumns())
@@ -366,6 +396,19 @@ function pageQueries(
     },
   };
 }
+
+/**
+ * The columns of the assignments' index in customer order (migration 41): the key, the customer,
+ * and what the assignment filters ask.
+ */
+const ASSIGNMENT_INDEX_COLUMNS = ['customer_id', 'customer_created_at', 'status', 'orders_count', 'total_spent', 'last_order_at'];
+
+/**
+ * How many entries of a shop's assignments walkAssignments tests before the page is read the
+ * usual way: about 1 ms from PostgreSQL's buffers (4 ms from the operating system's cache), and a
+ * page is found within them while at least 1 in 770 of the entries matches.
+ */
+const ASSIGNMENTS_WALKED = 20_000;
 
 /**
  * How many entries of the sort key's index a page of known ids walks per id before the ids are

@@ -134,6 +134,9 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
   }
 
   const customerByEmail = (email: string) => t.ctx.knex('customers').whereRaw('email = ?::citext', [email]).first();
+  /** Assignments whose copy of their customer's creation time (the shop's list order, migration 41) differs from it. */
+  const assignmentsOutOfCustomerOrder = () =>
+    t.ctx.knex('customerShops as cs').join('customers as c', 'c.id', 'cs.customerId').whereRaw('cs.customer_created_at IS DISTINCT FROM c.created_at').count({ n: '*' }).first();
   const shopsOf = async (customerId: number) => (await t.ctx.knex('customerShops').where({ customerId }).orderBy('shopId').select('shopId')).map((r: { shopId: number }) => r.shopId);
   const tagsOf = async (customerId: number) => (await t.ctx.knex('customerTags').where({ customerId }).orderBy('tag').pluck('tag')) as string[];
 
@@ -183,6 +186,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     ]);
     expect(await t.ctx.knex('customerShops').where({ customerId: ada.id }).select('shopId', 'status')).toEqual([{ shopId: shopA.id, status: 'active' }]);
     expect(await t.ctx.knex('customers').where({ id: ada.id }).first('billingCity', 'billingCountry')).toEqual({ billingCity: 'London', billingCountry: 'GB' });
+    expect(await assignmentsOutOfCustomerOrder()).toEqual({ n: 0 });
 
     // Grace existed: mapped, non-empty fields changed; the rest (state, password) kept; tags added to hers.
     const g = await customerByEmail('grace@example.com');
@@ -354,6 +358,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(await t.ctx.knex('customers').where({ id: other.id }).first('firstName', 'lastName')).toEqual({ firstName: 'Otto', lastName: 'Untouched' });
     expect(await shopsOf(other.id)).toEqual([shopA.id, shopB.id].sort((a, b) => a - b));
     expect(await tagsOf(other.id)).toEqual(['owner-fixed']);
+    expect(await assignmentsOutOfCustomerOrder()).toEqual({ n: 0 });
   });
 
   it('reads Magento’s customer main file as it is, and never shows its password hashes', async () => {

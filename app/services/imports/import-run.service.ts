@@ -472,14 +472,16 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   // Assignment to the chosen shop, created active when missing (an existing one keeps its status),
   // and tags from the file and the "add to all" tag (tags are only ever added). A customer created
   // by this batch has neither yet, so their rows are inserted plainly: ON CONFLICT's check costs
-  // an index probe and a second write per row, and only existing customers need it.
-  for (const { outcome, onConflict } of [
-    { outcome: 'created', onConflict: '' },
-    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING' },
+  // an index probe and a second write per row, and only existing customers need it. Each
+  // assignment keeps its customer's creation time: a customer created by this transaction was
+  // created at now(), and an existing one's is looked up by the assignments' trigger.
+  for (const { outcome, onConflict, createdAt } of [
+    { outcome: 'created', onConflict: '', createdAt: 'now()' },
+    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING', createdAt: 'NULL::timestamptz' },
   ]) {
     await trx.raw(
-      `INSERT INTO customer_shops (customer_id, shop_id, status)
-       SELECT s.customer_id, ?, 'active' FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
+      `INSERT INTO customer_shops (customer_id, shop_id, status, customer_created_at)
+       SELECT s.customer_id, ?, 'active', ${createdAt} FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
        ${onConflict}`,
       [batch.shopId, ...range, outcome],
     );

@@ -1,0 +1,128 @@
+import type { Knex } from 'knex';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import type { ListSource } from '../../app/services/customer-list-filter.js';
+import { listCustomers } from '../../app/services/customer-list.service.js';
+import { insertManyCustomers } from '../support/customer-list.js';
+import { useDatabaseWithShop } from '../support/database.js';
+import { makeCustomer, makeShop } from '../support/factories.js';
+import { planWithout, statementsOf } from '../support/statements.js';
+
+/**
+ * A shop's assignments keep their customer's creation time (migration 41), so that the shop's list
+ * in that order (its default) reads the shop's own (shop, created, customer) index, which includes
+ * what the assignment filters ask.
+ */
+describe('a shop’s customers in the order they were created', () => {
+  let knex: Knex;
+  let shopId: number;
+  let otherShopId: number;
+  let ours: number[];
+  useDatabaseWithShop((db) => ({ knex, shopId } = db));
+
+  const copyOf = async (customerId: number, shop: number) =>
+    ((await knex('customerShops').where({ customerId, shopId: shop }).first('customerCreatedAt')) as { customerCreatedAt: Date }).customerCreatedAt;
+  const createdOf = async (customerId: number) => ((await knex('customers').where({ id: customerId }).first('createdAt')) as { createdAt: Date }).createdAt;
+
+  beforeAll(async () => {
+    otherShopId = (await makeShop(knex)).id;
+    ours = await insertManyCustomers(knex, 120, { emailPrefix: 'order-', shopIds: [shopId] });
+    await insertManyCustomers(knex, 300, { emailPrefix: 'elsewhere-', shopIds: [otherShopId] });
+    // Spread over a year, with ties of ten customers each (the id breaks them).
+    await knex.raw(`UPDATE customers SET created_at = timestamptz '2024-01-01' + (id % 12) * interval '30 days' WHERE id = ANY(?::bigint[])`, [ours]);
+    await knex('customerShops').where({ shopId }).whereIn('customerId', ours.filter((_, index) => index % 4 === 0)).update({ status: 'pending_approval' });
+    await knex('customerShops').where({ shopId }).whereIn('customerId', ours.filter((_, index) => index % 3 === 0)).update({ ordersCount: 2, totalSpent: 5_000, lastOrderAt: new Date('2025-03-01T10:00:00Z') });
+    await knex.raw('VACUUM ANALYZE customers, customer_shops');
+  });
+
+  it('keeps each assignment’s copy of its customer’s creation time, however the two are written', async () => {
+    const customer = await makeCustomer(knex, [shopId]);
+    expect(await copyOf(customer.id, shopId)).toEqual(await createdOf(customer.id));
+    // An assignment added later takes it from the customer; an update of the customer reaches every shop.
+    await knex('customerShops').insert({ customerId: customer.id, shopId: otherShopId, status: 'active' });
+    await knex('customers').where({ id: customer.id }).update({ createdAt: new Date('2020-02-29T12:00:00.123456Z') });
+    expect(await copyOf(customer.id, shopId)).toEqual(new Date('2020-02-29T12:00:00.123Z'));
+    expect(await copyOf(customer.id, otherShopId)).toEqual(await createdOf(customer.id));
+    // The copy is never written apart from its customer: a write of it takes the customer's again.
+    await knex('customerShops').where({ customerId: customer.id, shopId }).update({ customerCreatedAt: new Date('2030-01-01T00:00:00Z') });
+    expect(await copyOf(customer.id, shopId)).toEqual(await createdOf(customer.id));
+    // Microseconds too: the list's cursor keeps them.
+    const { rows } = await knex.raw('SELECT bool_and(cs.customer_created_at = c.created_at) AS same FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id');
+    expect(rows).toEqual([{ same: true }]);
+  });
+
+  const queryOf = (search: string) => parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
+  const inShop = (id: number): ListSource => ({ kind: 'shop', shopId: id });
+
+  /** Every page from the first on, following the next page's cursor, then back from the last by the previous one. */
+  const bothWays = async (source: ListSource, search: string) => {
+    const forward: number[][] = [];
+    let page = await listCustomers(knex, source, queryOf(search), null);
+    forward.push(page.rows.map((row) => row.id));
+    while (page.next && forward.length < 50) {
+      page = await listCustomers(knex, source, queryOf(`${search}&after=${page.next}`), null);
+      forward.push(page.rows.map((row) => row.id));
+    }
+    const backward: number[][] = [forward.at(-1)!];
+    while (page.previous && backward.length < 50) {
+      page = await listCustomers(knex, source, queryOf(`${search}&before=${page.previous}`), null);
+      backward.unshift(page.rows.map((row) => row.id));
+    }
+    return { forward, backward };
+  };
+
+  /** The shop's customers that `where` (SQL on cs) allows, newest first or oldest first, ties by id. */
+  const expected = async (where: string, dir: 'asc' | 'desc') =>
+    ((await knex.raw(`SELECT c.id FROM customers c JOIN customer_shops cs ON cs.customer_id = c.id AND cs.shop_id = ? WHERE ${where} ORDER BY c.created_at ${dir}, c.id ${dir}`, [shopId])).rows as Array<{ id: number }>).map((row) => Number(row.id));
+
+  it('pages a shop’s customers of its assignment filters by creation, across ties, both ways, from the shop’s own index', async () => {
+    const cases: Array<[string, string]> = [
+      ['status=pending_approval', "cs.status = 'pending_approval'"],
+      ['spent_min=50', 'cs.total_spent >= 5000'],
+      ['last_from=2025-01-01&last_to=2025-12-31&status=active', "cs.last_order_at >= '2025-01-01' AND cs.status = 'active'"],
+      ['orders_max=0', 'cs.orders_count <= 0'],
+      ['', 'true'],
+    ];
+    for (const [filters, where] of cases) {
+      for (const dir of ['asc', 'desc'] as const) {
+        const search = `size=10&sort=created&dir=${dir}${filters ? `&${filters}` : ''}`;
+        const { result, statements } = await statementsOf(knex, () => bothWays(inShop(shopId), search));
+        const want = await expected(where, dir);
+        expect(want.length, search).toBeGreaterThan(10);
+        expect(result.forward.flat(), search).toEqual(want);
+        expect(result.backward, search).toEqual(result.forward);
+        // Walked on the shop's assignments alone, their customer's creation time the key.
+        expect(statements.some(({ sql }) => sql.includes('from (select "cs"."customer_id", "cs"."customer_created_at"') || sql.includes('order by cs.customer_created_at')), search).toBe(true);
+      }
+    }
+    // The other shop's customers never appear, and its own list is its own.
+    expect((await bothWays(inShop(otherShopId), 'size=100&sort=created&dir=desc&status=active')).forward.flat()).not.toContain(ours[0]);
+  });
+
+  it('reads the index without the table for the filters it holds', async () => {
+    const statement = knex('customer_shops as cs')
+      .where('cs.shop_id', shopId)
+      .whereRaw("coalesce(cs.last_order_at, '-infinity') >= ?", ['2025-01-01'])
+      .whereIn('cs.status', ['active'])
+      .where('cs.total_spent', '>=', 100)
+      .where('cs.orders_count', '<=', 5)
+      .select('cs.customer_id', 'cs.customer_created_at')
+      .orderBy([{ column: 'cs.customer_created_at', order: 'desc' }, { column: 'cs.customer_id', order: 'desc' }])
+      .limit(26)
+      .toSQL()
+      .toNative();
+    expect(await planWithout(knex, statement, ['enable_seqscan', 'enable_sort', 'enable_bitmapscan'])).toContain('Index Only Scan Backward using customer_shops_customer_created_idx');
+  });
+
+  it('fetches the ids of a shop’s few matches that a walk near the cursor did not find, and shows how many', async () => {
+    // The last page holds fewer than a page: the walk finds no page there, and the ids are fetched and sorted.
+    const search = 'size=25&sort=created&dir=desc&status=pending_approval';
+    const first = await listCustomers(knex, inShop(shopId), queryOf(search), null);
+    expect(first.rows).toHaveLength(25);
+    const { result: last, statements } = await statementsOf(knex, () => listCustomers(knex, inShop(shopId), queryOf(`${search}&after=${first.next}`), null));
+    expect(last.rows.map((row) => row.id)).toEqual((await expected("cs.status = 'pending_approval'", 'desc')).slice(25));
+    expect(last.count).toEqual({ value: 30, exact: true });
+    expect(last.next).toBeUndefined();
+    expect(statements.some(({ sql }) => sql.includes('unnest(') && !sql.includes('"walked"'))).toBe(true);
+  });
+});
