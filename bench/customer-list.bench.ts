@@ -66,6 +66,10 @@ async function main() {
   // A cursor 1,000 pages (25,000 rows) deep, found once with OFFSET for the set-up only.
   const [deep] = await knex('customers').orderBy([{ column: 'createdAt', order: 'desc' }, { column: 'id', order: 'desc' }]).offset(25_000).limit(1).select('createdAt', 'id');
   const deepCursor = encodeCursor({ keys: [(deep.createdAt as Date).toISOString()], id: deep.id });
+  const [deepInShop] = await knex('customerShops').where({ shopId: north.id }).orderBy([{ column: 'customerCreatedAt', order: 'desc' }, { column: 'customerId', order: 'desc' }]).offset(25_000).limit(1).select('customerCreatedAt', 'customerId');
+  const deepShopCursor = encodeCursor({ keys: [(deepInShop.customerCreatedAt as Date).toISOString()], id: Number(deepInShop.customerId) });
+  const [deepByName] = await knex('customers as c').join('customerShops as cs', 'cs.customerId', 'c.id').where('cs.shopId', north.id).orderBy([{ column: 'c.sortName' }, { column: 'c.id' }]).offset(25_000).limit(1).select('c.sortName', 'c.id');
+  const deepNameCursor = encodeCursor({ keys: [deepByName.sortName as string], id: Number(deepByName.id) });
   // The newest seeded customer, whatever other benchmarks added since: the same term on every run.
   const rareEmail = (await knex('customers').whereRaw("email ~ '^bench[0-9]+@'").orderBy('id', 'desc').first('email')).email as string;
   const rare = rareEmail.slice(0, rareEmail.indexOf('@'));
@@ -79,6 +83,9 @@ async function main() {
     ...['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'].flatMap((sort) => [
       { name: `first page, all shops, sort ${sort}`, query: `shop=all&sort=${sort}&dir=asc` },
     ]),
+    { name: 'first page, one shop, newest first (its default)', query: `shop=${north.id}` },
+    { name: 'page 1,000 of one shop (keyset), newest first', query: `shop=${north.id}&sort=created&dir=desc&after=${deepShopCursor}` },
+    { name: 'page 1,000 of one shop (keyset), sort name', query: `shop=${north.id}&sort=name&dir=asc&after=${deepNameCursor}` },
     { name: 'first page, one shop, sort total_spent desc', query: `shop=${north.id}&sort=total_spent&dir=desc` },
     { name: 'first page, one shop, sort email', query: `shop=${north.id}&sort=email&dir=asc` },
     { name: 'page 1,000 (keyset), sort created', query: `shop=all&sort=created&dir=desc&after=${deepCursor}` },

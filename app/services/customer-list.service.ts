@@ -58,6 +58,12 @@ export interface CustomerListPage {
 interface SortKey {
   /** SQL of the key's parts, exactly as in its (parts, id) index (e-mail: its unique index). */
   parts: string[];
+  /**
+   * The customer's id as that index has it: a cursor's row comparison of the parts and another
+   * table's id (a customer's name with the assignment's customer) is no condition on the index, and
+   * a shop's page sorted by name walked it from the start, past every earlier name (5 s halfway).
+   */
+  id: 'c.id' | 'cs.customer_id';
   type: 'text' | 'number' | 'timestamp';
   /** The first part starts with searched text (a surname, an e-mail address), lowercased. */
   startsWithSearchedText?: true;
@@ -76,27 +82,27 @@ interface SortKey {
 // reorders. A country's customers are in city order: its index serves a country filter sorted by
 // city too (migration 29), and one index fewer is written on every customer insert.
 const customerKeys = {
-  name: { parts: ['c.sort_name'], type: 'text', startsWithSearchedText: true, indexOnly: 'customers' },
-  email: { parts: [emailKeyOf('c.email')], type: 'text', startsWithSearchedText: true },
-  city: { parts: ["coalesce(lower(c.billing_city), '')"], type: 'text' },
-  country: { parts: ["coalesce(c.billing_country, '')", "coalesce(lower(c.billing_city), '')"], type: 'text' },
-  state: { parts: ['c.state'], type: 'text', indexOnly: 'customers' },
-  created: { parts: ['c.created_at'], type: 'timestamp', indexOnly: 'customers' },
+  name: { parts: ['c.sort_name'], id: 'c.id', type: 'text', startsWithSearchedText: true, indexOnly: 'customers' },
+  email: { parts: [emailKeyOf('c.email')], id: 'c.id', type: 'text', startsWithSearchedText: true },
+  city: { parts: ["coalesce(lower(c.billing_city), '')"], id: 'c.id', type: 'text' },
+  country: { parts: ["coalesce(c.billing_country, '')", "coalesce(lower(c.billing_city), '')"], id: 'c.id', type: 'text' },
+  state: { parts: ['c.state'], id: 'c.id', type: 'text', indexOnly: 'customers' },
+  created: { parts: ['c.created_at'], id: 'c.id', type: 'timestamp', indexOnly: 'customers' },
 } satisfies Record<string, SortKey>;
 
 const figureKeys = (alias: 'c' | 'cs') => {
-  const indexOnly = alias === 'c' ? 'customers' : 'customer_shops';
+  const [indexOnly, id] = alias === 'c' ? (['customers', 'c.id'] as const) : (['customer_shops', 'cs.customer_id'] as const);
   return {
-    orders: { parts: [`${alias}.orders_count`], type: 'number', indexOnly },
-    last_order: { parts: [`coalesce(${alias}.last_order_at, '-infinity')`], type: 'timestamp' },
-    total_spent: { parts: [`${alias}.total_spent`], type: 'number', indexOnly },
+    orders: { parts: [`${alias}.orders_count`], id, type: 'number', indexOnly },
+    last_order: { parts: [`coalesce(${alias}.last_order_at, '-infinity')`], id, type: 'timestamp' },
+    total_spent: { parts: [`${alias}.total_spent`], id, type: 'number', indexOnly },
   } satisfies Record<string, SortKey>;
 };
 
 const SORT_KEYS: Record<'shop' | 'all', Record<CustomerSort, SortKey>> = {
   // A shop's assignments keep their customer's creation time, indexed with what their filters ask
   // (migration 41): the shop's default page reads its own entries, not every shop's customers.
-  shop: { ...customerKeys, created: { parts: ['cs.customer_created_at'], type: 'timestamp', indexOnly: 'customer_shops', holdsAssignments: true }, ...figureKeys('cs') },
+  shop: { ...customerKeys, created: { parts: ['cs.customer_created_at'], id: 'cs.customer_id', type: 'timestamp', indexOnly: 'customer_shops', holdsAssignments: true }, ...figureKeys('cs') },
   all: { ...customerKeys, ...figureKeys('c') },
 };
 
@@ -282,7 +288,7 @@ function pageQueries(
   { key, cursor, ascending }: { key: SortKey; cursor: Cursor | undefined; ascending: boolean },
 ) {
   const figures = source.kind === 'shop' ? 'cs' : 'c';
-  const idColumn = source.kind === 'shop' ? 'cs.customer_id' : 'c.id';
+  const idColumn = key.id;
   const direction = ascending ? 'ASC' : 'DESC';
   const orderOf = (columns: string[]) => columns.map((column) => `${column} ${direction}`).join(', ');
   const keyColumns = key.parts.map((_, index) => `k${index}`);
