@@ -18,6 +18,11 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION customer_shops_take_customer_created_at() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       SELECT c.created_at INTO NEW.customer_created_at FROM customers c WHERE c.id = NEW.customer_id;
+      -- Said as the foreign key would say it: left empty, the row would fail its NOT NULL first.
+      IF NOT FOUND THEN
+        RAISE foreign_key_violation USING MESSAGE = format('customer %s does not exist', NEW.customer_id),
+          TABLE = 'customer_shops', CONSTRAINT = 'customer_shops_customer_id_fkey';
+      END IF;
       RETURN NEW;
     END $$;
     -- WHEN, so that an insert that brings the time (the import, the seed) calls no function per row.

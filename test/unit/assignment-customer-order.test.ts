@@ -46,6 +46,8 @@ describe('a shop’s customers in the order they were created', () => {
     // The copy is never written apart from its customer: a write of it takes the customer's again.
     await knex('customerShops').where({ customerId: customer.id, shopId }).update({ customerCreatedAt: new Date('2030-01-01T00:00:00Z') });
     expect(await copyOf(customer.id, shopId)).toEqual(await createdOf(customer.id));
+    // An assignment of no customer fails as its foreign key says.
+    await expect(knex('customerShops').insert({ customerId: 999_999_999, shopId, status: 'active' })).rejects.toMatchObject({ code: '23503', constraint: 'customer_shops_customer_id_fkey' });
     // Microseconds too: the list's cursor keeps them.
     const { rows } = await knex.raw('SELECT bool_and(cs.customer_created_at = c.created_at) AS same FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id');
     expect(rows).toEqual([{ same: true }]);
