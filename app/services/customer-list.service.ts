@@ -273,6 +273,11 @@ async function fetchPage(
   };
   const alone = onlyMembers || (source.kind === 'shop' && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
   const walk = indexOnly && alone && !fewIds ? queries.walkIndex(indexOnly) : queries.walk(fewIds);
+  // A sales team narrows even a page without filters, by as much as the planner reads from the
+  // team's statistics: it may start parallel workers for a walk of a team of 1 % of the customers,
+  // whose start here cost more than the page (a shop's first page for a team of 1 % of a million
+  // customers: 75 ms, 65 of it before the first row; 12 ms without them).
+  if (budget === null && salesTeamId !== null) return firstOf([contender<PageRows>(knex, NO_PARALLEL_WORKERS, walk)]);
   return readPage<PageRows>(knex, walk, () => queries.collect(fewIds), budget, collectInstead);
 }
 

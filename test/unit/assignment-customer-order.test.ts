@@ -5,7 +5,7 @@ import type { ListSource } from '../../app/services/customer-list-filter.js';
 import { listCustomers } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
-import { makeCustomer, makeShop } from '../support/factories.js';
+import { makeCustomer, makeSalesTeam, makeShop } from '../support/factories.js';
 import { planWithout, statementsOf } from '../support/statements.js';
 
 /**
@@ -163,5 +163,50 @@ describe('a shop’s later pages', () => {
         expect(plan, search).toMatch(/Index Cond: .*(ROW\(| [<>]=? )/);
       }
     }
+  });
+});
+
+/**
+ * A sales rep's pages are narrowed by the team even without filters: walked without parallel
+ * workers (whose start cost more than the page), probing the team's (team, customer) index.
+ */
+describe('a sales team’s pages', () => {
+  let knex: Knex;
+  let shopId: number;
+  let team: number;
+  let members: number[];
+  useDatabaseWithShop((db) => ({ knex, shopId } = db));
+
+  beforeAll(async () => {
+    const ids = await insertManyCustomers(knex, 300, { emailPrefix: 'team-', shopIds: [shopId] });
+    team = (await makeSalesTeam(knex, 'Paging team')).id;
+    const other = (await makeSalesTeam(knex, 'Other team')).id;
+    members = ids.filter((_, index) => index % 7 === 0);
+    await knex('customers').whereIn('id', members).update({ salesTeamId: team });
+    await knex('customers').whereIn('id', ids.filter((_, index) => index % 7 === 1)).update({ salesTeamId: other });
+    await knex.raw('VACUUM ANALYZE customers, customer_shops');
+  });
+
+  it('list the team’s customers only, in order both ways, walked without parallel workers', async () => {
+    for (const [source, sort] of [[{ kind: 'shop', shopId }, 'created'], [{ kind: 'shop', shopId }, 'name'], [{ kind: 'all' }, 'total_spent']] as const) {
+      const search = `size=10&sort=${sort}&dir=desc`;
+      const listed: number[] = [];
+      let after = '';
+      const { statements } = await statementsOf(knex, async () => {
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await listCustomers(knex, source, parseCustomerListQuery(Object.fromEntries(new URLSearchParams(`${search}${after ? `&after=${after}` : ''}`))), team);
+          listed.push(...page.rows.map((row) => row.id));
+          if (!page.next) break;
+          after = page.next;
+        }
+      });
+      expect([...listed].sort((a, b) => a - b), search).toEqual(members);
+      expect(new Set(listed).size, search).toBe(members.length);
+      // Created in one statement, with nothing spent: ties all, in id order.
+      if (sort !== 'name') expect(listed, search).toEqual([...members].reverse());
+      expect(statements.some(({ sql }) => sql.includes("set_config('max_parallel_workers_per_gather', '0', true)")), search).toBe(true);
+    }
+    const probe = knex('customers as c').where('c.sales_team_id', team).where('c.id', members[0]!).select('c.id').toSQL().toNative();
+    expect(await planWithout(knex, probe, ['enable_seqscan', 'enable_bitmapscan'])).toContain('Index Only Scan using customers_sales_team_idx');
   });
 });

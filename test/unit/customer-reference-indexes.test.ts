@@ -21,7 +21,7 @@ describe("indexes of a customer's business account and sales team", () => {
     const definitions = await knex('pg_indexes').whereIn('indexname', ['customers_business_account_idx', 'customers_sales_team_idx']).orderBy('indexname').pluck('indexdef');
     expect(definitions).toEqual([
       'CREATE INDEX customers_business_account_idx ON public.customers USING btree (business_account_id) WHERE (business_account_id IS NOT NULL)',
-      'CREATE INDEX customers_sales_team_idx ON public.customers USING btree (sales_team_id) WHERE (sales_team_id IS NOT NULL)',
+      'CREATE INDEX customers_sales_team_idx ON public.customers USING btree (sales_team_id, id) WHERE (sales_team_id IS NOT NULL)',
     ]);
   });
 
