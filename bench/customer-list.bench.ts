@@ -13,7 +13,7 @@ import { listCustomers, encodeCursor } from '../app/services/customer-list.servi
 import { saveView } from '../app/services/saved-view.service.js';
 import { refreshCommonTrigrams } from '../app/services/search-trigrams.js';
 import { addSegmentGroup } from '../app/services/segment.service.js';
-import { loadStaffPrincipal } from '../app/services/staff.service.js';
+import { createStaff, loadStaffPrincipal } from '../app/services/staff.service.js';
 import { benchConfig, DATABASE_URL, ensureBenchDatabase, freePort, SAMPLES, spawnWeb, STAFF } from './bench-setup.js';
 import { createClient, percentile } from './http-client.js';
 import { loadPages } from './load-client.js';
@@ -35,7 +35,12 @@ interface Scenario {
   fullPage?: boolean;
   /** Run while one shop sells in another currency (SECOND_CURRENCY), as a merchant's shops may. */
   secondCurrency?: boolean;
+  /** As the bench's sales rep (REP): the shop's customers of their team only. */
+  rep?: boolean;
 }
+
+/** A sales rep of the north shop whose team has one seeded customer in a hundred (benchSalesTeam). */
+const REP = { email: 'bench-rep@example.test', password: 'bench-rep-password-1' };
 
 /** The currency one of the seeded shops (all in EUR) sells in for the scenarios that need two. */
 const SECOND_CURRENCY = 'USD';
@@ -78,6 +83,7 @@ async function main() {
   const staffId = (await knex('staffUsers').where({ email: STAFF.email }).first('id')).id as number;
   const largeSegmentId = groupId ? await segmentOfGroup(knex, staffId, 'Bench segment: every 7th', groupId) : undefined;
   const businessId = (await knex('businessAccounts').where({ name: 'Bench Company 7' }).orderBy('id', 'desc').first('id'))?.id;
+  const team = await benchSalesTeam(knex, north.code);
 
   const scenarios: Scenario[] = [
     ...['name', 'email', 'city', 'country', 'orders', 'last_order', 'total_spent', 'state', 'created'].flatMap((sort) => [
@@ -103,6 +109,9 @@ async function main() {
     ...(groupId ? [{ name: 'filter group (143k members)', query: `shop=all&group=${groupId}` }] : []),
     ...(segmentId ? [{ name: 'filter segment (a group + customers)', query: `shop=all&segment=${segmentId}` }] : []),
     ...(largeSegmentId ? [{ name: 'filter segment (the 143k group)', query: `shop=all&segment=${largeSegmentId}` }] : []),
+    { name: 'sales rep (a team of 1 %), the shop’s first page', query: `shop=${north.id}`, rep: true },
+    { name: 'sales rep (a team of 1 %), sort name', query: `shop=${north.id}&sort=name&dir=asc`, rep: true },
+    { name: 'sales rep (a team of 1 %), filter tag=vip', query: `shop=${north.id}&tag=vip`, rep: true },
     ...(segmentId ? [{ name: 'filter segment + tag vip', query: `shop=all&segment=${segmentId}&tag=vip` }] : []),
     ...(businessId ? [{ name: 'filter business account', query: `shop=all&business=${businessId}` }] : []),
     { name: 'filter password changed before 2019 (none)', query: 'shop=all&pwd_before=2019-01-01' },
@@ -138,6 +147,8 @@ async function main() {
   try {
     const client = createClient(webServer.port, config.adminHost);
     await client.login(STAFF.email, STAFF.password);
+    const repClient = createClient(webServer.port, config.adminHost);
+    await repClient.login(REP.email, REP.password);
     const results: Result[] = [];
     // A running app samples the common search trigrams after its first search, in the background
     // (its process answers all of this client's requests: one keep-alive connection); so does the
@@ -154,19 +165,21 @@ async function main() {
       parsed.filters.tag = multi.getAll('tag');
       const source = resolveListSource('all', shops, parsed.shop)!;
       const headers: Record<string, string> = scenario.fullPage ? {} : { 'HX-Request': 'true' };
-      for (let i = 0; i < 5; i++) await client.get(path, headers);
+      const as = scenario.rep ? repClient : client;
+      const salesTeamId = scenario.rep ? team : null;
+      for (let i = 0; i < 5; i++) await as.get(path, headers);
       const http: number[] = [];
       const db: number[] = [];
       let rows = 0;
       let countInPage = 0;
       for (let i = 0; i < SAMPLES; i++) {
         let t = performance.now();
-        const res = await client.get(path, headers);
+        const res = await as.get(path, headers);
         http.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status}`);
         if (!res.body.includes('hx-get="/admin/customers/count')) countInPage += 1;
         t = performance.now();
-        rows = (await listCustomers(knex, source, parsed, null)).rows.length;
+        rows = (await listCustomers(knex, source, parsed, salesTeamId)).rows.length;
         db.push(performance.now() - t);
       }
       const countPath = `/admin/customers/count?${scenario.query}`;
@@ -174,7 +187,7 @@ async function main() {
       let count = '';
       for (let i = 0; i < SAMPLES; i++) {
         const t = performance.now();
-        const res = await client.get(countPath, { 'HX-Request': 'true' });
+        const res = await as.get(countPath, { 'HX-Request': 'true' });
         counting.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`${scenario.name}, count: HTTP ${res.status}`);
         count = res.body.trim();
@@ -241,6 +254,7 @@ async function main() {
     console.log(`\n${table}`);
 
     client.close();
+    repClient.close();
   } finally {
     await webServer.stop();
   }
@@ -258,3 +272,18 @@ async function segmentOfGroup(knex: Knex, staffId: number, name: string, groupId
 }
 
 await main();
+
+/**
+ * The bench's sales team, one customer in a hundred (drawn by id, of those without a team), and
+ * its sales rep, who sees the shop of `shopCode`; created once.
+ */
+async function benchSalesTeam(knex: Knex, shopCode: string): Promise<number> {
+  const existing = (await knex('salesTeams').where({ name: 'Bench team' }).first('id')) as { id: number } | undefined;
+  if (existing) return existing.id;
+  const [created] = (await knex('salesTeams').insert({ name: 'Bench team' }).returning('id')) as Array<{ id: number }>;
+  await knex.raw('UPDATE customers SET sales_team_id = ? WHERE sales_team_id IS NULL AND (hashint8(id * 7919 + 45) & 2147483647) % 100 = 0', [created!.id]);
+  await knex.raw('VACUUM (ANALYZE) customers');
+  const repId = await createStaff(knex, { ...REP, role: 'sales_rep', shopCodes: [shopCode] });
+  await knex('staffUsers').where({ id: repId }).update({ salesTeamId: created!.id });
+  return created!.id;
+}
