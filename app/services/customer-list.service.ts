@@ -260,7 +260,7 @@ async function fetchPage(
   }
   const assigned = oneAssignmentIndex(query.filters) && walkBudget === undefined ? await fewOfAssignments() : null;
   // The ids of matches that the walk just now did not find near the cursor are fetched and sorted.
-  if (assigned) return (await queries.ofIds(assigned, { walk: !walkedAssignments })) as PageRows;
+  if (assigned) return (await queries.ofIds(assigned, { inShop: walkedAssignments ? source.shopId : undefined })) as PageRows;
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
   // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
@@ -375,16 +375,24 @@ function pageQueries(
      * WALKED_PER_ID entries per id (the ids cluster elsewhere in the order, or the page is the last)
      * costs about what fetching them does, and they are then fetched and sorted. Keys of an
      * expression (e-mail, city, country, last order) are only fetched and sorted, and so are ids
-     * whose matches a walk near the cursor has just failed to find (`walk`: false).
+     * whose matches a walk near the cursor has just failed to find (walkAssignments): those are a
+     * shop's (`inShop`) of its assignment filters alone, fetched from the assignments alone (1,460
+     * of a shop's customers of last orders in the first half of 2021: 9 ms, 15 ms joined with the
+     * customers).
      */
-    ofIds: (ids: number[], { walk = true } = {}) => {
+    ofIds: (ids: number[], { inShop }: { inShop?: number } = {}) => {
       // Sent once, and not estimated id by id (about 0.4 µs an id of planning).
       const known = knex.queryBuilder().from('ids').select('ids.id');
-      const fetched = limited(matching(known).select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
+      const assigned = () => {
+        const builder = knex.queryBuilder().from({ cs: 'customer_shops' }).where('cs.shop_id', inShop).whereIn('cs.customer_id', known);
+        applyFilters(knex, builder, source, query.filters);
+        return afterCursor(builder, idColumn);
+      };
+      const fetched = limited((inShop === undefined ? matching(known) : assigned()).select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
       // The ids are all the matches (a customer with two of "any of these tags" is in them twice).
       const withIds = (builder: Knex.QueryBuilder) =>
         builder.withMaterialized('ids', knex.raw('SELECT unnest(?::bigint[]) AS id', [ids])).select(knex.raw('(SELECT count(DISTINCT id) FROM ids)::int AS matches'));
-      if (!key.indexOnly || !walk) return withIds(rowsOf(fetched));
+      if (!key.indexOnly || inShop !== undefined) return withIds(rowsOf(fetched));
       const [alias, id] = key.indexOnly === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: key.indexOnly }), id)
         .select({ id }, ...withKeyColumns())
