@@ -165,16 +165,16 @@ async function main() {
       parsed.filters.tag = multi.getAll('tag');
       const source = resolveListSource('all', shops, parsed.shop)!;
       const headers: Record<string, string> = scenario.fullPage ? {} : { 'HX-Request': 'true' };
-      const as = scenario.rep ? repClient : client;
+      const viewer = scenario.rep ? repClient : client;
       const salesTeamId = scenario.rep ? team : null;
-      for (let i = 0; i < 5; i++) await as.get(path, headers);
+      for (let i = 0; i < 5; i++) await viewer.get(path, headers);
       const http: number[] = [];
       const db: number[] = [];
       let rows = 0;
       let countInPage = 0;
       for (let i = 0; i < SAMPLES; i++) {
         let t = performance.now();
-        const res = await as.get(path, headers);
+        const res = await viewer.get(path, headers);
         http.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status}`);
         if (!res.body.includes('hx-get="/admin/customers/count')) countInPage += 1;
@@ -187,7 +187,7 @@ async function main() {
       let count = '';
       for (let i = 0; i < SAMPLES; i++) {
         const t = performance.now();
-        const res = await as.get(countPath, { 'HX-Request': 'true' });
+        const res = await viewer.get(countPath, { 'HX-Request': 'true' });
         counting.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`${scenario.name}, count: HTTP ${res.status}`);
         count = res.body.trim();

@@ -83,9 +83,14 @@ export const MEMBER_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFilters
  */
 export async function fewAssignments(knex: Knex, source: ListSource, filters: CustomerFilters): Promise<number[] | null> {
   if (source.kind !== 'shop' || !narrowedBy(filters, ASSIGNMENT_FILTERS)) return null;
-  const assigned = knex.queryBuilder().from({ cs: 'customer_shops' }).select('cs.customer_id').where('cs.shop_id', source.shopId);
-  applyFilters(knex, assigned, source, filters);
-  return idsAtMost(knex, assigned, FEW_MATCHES);
+  return idsAtMost(knex, assignmentsMatching(knex, source.shopId, filters).select('cs.customer_id'), FEW_MATCHES);
+}
+
+/** A shop's assignments (as `cs`) that its assignment filters allow, read without the customers. */
+export function assignmentsMatching(knex: Knex, shopId: number, filters: CustomerFilters): Knex.QueryBuilder {
+  const assigned = knex.queryBuilder().from({ cs: 'customer_shops' }).where('cs.shop_id', shopId);
+  applyFilters(knex, assigned, { kind: 'shop', shopId }, filters);
+  return assigned;
 }
 
 /**

@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyFilters, ASSIGNMENT_FILTERS, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -383,12 +383,8 @@ function pageQueries(
     ofIds: (ids: number[], { inShop }: { inShop?: number } = {}) => {
       // Sent once, and not estimated id by id (about 0.4 µs an id of planning).
       const known = knex.queryBuilder().from('ids').select('ids.id');
-      const assigned = () => {
-        const builder = knex.queryBuilder().from({ cs: 'customer_shops' }).where('cs.shop_id', inShop).whereIn('cs.customer_id', known);
-        applyFilters(knex, builder, source, query.filters);
-        return afterCursor(builder, idColumn);
-      };
-      const fetched = limited((inShop === undefined ? matching(known) : assigned()).select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
+      const candidates = inShop === undefined ? matching(known) : afterCursor(assignmentsMatching(knex, inShop, query.filters).whereIn('cs.customer_id', known), idColumn);
+      const fetched = limited(candidates.select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
       // The ids are all the matches (a customer with two of "any of these tags" is in them twice).
       const withIds = (builder: Knex.QueryBuilder) =>
         builder.withMaterialized('ids', knex.raw('SELECT unnest(?::bigint[]) AS id', [ids])).select(knex.raw('(SELECT count(DISTINCT id) FROM ids)::int AS matches'));
