@@ -172,13 +172,15 @@ describe('a shop’s later pages', () => {
 
 /**
  * A sales rep's pages are narrowed by the team even without filters: walked without parallel
- * workers (whose start cost more than the page), probing the team's (team, customer) index.
+ * workers (whose start cost more than the page), probing the team's (team, customer) index; a
+ * shop's page walks the key's index alone, and a customer key's with the team read as a hash.
  */
 describe('a sales team’s pages', () => {
   let knex: Knex;
   let shopId: number;
   let team: number;
   let members: number[];
+  let elsewhere: number[];
   useDatabaseWithShop((db) => ({ knex, shopId } = db));
 
   beforeAll(async () => {
@@ -188,11 +190,19 @@ describe('a sales team’s pages', () => {
     members = ids.filter((_, index) => index % 7 === 0);
     await knex('customers').whereIn('id', members).update({ salesTeamId: team });
     await knex('customers').whereIn('id', ids.filter((_, index) => index % 7 === 1)).update({ salesTeamId: other });
+    // The team's customers of another shop only are not on this shop's pages.
+    elsewhere = await insertManyCustomers(knex, 20, { emailPrefix: 'team-elsewhere-', shopIds: [(await makeShop(knex)).id] });
+    await knex('customers').whereIn('id', elsewhere).update({ salesTeamId: team });
     await knex.raw('VACUUM ANALYZE customers, customer_shops');
   });
 
   it('list the team’s customers only, in order both ways, walked without parallel workers', async () => {
-    for (const [source, sort] of [[{ kind: 'shop', shopId }, 'created'], [{ kind: 'shop', shopId }, 'name'], [{ kind: 'all' }, 'total_spent']] as const) {
+    const walks = {
+      created: /Index Only Scan Backward using customer_shops_customer_created_idx/,
+      name: /Index Only Scan Backward using customers_sort_name_idx[^\n]*\n\s+Filter: \(\(hashed SubPlan/,
+      state: /Index Only Scan Backward using customers_state_idx[^\n]*\n\s+Filter: \(\(hashed SubPlan/,
+    };
+    for (const [source, sort] of [[{ kind: 'shop', shopId }, 'created'], [{ kind: 'shop', shopId }, 'name'], [{ kind: 'shop', shopId }, 'state'], [{ kind: 'all' }, 'total_spent']] as const) {
       const search = `size=10&sort=${sort}&dir=desc`;
       const listed: number[] = [];
       let after = '';
@@ -204,10 +214,15 @@ describe('a sales team’s pages', () => {
           after = page.next;
         }
       });
-      expect([...listed].sort((a, b) => a - b), search).toEqual(members);
-      expect(new Set(listed).size, search).toBe(members.length);
+      if (source.kind === 'shop') {
+        const page = statements.find(({ sql }) => sql.startsWith('select "c"."id"'))!;
+        expect(await planWithout(knex, page, ['enable_seqscan', 'enable_sort']), search).toMatch(walks[sort as keyof typeof walks]);
+      }
+      const listable = source.kind === 'shop' ? members : [...members, ...elsewhere];
+      expect([...listed].sort((a, b) => a - b), search).toEqual(listable);
+      expect(new Set(listed).size, search).toBe(listable.length);
       // Created in one statement, with nothing spent: ties all, in id order.
-      if (sort !== 'name') expect(listed, search).toEqual([...members].reverse());
+      if (sort !== 'name') expect(listed, search).toEqual([...listable].reverse());
       expect(statements.some(({ sql }) => sql.includes("set_config('max_parallel_workers_per_gather', '0', true)")), search).toBe(true);
     }
     const probe = knex('customers as c').where('c.sales_team_id', team).where('c.id', members[0]!).select('c.id').toSQL().toNative();
