@@ -114,6 +114,31 @@ export const ASSIGNMENT_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFil
 const ASSIGNMENT_INDEXES: ReadonlyArray<ReadonlySet<string>> = [['status'], ['ordersMin', 'ordersMax'], ['spentMin', 'spentMax'], ['lastOrderFrom', 'lastOrderTo']].map((filters) => new Set(filters));
 
 /**
+ * Customers (as `c`, their ids) that the filters of their own columns allow: not what a shop's
+ * assignment holds (ASSIGNMENT_FILTERS), nor the membership sets. Null when those filters do not narrow.
+ */
+export function customersOwnMatching(knex: Knex, f: CustomerFilters): Knex.QueryBuilder | null {
+  const own: CustomerFilters = {
+    ...f,
+    status: [], ordersMin: undefined, ordersMax: undefined, spentMin: undefined, spentMax: undefined, spentCurrency: undefined, lastOrderFrom: undefined, lastOrderTo: undefined,
+    tag: [], group: undefined, segment: undefined,
+  };
+  if (narrowingFilters(own).length === 0) return null;
+  const customers = knex.queryBuilder().from({ c: 'customers' }).select('c.id');
+  applyFilters(knex, customers, { kind: 'all' }, own);
+  return customers;
+}
+
+/** What a shop's assignments (as `cs`) must hold for `f`: its ASSIGNMENT_FILTERS only. */
+export function applyAssignmentFilters(knex: Knex, builder: Knex.QueryBuilder, shopId: number, f: CustomerFilters): void {
+  const held: CustomerFilters = {
+    state: [], type: [], country: [], tag: [], tagMode: f.tagMode,
+    status: f.status, ordersMin: f.ordersMin, ordersMax: f.ordersMax, spentMin: f.spentMin, spentMax: f.spentMax, lastOrderFrom: f.lastOrderFrom, lastOrderTo: f.lastOrderTo,
+  };
+  applyFilters(knex, builder, { kind: 'shop', shopId }, held);
+}
+
+/**
  * Whether one of the assignments' indexes alone answers the filters, so that fewAssignments reads
  * at most FEW_MATCHES + 1 of its entries. Filters of two indexes are read from one of them and
  * checked on the table: a shop's many active customers with a rare number of orders would be read

@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -287,7 +287,13 @@ async function fetchPage(
     // customers: 75 ms, 65 of it before the first row; 12 ms without them).
     return firstOf([contender<PageRows>(knex, NO_PARALLEL_WORKERS, team)]);
   }
-  const walk = indexOnly && alone && !fewIds ? queries.walkIndex(indexOnly) : queries.walk(fewIds);
+  // A shop's page on a key of its assignments' indexes walks them alone, whatever the filters: each
+  // entry is tested against its assignment filters, its sets and then, for those that pass, the
+  // customer's own filters on the customer's row. Walked with the assignments' rows, the page read
+  // each of those too: five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a
+  // page) took 180–290 ms that way at a million customers, and about 107 ms in psql this way.
+  const ownProbed = indexOnly === 'customer_shops' && narrowed(query);
+  const walk = indexOnly && (alone || ownProbed) && !fewIds ? queries.walkIndex(indexOnly) : queries.walk(fewIds);
   return readPage<PageRows>(knex, walk, () => queries.collect(fewIds), budget, collectInstead);
 }
 
@@ -346,7 +352,7 @@ function pageQueries(
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
       // A shop's assignment, with what its filters ask of it: the walked entry itself, or a probe.
       const assigned = (builder: Knex.QueryBuilder) => {
-        if (source.kind === 'shop') applyFilters(knex, builder.where('cs.shop_id', source.shopId), source, query.filters);
+        if (source.kind === 'shop') applyAssignmentFilters(knex, builder.where('cs.shop_id', source.shopId), source.shopId, query.filters);
       };
       if (alias === 'cs') assigned(entries);
       const sets = memberSets(knex, query.filters);
@@ -360,6 +366,9 @@ function pageQueries(
         walked.whereIn(walkedId, probe);
       }
       sets.forEach((set, index) => index !== hashed?.set && walked.whereIn(walkedId, set));
+      // Entries of a shop's assignments: the customers' own filters probed on their rows (ownProbed).
+      const own = alias === 'cs' ? customersOwnMatching(knex, query.filters) : null;
+      if (own) walked.whereIn(walkedId, own);
       const teamMembers = team && knex('customers as st').select('st.id').where('st.sales_team_id', team.id);
       if (teamMembers && team.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, teamMembers]);
       else if (teamMembers) walked.whereIn(walkedId, teamMembers);

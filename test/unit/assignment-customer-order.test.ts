@@ -32,7 +32,10 @@ describe('a shop’s customers in the order they were created', () => {
     await knex.raw(`UPDATE customers SET created_at = timestamptz '2024-01-01' + (id % 12) * interval '30 days' WHERE id = ANY(?::bigint[])`, [ours]);
     await knex('customerShops').where({ shopId }).whereIn('customerId', ours.filter((_, index) => index % 4 === 0)).update({ status: 'pending_approval' });
     await knex('customerShops').where({ shopId }).whereIn('customerId', ours.filter((_, index) => index % 3 === 0)).update({ ordersCount: 2, totalSpent: 5_000, lastOrderAt: new Date('2025-03-01T10:00:00Z') });
-    await knex.raw('VACUUM ANALYZE customers, customer_shops');
+    await knex('customers').whereIn('id', ours.filter((_, index) => index % 2 === 0)).update({ customerType: 'B2B' });
+    await knex('customers').whereIn('id', ours.filter((_, index) => index % 5 < 3)).update({ billingCountry: 'AT' });
+    await knex('customerTags').insert(ours.filter((_, index) => index % 3 !== 2).map((customerId) => ({ customerId, tag: 'vip' })));
+    await knex.raw('VACUUM ANALYZE customers, customer_shops, customer_tags');
   });
 
   it('keeps each assignment’s copy of its customer’s creation time, however the two are written', async () => {
@@ -99,6 +102,33 @@ describe('a shop’s customers in the order they were created', () => {
     }
     // The other shop's customers never appear, and its own list is its own.
     expect((await bothWays(inShop(otherShopId), 'size=100&sort=created&dir=desc&status=active')).forward.flat()).not.toContain(ours[0]);
+  });
+
+  it('pages a shop’s customers of their own filters, sets and assignment filters by the keys of its assignments, walking the assignments’ index alone', async () => {
+    const cases: Array<[string, string]> = [
+      ['type=B2B&country=AT&tag=vip&spent_min=10', "c.customer_type = 'B2B' AND c.billing_country = 'AT' AND cs.total_spent >= 1000 AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = 'vip')"],
+      ['type=B2B&status=pending_approval', "c.customer_type = 'B2B' AND cs.status = 'pending_approval'"],
+      ['country=AT', "c.billing_country = 'AT'"],
+    ];
+    const figures = { total_spent: 'cs.total_spent', orders: 'cs.orders_count', created: 'c.created_at' };
+    for (const [filters, where] of cases) {
+      for (const [sort, figure] of Object.entries(figures)) {
+        for (const dir of ['asc', 'desc'] as const) {
+          const search = `size=3&sort=${sort}&dir=${dir}&${filters}`;
+          const { result, statements } = await statementsOf(knex, () => bothWays(inShop(shopId), search));
+          const { rows } = await knex.raw(`SELECT c.id FROM customers c JOIN customer_shops cs ON cs.customer_id = c.id AND cs.shop_id = ? WHERE ${where} ORDER BY ${figure} ${dir}, c.id ${dir}`, [shopId]);
+          const want = (rows as Array<{ id: number }>).map((row) => Number(row.id));
+          expect(want.length, search).toBeGreaterThan(3);
+          expect(result.forward.flat(), search).toEqual(want);
+          expect(result.backward, search).toEqual(result.forward);
+          // The assignments' entries walked (from the index alone where it holds the filters), and
+          // the customers' rows probed only for their own filters.
+          const walk = statements.find(({ sql }) => sql.includes('"cs"."customer_id" in (select "c"."id" from "customers" as "c" where'));
+          expect(walk, search).toBeDefined();
+          expect(await planWithout(knex, walk!, ['enable_seqscan', 'enable_sort', 'enable_bitmapscan']), search).toMatch(/Index (Only )?Scan (Backward )?using customer_shops_(total_spent|orders_count|customer_created)_idx/);
+        }
+      }
+    }
   });
 
   it('reads the index without the table for the filters it holds', async () => {
