@@ -271,31 +271,67 @@ async function fetchPage(
     const few = await fewOfAssignments();
     return few ? ((await queries.ofIds(few)) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
   };
-  const alone = onlyMembers || (source.kind === 'shop' && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
-  if (budget === null && salesTeamId !== null) {
-    // A shop's page walks the key's index alone, its assignment probed or read from the entry, and
-    // only the page's rows from the tables. A customer key's walk crosses every shop's customers,
-    // about four entries for each of the team's in the shop: testing a hash then beats probing the
-    // team's index. (Over all shops the walk reads each customer for its team as fast as the
-    // team's index answers.)
-    const walked = source.kind === 'shop' ? key.indexOnly : undefined;
-    const hashed = walked === 'customers' && (await hashableTeam(knex, salesTeamId));
-    const team = walked ? queries.walkIndex(walked, { team: { id: salesTeamId, hashed } }) : queries.walk(null);
-    // A sales team narrows even a page without filters, by as much as the planner reads from the
-    // team's statistics: it may start parallel workers for a walk of a team of 1 % of the customers,
-    // whose start here cost more than the page (a shop's first page for a team of 1 % of a million
-    // customers: 75 ms, 65 of it before the first row; 12 ms without them).
-    return firstOf([contender<PageRows>(knex, NO_PARALLEL_WORKERS, team)]);
-  }
-  // A shop's page on a key of its assignments' indexes walks them alone, whatever the filters: each
-  // entry is tested against its assignment filters, its sets and then, for those that pass, the
-  // customer's own filters on the customer's row. Walked with the assignments' rows, the page read
-  // each of those too: five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a
-  // page) took 180–290 ms that way at a million customers, and about 107 ms in psql this way.
-  const ownProbed = indexOnly === 'customer_shops' && narrowed(query);
-  const walk = indexOnly && (alone || ownProbed) && !fewIds ? queries.walkIndex(indexOnly) : queries.walk(fewIds);
+  const { walk } = await walkOf(knex, source, query, salesTeamId, key, queries, fewIds);
+  // A sales team narrows even a page without filters, by as much as the planner reads from the
+  // team's statistics: it may start parallel workers for a walk of a team of 1 % of the customers,
+  // whose start here cost more than the page (a shop's first page for a team of 1 % of a million
+  // customers: 75 ms, 65 of it before the first row; 12 ms without them).
+  if (budget === null && salesTeamId !== null) return firstOf([contender<PageRows>(knex, NO_PARALLEL_WORKERS, walk)]);
   return readPage<PageRows>(knex, walk, () => queries.collect(fewIds), budget, collectInstead);
 }
+
+/**
+ * How a page walks its sort key: the key's index alone where its entries, the sets' indexes and
+ * a sales team's answer the filters, and only the page's rows are read from the tables; else along
+ * the key with every walked row read (queries.walk). Alone:
+ * - a page narrowed only by sets (and, in a shop, by what its assignments hold): each entry probed
+ *   against them (pageQueries' walkIndex);
+ * - a shop's filtered page on a key of its assignments, whatever the filters: the customers' own
+ *   are probed on the rows of the entries the others let through. Walked with the assignments'
+ *   rows, five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a page) read
+ *   each of them too, 180–290 ms at a million customers (107 ms in psql without);
+ * - a sales team's page in a shop, without filters or with those above: the team's customers read
+ *   once and tested as a hash when the planner expects at most HASHED_SET_MAX, else the team's
+ *   index probed for each entry (a larger team matches within fewer entries, and reading it whole
+ *   would cost more than the walk). A team of 1 % of a million customers (9,705, 2,404 in the
+ *   shop) took 7.4 ms in psql by name that way, 20.6 ms probing the team's index for each of the
+ *   8,891 entries walked (a customer key's walk crosses every shop's customers); with a tag 15 ms
+ *   against 33. (Over all shops a walk reads each customer for its team about as fast as the
+ *   team's index answers.)
+ */
+async function walkOf(
+  knex: Knex,
+  source: ListSource,
+  query: CustomerListQuery,
+  salesTeamId: number | null,
+  key: SortKey,
+  queries: ReturnType<typeof pageQueries>,
+  fewIds: number[] | null,
+): Promise<{ walk: Knex.QueryBuilder }> {
+  const table = key.indexOnly;
+  const inShop = source.kind === 'shop';
+  const alone = narrowedBy(query.filters, MEMBER_FILTERS) || (inShop && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
+  const answered = alone || (inShop && table === 'customer_shops');
+  // (In an object: a query builder is a thenable, which an async function would run.)
+  if (!table || fewIds || searches(query.q)) return { walk: queries.walk(fewIds) };
+  if (salesTeamId === null) return { walk: narrowed(query) && answered ? queries.walkIndex(table) : queries.walk(fewIds) };
+  if (source.kind !== 'shop' || (narrowed(query) && !answered)) return { walk: queries.walk(fewIds) };
+  const team = knex('customers').select('id').where('sales_team_id', salesTeamId);
+  if (!narrowed(query)) return { walk: queries.walkIndex(table, { team: { id: salesTeamId, hashed: (await plannedRows(knex, team)) <= HASHED_SET_MAX } }) };
+  // Filters with the team may leave a few customers of the shop, and the walk would cross most of
+  // it (two tags with a team of 1 %, 9 customers: 76–115 ms, 33–55 ms as the planner reads it).
+  const entries = table === 'customers' ? knex('customers').select('id') : knex('customer_shops').select('customer_id').where('shop_id', source.shopId);
+  const [matches = 0, members = 0, walked = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), team, entries]);
+  if ((walked * (query.size + 1)) / Math.max(1, matches) > TEAM_WALK_MAX) return { walk: queries.walk(fewIds) };
+  return { walk: queries.walkIndex(table, { team: { id: salesTeamId, hashed: members <= HASHED_SET_MAX } }) };
+}
+
+/**
+ * A filtered page of a sales team walks its key's index alone when the planner expects it to find
+ * a page within this many entries (a tag with a team of 1 % of a million customers, about 34,000
+ * in a shop: 20 ms against 22–34 ms).
+ */
+const TEAM_WALK_MAX = 100_000;
 
 /**
  * The statements that read one page of a sort key, from a cursor on: walking the key's index,
@@ -491,17 +527,6 @@ async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQue
   const walk = (customers * (query.size + 1)) / Math.max(1, matches);
   const hashed = smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX ? { set: sizes.indexOf(smallest), entries: Math.ceil(4 * walk) } : null;
   return { hashed, matches };
-}
-
-/**
- * Whether a sales team's customers are few enough (by the planner's statistics of the team's index)
- * to be read once and tested as a hash while a shop's page walks a customer key's index alone. A
- * team of 1 % of a million customers (9,705, 2,404 in the shop) took 7.4 ms in psql by name that
- * way, 20.6 ms probing the team's index for each of the 8,891 entries walked. A larger team matches
- * within fewer entries, and reading it whole would cost more than the walk.
- */
-async function hashableTeam(knex: Knex, teamId: number): Promise<boolean> {
-  return (await plannedRows(knex, knex('customers').select('id').where('sales_team_id', teamId))) <= HASHED_SET_MAX;
 }
 
 /** The list's columns of each customer on a page (and its sort key, for the cursors). */

@@ -223,7 +223,38 @@ describe('a sales team’s pages', () => {
     // The team's customers of another shop only are not on this shop's pages.
     elsewhere = await insertManyCustomers(knex, 20, { emailPrefix: 'team-elsewhere-', shopIds: [(await makeShop(knex)).id] });
     await knex('customers').whereIn('id', elsewhere).update({ salesTeamId: team });
-    await knex.raw('VACUUM ANALYZE customers, customer_shops');
+    await knex('customerTags').insert(ids.filter((_, index) => index % 2 === 0).map((customerId) => ({ customerId, tag: 'vip' })));
+    await knex('customers').whereIn('id', ids.filter((_, index) => index % 3 === 0)).update({ customerType: 'B2B' });
+    await knex.raw('VACUUM ANALYZE customers, customer_shops, customer_tags');
+  });
+
+  it('list the team’s customers that filters allow, walking the key’s index alone with the team read as a hash', async () => {
+    const tagged = new Set(((await knex('customerTags').where({ tag: 'vip' }).select('customerId')) as Array<{ customerId: number }>).map((row) => row.customerId));
+    const b2b = new Set(((await knex('customers').where({ customerType: 'B2B' }).select('id')) as Array<{ id: number }>).map((row) => row.id));
+    for (const [filter, allowed] of [['tag=vip', tagged], ['type=B2B', b2b]] as const) {
+      for (const sort of ['created', 'name']) {
+        // A customer key walks every shop's customers: the customers' own filters are read as the walk goes.
+        if (sort === 'name' && filter === 'type=B2B') continue;
+        const search = `size=4&sort=${sort}&dir=asc&${filter}`;
+        const listed: number[] = [];
+        let after = '';
+        const { statements } = await statementsOf(knex, async () => {
+          for (let pages = 0; pages < 20; pages++) {
+            const page = await listCustomers(knex, { kind: 'shop', shopId }, parseCustomerListQuery(Object.fromEntries(new URLSearchParams(`${search}${after ? `&after=${after}` : ''}`))), team);
+            listed.push(...page.rows.map((row) => row.id));
+            if (!page.next) break;
+            after = page.next;
+          }
+        });
+        const want = members.filter((id) => allowed.has(id));
+        expect(want.length, search).toBeGreaterThan(4);
+        expect([...listed].sort((a, b) => a - b), search).toEqual(want);
+        if (sort === 'created') expect(listed, search).toEqual(want);
+        const page = statements.find(({ sql }) => sql.startsWith('select "c"."id"') && sql.includes('"st"."sales_team_id"'));
+        expect(page, search).toBeDefined();
+        expect(await planWithout(knex, page!, ['enable_seqscan', 'enable_sort']), search).toMatch(/Index Only Scan using (customer_shops_customer_created_idx|customers_sort_name_idx)[^\n]*\n(\s+Index Cond: [^\n]*\n)?\s+Filter: \(\(hashed SubPlan/);
+      }
+    }
   });
 
   it('list the team’s customers only, in order both ways, walked without parallel workers', async () => {
