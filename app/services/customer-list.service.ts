@@ -179,7 +179,7 @@ export async function listCustomers(
   const cursor = decodeCursor(backwards ? query.before : query.after, key);
   const ascending = (query.dir === 'asc') !== backwards;
   const queries = pageQueries(knex, source, query, salesTeamId, { key, cursor, ascending });
-  const fetched = await fetchPage(knex, source, query, salesTeamId, key, queries, { firstPage: !cursor, walkBudget: options.walkBudgetMs });
+  const fetched = await fetchPage({ knex, source, query, salesTeamId, key, queries }, { firstPage: !cursor, walkBudget: options.walkBudgetMs });
   const hasMore = fetched.length > query.size;
   const matches = fetched[0]?.matches;
   const rows = fetched.slice(0, query.size);
@@ -208,6 +208,16 @@ export async function listCustomers(
  */
 type PageRows = Array<CustomerListRow & { sortKey: CursorKey[]; matches?: number }>;
 
+/** What a page is asked for, and the statements that can read it. */
+interface PageRequest {
+  knex: Knex;
+  source: ListSource;
+  query: CustomerListQuery;
+  salesTeamId: number | null;
+  key: SortKey;
+  queries: ReturnType<typeof pageQueries>;
+}
+
 /**
  * The page read the way its filters suit best, the first of these that applies:
  * 1. several membership sets over all shops: on the first page, when the planner expects them to
@@ -215,20 +225,17 @@ type PageRows = Array<CustomerListRow & { sortKey: CursorKey[]; matches?: number
  *    with it hashed (memberWalk), as long as that fills the page;
  * 2. matches that are a known set of a few ids (the sets' few members, a shop's few of one
  *    assignment filter): paged by id (ofIds);
- * 3. walked along the sort key (its index alone where only the sets and a shop's assignments
- *    narrow it), and collected as well once the walk has taken longer than its budget (readPage).
+ * 3. walked along the sort key (its index alone where walkOf finds that it, the sets and a sales
+ *    team answer the filters), and collected as well once the walk has taken longer than its
+ *    budget (readPage).
  * Ids are exactly a page's matches only without a search or a sales team to check.
  */
 async function fetchPage(
-  knex: Knex,
-  source: ListSource,
-  query: CustomerListQuery,
-  salesTeamId: number | null,
-  key: SortKey,
-  queries: ReturnType<typeof pageQueries>,
+  page: PageRequest,
   /** firstPage: no cursor could be read (as pageQueries sees it). */
   { firstPage, walkBudget }: { firstPage: boolean; walkBudget: number | (() => Promise<number>) | undefined },
 ): Promise<PageRows> {
+  const { knex, source, query, salesTeamId, key, queries } = page;
   const byId = salesTeamId === null && !searches(query.q);
   const indexOnly = byId ? key.indexOnly : undefined;
   const onlyMembers = narrowedBy(query.filters, MEMBER_FILTERS);
@@ -271,7 +278,7 @@ async function fetchPage(
     const few = await fewOfAssignments();
     return few ? ((await queries.ofIds(few)) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
   };
-  const { walk } = await walkOf(knex, source, query, salesTeamId, key, queries, fewIds);
+  const { walk } = await walkOf(page, fewIds);
   // A sales team narrows even a page without filters, by as much as the planner reads from the
   // team's statistics: it may start parallel workers for a walk of a team of 1 % of the customers,
   // whose start here cost more than the page (a shop's first page for a team of 1 % of a million
@@ -299,15 +306,7 @@ async function fetchPage(
  *   against 33. (Over all shops a walk reads each customer for its team about as fast as the
  *   team's index answers.)
  */
-async function walkOf(
-  knex: Knex,
-  source: ListSource,
-  query: CustomerListQuery,
-  salesTeamId: number | null,
-  key: SortKey,
-  queries: ReturnType<typeof pageQueries>,
-  fewIds: number[] | null,
-): Promise<{ walk: Knex.QueryBuilder }> {
+async function walkOf({ knex, source, query, salesTeamId, key, queries }: PageRequest, fewIds: number[] | null): Promise<{ walk: Knex.QueryBuilder }> {
   const table = key.indexOnly;
   const inShop = source.kind === 'shop';
   const alone = narrowedBy(query.filters, MEMBER_FILTERS) || (inShop && narrowedBy(query.filters, MEMBER_OR_ASSIGNMENT_FILTERS));
