@@ -222,7 +222,7 @@ interface PageRequest {
  * The page read the way its filters suit best, the first of these that applies:
  * 1. several membership sets over all shops: on the first page, when the planner expects them to
  *    share few members, their ids (ofIds, which also count them); else, one of them small, walked
- *    with it hashed (memberWalk), as long as that fills the page;
+ *    along a bounded stretch of the key (memberWalk), as long as that fills the page;
  * 2. matches that are a known set of a few ids (the sets' few members, a shop's few of one
  *    assignment filter): paged by id (ofIds);
  * 3. walked along the sort key (its index alone where walkOf finds that it, the sets and a sales
@@ -243,13 +243,14 @@ async function fetchPage(
   const fewOfMembers = () => (members ??= fewMembers(knex, query.filters, source));
   const plan = indexOnly && onlyMembers ? await memberWalk(knex, source, query) : null;
   // A first page whose sets the planner expects to share few members is paged by their ids, which
-  // counts them as well (the list then does not ask for the count); a later page walks with a
-  // small set hashed first. (Where they share more, reading their ids first only costs time.)
+  // counts them as well (the list then does not ask for the count); a later page, or sets that
+  // share more, first walks a bounded stretch of the key (a small set hashed). (Where they share
+  // more, reading their ids first only costs time.)
   const firstIds = plan && plan.matches <= FEW_MEMBERS && firstPage ? await fewOfMembers() : null;
   if (firstIds) return (await queries.ofIds(firstIds)) as PageRows;
-  const hashed = plan?.hashed;
-  if (indexOnly && hashed) {
-    const page = (await queries.walkIndex(indexOnly, { hashed })) as PageRows;
+  const bounded = plan?.bounded;
+  if (indexOnly && bounded) {
+    const page = (await queries.walkIndex(indexOnly, { bounded })) as PageRows;
     if (page.length > query.size) return page;
   }
   const fewIds = await fewOfMembers();
@@ -378,11 +379,11 @@ function pageQueries(
      * and only the page's customers read whole. At a million customers two tags together (5,911)
      * took 5.7 ms in psql this way, 19 ms reading every walked customer; a shop's customers whose
      * last order was in 2025 (41,895, most of them created long before the newest) 20.7 ms against
-     * 54.7. `hashed`: that set tested as a hash, for at most so many entries (memberWalk). `team`:
+     * 54.7. `bounded`: at most so many entries, one set tested as a hash (memberWalk). `team`:
      * the page of a sales team, without filters, whose customers are read once and tested as a hash
      * (hashableTeam).
      */
-    walkIndex: (table: NonNullable<SortKey['indexOnly']>, { hashed, team }: { hashed?: HashedSet; team?: { id: number; hashed: boolean } } = {}) => {
+    walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { id: number; hashed: boolean } } = {}) => {
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
       // A shop's assignment, with what its filters ask of it: the walked entry itself, or a probe.
@@ -391,23 +392,23 @@ function pageQueries(
       };
       if (alias === 'cs') assigned(entries);
       const sets = memberSets(knex, query.filters);
-      const walked: Knex.QueryBuilder = hashed
-        ? knex.queryBuilder().from(entries.orderByRaw(orderOf([...key.parts, id])).limit(hashed.entries, { skipBinding: true }).as('w')).select('w.*').whereRaw('(w.id IN ?) IS TRUE', [sets[hashed.set]!])
-        : entries;
-      const walkedId = hashed ? 'w.id' : id;
+      const walked: Knex.QueryBuilder = bounded ? knex.queryBuilder().from(entries.orderByRaw(orderOf([...key.parts, id])).limit(bounded.entries, { skipBinding: true }).as('w')).select('w.*') : entries;
+      const hashedSet = bounded?.hashedSet;
+      if (hashedSet !== undefined) walked.whereRaw('(w.id IN ?) IS TRUE', [sets[hashedSet]!]);
+      const walkedId = bounded ? 'w.id' : id;
       if (source.kind === 'shop' && alias === 'c') {
         const probe = knex('customer_shops as cs').select('cs.customer_id');
         assigned(probe);
         walked.whereIn(walkedId, probe);
       }
-      sets.forEach((set, index) => index !== hashed?.set && walked.whereIn(walkedId, set));
+      sets.forEach((set, index) => index !== hashedSet && walked.whereIn(walkedId, set));
       // Entries of a shop's assignments: the customers' own filters probed on their rows (ownProbed).
       const own = alias === 'cs' ? customersOwnMatching(knex, query.filters) : null;
       if (own) walked.whereIn(walkedId, own);
       const teamMembers = team && knex('customers as st').select('st.id').where('st.sales_team_id', team.id);
       if (teamMembers && team.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, teamMembers]);
       else if (teamMembers) walked.whereIn(walkedId, teamMembers);
-      return rowsOf(limited(walked.orderByRaw(orderOf(hashed ? [...keyColumns.map((column) => `w.${column}`), 'w.id'] : [...key.parts, id]))));
+      return rowsOf(limited(walked.orderByRaw(orderOf(bounded ? [...keyColumns.map((column) => `w.${column}`), 'w.id'] : [...key.parts, id]))));
     },
     /**
      * A shop's page narrowed only by what its assignments hold, on a key whose index includes all
@@ -493,12 +494,12 @@ const ASSIGNMENTS_WALKED = 20_000;
 const WALKED_PER_ID = 30;
 
 /**
- * A membership set a walk tests as a hash (read whole once) instead of probing its index for each
- * entry, and how many of the key's index entries the walk may read before it gives up.
+ * How many of the key's index entries a walk may read before it gives up, and the membership set it
+ * tests as a hash (read whole once) instead of probing its index for each entry, if any.
  */
-interface HashedSet {
-  set: number;
+interface BoundedWalk {
   entries: number;
+  hashedSet?: number;
 }
 
 /** Sets of at most this many members (by the planner's statistics) may be hashed: about 3 ms to read. */
@@ -508,24 +509,34 @@ const HASHED_SET_MAX = 40_000;
 const HASHED_WALK_MAX = 50_000;
 
 /**
- * How a page of all customers narrowed by several membership sets is walked: with its smallest set
- * hashed and the others probed, before any of them is read whole (`hashed`, null when the walk would
- * be too long or the set too large), and how many customers the planner expects the sets to share
- * (`matches`). Hashed, a segment of 20,636 with a tag of 76,938 (1,587 in both) took 4.8 ms in psql,
- * against 6 ms to intersect the two sets (fewMembers) and 3 ms to page their ids. The planner's
- * sizes of the sets, taken as independent, say how far the walk goes for a page; it may go four
- * times that before the page is read the usual way (the sets are smaller together than they look,
- * or cluster elsewhere). Null for a shop's page, or a single set.
+ * A walk probing every set is tried when the planner expects it to fill a page within this many
+ * entries: each entry costs a probe of 3–5 µs at a million customers, so that one that fails (the
+ * sets share fewer than they seem) costs at most about 50 ms more than reading their ids first.
  */
-async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQuery): Promise<{ hashed: HashedSet | null; matches: number } | null> {
+const PROBED_WALK_MAX = 5_000;
+
+/**
+ * How a page of all customers narrowed by several membership sets is walked before any of them is
+ * read whole (`bounded`, null when the walk would be too long): with its smallest set hashed and
+ * the others probed, or all of them probed when the smallest is too large to hash; and how many
+ * customers the planner expects the sets to share (`matches`). Hashed, a segment of 20,636 with a
+ * tag of 76,938 (1,587 in both) took 4.8 ms in psql, against 6 ms to intersect the two sets
+ * (fewMembers) and 3 ms to page their ids. Two tags of 77,000 each (5,911 in both) are probed along
+ * 4,474 entries, which reading up to FEW_MEMBERS of their intersection first (6–13 ms) only delayed.
+ * The planner's sizes of the sets, taken as independent, say how far the walk goes for a page; it
+ * may go four times that hashed, twice that probed, before the page is read the usual way (the sets
+ * are smaller together than they look, or cluster elsewhere: two such tags that share no customer
+ * took 57–63 ms instead of 35–37). Null for a shop's page, or a single set.
+ */
+async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQuery): Promise<{ bounded: BoundedWalk | null; matches: number } | null> {
   const sets = memberSets(knex, query.filters);
   if (source.kind !== 'all' || sets.length < 2) return null;
   const [customers = 0, ...sizes] = await plannedRowsOfEach(knex, [knex('customers').select('id'), ...sets]);
   const smallest = Math.min(...sizes);
   const matches = customers * shareOfAllSets(sizes, customers);
   const walk = (customers * (query.size + 1)) / Math.max(1, matches);
-  const hashed = smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX ? { set: sizes.indexOf(smallest), entries: Math.ceil(4 * walk) } : null;
-  return { hashed, matches };
+  if (smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX) return { bounded: { entries: Math.ceil(4 * walk), hashedSet: sizes.indexOf(smallest) }, matches };
+  return { bounded: walk <= PROBED_WALK_MAX ? { entries: Math.ceil(2 * walk) } : null, matches };
 }
 
 /** The list's columns of each customer on a page (and its sort key, for the cursors). */
