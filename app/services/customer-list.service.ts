@@ -380,8 +380,7 @@ function pageQueries(
      * took 5.7 ms in psql this way, 19 ms reading every walked customer; a shop's customers whose
      * last order was in 2025 (41,895, most of them created long before the newest) 20.7 ms against
      * 54.7. `bounded`: at most so many entries, one set tested as a hash (memberWalk). `team`:
-     * the page of a sales team, without filters, whose customers are read once and tested as a hash
-     * (hashableTeam).
+     * a sales team's page, its customers read once and tested as a hash, or probed (walkOf).
      */
     walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { id: number; hashed: boolean } } = {}) => {
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
@@ -402,7 +401,7 @@ function pageQueries(
         walked.whereIn(walkedId, probe);
       }
       sets.forEach((set, index) => index !== hashedSet && walked.whereIn(walkedId, set));
-      // Entries of a shop's assignments: the customers' own filters probed on their rows (ownProbed).
+      // Entries of a shop's assignments: the customers' own filters probed on their rows (walkOf).
       const own = alias === 'cs' ? customersOwnMatching(knex, query.filters) : null;
       if (own) walked.whereIn(walkedId, own);
       const teamMembers = team && knex('customers as st').select('st.id').where('st.sales_team_id', team.id);
