@@ -144,6 +144,14 @@ describe('a shop’s customers in the order they were created', () => {
       .toSQL()
       .toNative();
     expect(await planWithout(knex, statement, ['enable_seqscan', 'enable_sort', 'enable_bitmapscan'])).toContain('Index Only Scan Backward using customer_shops_customer_created_idx');
+    // A range of last orders with its customers' creation time (few matches fetched and sorted, migration 43).
+    const range = knex('customer_shops as cs')
+      .where('cs.shop_id', shopId)
+      .whereRaw("coalesce(cs.last_order_at, '-infinity') >= ?", ['2025-01-01'])
+      .select('cs.customer_id', 'cs.customer_created_at')
+      .toSQL()
+      .toNative();
+    expect(await planWithout(knex, range, ['enable_seqscan', 'enable_bitmapscan'])).toContain('Index Only Scan using customer_shops_last_order_idx');
   });
 
   it('fetches the ids of a shop’s few matches that a walk near the cursor did not find, and shows how many', async () => {
