@@ -50,9 +50,12 @@ export async function plannedRows(knex: Knex, query: Knex.QueryBuilder | Knex.Ra
   return Number((await planOf(knex, query))?.['Plan Rows'] ?? 0);
 }
 
-/** The rows the planner expects of each query, in one EXPLAIN (their UNION ALL: one branch each). */
+/**
+ * The rows the planner expects of each query, in one EXPLAIN (their UNION ALL: one branch each).
+ * The queries are left as they were (naming one as a subquery would name it wherever it is used next).
+ */
 export async function plannedRowsOfEach(knex: Knex, queries: Knex.QueryBuilder[]): Promise<number[]> {
-  const [first, ...others] = queries.map((query) => knex.queryBuilder().from(query.as('q')).select(knex.raw('1')));
+  const [first, ...others] = queries.map((query) => knex.queryBuilder().from(query.clone().as('q')).select(knex.raw('1')));
   if (!first) return [];
   const plan = await planOf(knex, others.length ? first.unionAll(others, true) : first);
   const branches = plan?.['Node Type'] === 'Append' ? (plan.Plans ?? []) : [plan];

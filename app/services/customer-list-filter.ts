@@ -113,16 +113,19 @@ export const ASSIGNMENT_FILTERS: ReadonlySet<string> = new Set<keyof CustomerFil
  */
 const ASSIGNMENT_INDEXES: ReadonlyArray<ReadonlySet<string>> = [['status'], ['ordersMin', 'ordersMax'], ['spentMin', 'spentMax'], ['lastOrderFrom', 'lastOrderTo']].map((filters) => new Set(filters));
 
+/** `f` with only the filters `kept` says; the others none (tagMode, which narrows nothing, stays). */
+function filtersWhere(f: CustomerFilters, kept: (key: string) => boolean): CustomerFilters {
+  const entries = Object.entries(f).map(([key, value]) => [key, key === 'tagMode' || kept(key) ? value : Array.isArray(value) ? [] : undefined]);
+  return Object.fromEntries(entries) as CustomerFilters;
+}
+
 /**
  * Customers (as `c`, their ids) that the filters of their own columns allow: not what a shop's
- * assignment holds (ASSIGNMENT_FILTERS), nor the membership sets. Null when those filters do not narrow.
+ * assignment holds (ASSIGNMENT_FILTERS, and the currency of its money filters), nor the membership
+ * sets. Null when those filters do not narrow.
  */
 export function customersOwnMatching(knex: Knex, f: CustomerFilters): Knex.QueryBuilder | null {
-  const own: CustomerFilters = {
-    ...f,
-    status: [], ordersMin: undefined, ordersMax: undefined, spentMin: undefined, spentMax: undefined, spentCurrency: undefined, lastOrderFrom: undefined, lastOrderTo: undefined,
-    tag: [], group: undefined, segment: undefined,
-  };
+  const own = filtersWhere(f, (key) => !ASSIGNMENT_FILTERS.has(key) && !MEMBER_FILTERS.has(key) && key !== 'spentCurrency');
   if (narrowingFilters(own).length === 0) return null;
   const customers = knex.queryBuilder().from({ c: 'customers' }).select('c.id');
   applyFilters(knex, customers, { kind: 'all' }, own);
@@ -131,11 +134,12 @@ export function customersOwnMatching(knex: Knex, f: CustomerFilters): Knex.Query
 
 /** What a shop's assignments (as `cs`) must hold for `f`: its ASSIGNMENT_FILTERS only. */
 export function applyAssignmentFilters(knex: Knex, builder: Knex.QueryBuilder, shopId: number, f: CustomerFilters): void {
-  const held: CustomerFilters = {
-    state: [], type: [], country: [], tag: [], tagMode: f.tagMode,
-    status: f.status, ordersMin: f.ordersMin, ordersMax: f.ordersMax, spentMin: f.spentMin, spentMax: f.spentMax, lastOrderFrom: f.lastOrderFrom, lastOrderTo: f.lastOrderTo,
-  };
-  applyFilters(knex, builder, { kind: 'shop', shopId }, held);
+  applyFilters(knex, builder, { kind: 'shop', shopId }, filtersWhere(f, (key) => ASSIGNMENT_FILTERS.has(key)));
+}
+
+/** The customers of a sales team (as their ids), from the team's (team, customer) index alone. */
+export function salesTeamMembers(knex: Knex, teamId: number): Knex.QueryBuilder {
+  return knex('customers as st').select('st.id').where('st.sales_team_id', teamId);
 }
 
 /**

@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, salesTeamMembers, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -316,14 +316,14 @@ async function walkOf({ knex, source, query, salesTeamId, key, queries }: PageRe
   if (!table || fewIds || searches(query.q)) return { walk: queries.walk(fewIds) };
   if (salesTeamId === null) return { walk: narrowed(query) && answered ? queries.walkIndex(table) : queries.walk(fewIds) };
   if (source.kind !== 'shop' || (narrowed(query) && !answered)) return { walk: queries.walk(fewIds) };
-  const team = knex('customers').select('id').where('sales_team_id', salesTeamId);
-  if (!narrowed(query)) return { walk: queries.walkIndex(table, { team: { id: salesTeamId, hashed: (await plannedRows(knex, team)) <= HASHED_SET_MAX } }) };
+  const members = salesTeamMembers(knex, salesTeamId);
+  const teamWalk = (planned: number) => ({ walk: queries.walkIndex(table, { team: { members, hashed: planned <= HASHED_SET_MAX } }) });
+  if (!narrowed(query)) return teamWalk(await plannedRows(knex, members));
   // Filters with the team may leave a few customers of the shop, and the walk would cross most of
   // it (two tags with a team of 1 %, 9 customers: 76–115 ms, 33–55 ms as the planner reads it).
   const entries = table === 'customers' ? knex('customers').select('id') : knex('customer_shops').select('customer_id').where('shop_id', source.shopId);
-  const [matches = 0, members = 0, walked = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), team, entries]);
-  if ((walked * (query.size + 1)) / Math.max(1, matches) > TEAM_WALK_MAX) return { walk: queries.walk(fewIds) };
-  return { walk: queries.walkIndex(table, { team: { id: salesTeamId, hashed: members <= HASHED_SET_MAX } }) };
+  const [matches = 0, planned = 0, walked = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), members, entries]);
+  return (walked * (query.size + 1)) / Math.max(1, matches) > TEAM_WALK_MAX ? { walk: queries.walk(fewIds) } : teamWalk(planned);
 }
 
 /**
@@ -382,7 +382,7 @@ function pageQueries(
      * 54.7. `bounded`: at most so many entries, one set tested as a hash (memberWalk). `team`:
      * a sales team's page, its customers read once and tested as a hash, or probed (walkOf).
      */
-    walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { id: number; hashed: boolean } } = {}) => {
+    walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { members: Knex.QueryBuilder; hashed: boolean } } = {}) => {
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
       // A shop's assignment, with what its filters ask of it: the walked entry itself, or a probe.
@@ -404,9 +404,8 @@ function pageQueries(
       // Entries of a shop's assignments: the customers' own filters probed on their rows (walkOf).
       const own = alias === 'cs' ? customersOwnMatching(knex, query.filters) : null;
       if (own) walked.whereIn(walkedId, own);
-      const teamMembers = team && knex('customers as st').select('st.id').where('st.sales_team_id', team.id);
-      if (teamMembers && team.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, teamMembers]);
-      else if (teamMembers) walked.whereIn(walkedId, teamMembers);
+      if (team?.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, team.members]);
+      else if (team) walked.whereIn(walkedId, team.members);
       return rowsOf(limited(walked.orderByRaw(orderOf(bounded ? [...keyColumns.map((column) => `w.${column}`), 'w.id'] : [...key.parts, id]))));
     },
     /**
