@@ -8,6 +8,10 @@ import type { Knex } from 'knex';
  */
 const draw = (id: string, salt: number | string, n: number) => `((hashint8(${id}::bigint * 7919 + ${salt}) & 2147483647) % ${n})`;
 
+/** A seeded customer's default billing address's country, drawn from its id (`c.id`). */
+const BILLING_COUNTRY = `(ARRAY['DE','DE','AT','CH','DK','NL','FR','IT','ES','NO'])[1 + p.k]`;
+const BILLING_PICK = `CROSS JOIN LATERAL (SELECT ${draw('c.id', 23, 10)} AS k) p`;
+
 export interface LargeSeedReport {
   customers: number;
   orders: number;
@@ -18,6 +22,8 @@ export interface LargeSeedReport {
 const FIGURE_TRIGGERS = [
   ['orders', 'orders_customer_stats'],
   ['addresses', 'addresses_billing_insert'],
+  // The assignments are inserted with their copies of the customer's billing country (BILLING_COUNTRY).
+  ['customers', 'customers_copies_update'],
   ['customer_shops', 'customer_shops_earlier_orders'],
   ['customer_shops', 'customer_shops_spent_by_currency_update'],
 ] as const;
@@ -74,12 +80,13 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
 
     await step(
       'shop assignments',
-      `INSERT INTO customer_shops (customer_id, shop_id, status, created_at, customer_created_at)
-       SELECT c.id, (?::bigint[])[1 + ${draw('c.id', 20, shops.length)}], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN ${draw('c.id', 21, 97)} = 0 THEN 'pending_approval' ELSE 'active' END, c.created_at, c.created_at
-         FROM customers c WHERE c.id >= ?
+      `INSERT INTO customer_shops (customer_id, shop_id, status, created_at, customer_created_at, customer_type, billing_country)
+       SELECT c.id, (?::bigint[])[1 + ${draw('c.id', 20, shops.length)}], CASE WHEN c.state = 'disabled' THEN 'disabled' WHEN ${draw('c.id', 21, 97)} = 0 THEN 'pending_approval' ELSE 'active' END,
+              c.created_at, c.created_at, c.customer_type, ${BILLING_COUNTRY}
+         FROM customers c ${BILLING_PICK} WHERE c.id >= ?
        UNION ALL
-       SELECT c.id, (?::bigint[])[1 + (${draw('c.id', 20, shops.length)} + 1) % ${shops.length}], 'active', c.created_at, c.created_at
-         FROM customers c WHERE c.id >= ? AND ${draw('c.id', 22, 5)} = 0`,
+       SELECT c.id, (?::bigint[])[1 + (${draw('c.id', 20, shops.length)} + 1) % ${shops.length}], 'active', c.created_at, c.created_at, c.customer_type, ${BILLING_COUNTRY}
+         FROM customers c ${BILLING_PICK} WHERE c.id >= ? AND ${draw('c.id', 22, 5)} = 0`,
       [shops, firstId, shops, firstId],
     );
 
@@ -89,9 +96,9 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
        SELECT c.id, c.first_name, c.last_name, 'Harbour Street ' || (c.id % 200 + 1),
               (ARRAY['Hamburg','Berlin','Vienna','Zurich','Copenhagen','Amsterdam','Lyon','Milan','Madrid','Oslo'])[1 + p.k],
               lpad((c.id % 99999)::text, 5, '0'),
-              (ARRAY['DE','DE','AT','CH','DK','NL','FR','IT','ES','NO'])[1 + p.k],
+              ${BILLING_COUNTRY},
               true, true
-         FROM customers c CROSS JOIN LATERAL (SELECT ${draw('c.id', 23, 10)} AS k) p WHERE c.id >= ?`,
+         FROM customers c ${BILLING_PICK} WHERE c.id >= ?`,
       [firstId],
     );
 

@@ -52,7 +52,7 @@ export async function countCustomers(
   // table pages had run out of its budget and shown "About 1,700").
   const ids = await fewMatchingIds(knex, source, query, salesTeamId);
   if (ids) return { value: ids.length, exact: true };
-  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId).select(knex.raw('1')).toSQL();
+  const { sql, bindings } = customerListFilter(knex, source, query, salesTeamId, { copies: true }).select(knex.raw('1')).toSQL();
   const counted = await firstRowWithin<{ n: number }>(knex, COLLECT_SETTINGS, budgetMs, `SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, bindings);
   if (!counted) return { value: Math.max(1, figureOf(await sample()) ?? estimate), exact: false };
   const { n } = counted;

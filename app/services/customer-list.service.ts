@@ -92,10 +92,12 @@ const customerKeys = {
 
 const figureKeys = (alias: 'c' | 'cs') => {
   const [indexOnly, id] = alias === 'c' ? (['customers', 'c.id'] as const) : (['customer_shops', 'cs.customer_id'] as const);
+  // A shop's indexes of its orders and total spent include what the assignment filters ask (migration 44).
+  const holds = alias === 'cs' ? ({ holdsAssignments: true } as const) : {};
   return {
-    orders: { parts: [`${alias}.orders_count`], id, type: 'number', indexOnly },
+    orders: { parts: [`${alias}.orders_count`], id, type: 'number', indexOnly, ...holds },
     last_order: { parts: [`coalesce(${alias}.last_order_at, '-infinity')`], id, type: 'timestamp' },
-    total_spent: { parts: [`${alias}.total_spent`], id, type: 'number', indexOnly },
+    total_spent: { parts: [`${alias}.total_spent`], id, type: 'number', indexOnly, ...holds },
   } satisfies Record<string, SortKey>;
 };
 
@@ -268,7 +270,7 @@ async function fetchPage(
   }
   const assigned = oneAssignmentIndex(query.filters) && walkBudget === undefined ? await fewOfAssignments() : null;
   // The ids of matches that the walk just now did not find near the cursor are fetched and sorted.
-  if (assigned) return (await queries.ofIds(assigned, { inShop: walkedAssignments ? source.shopId : undefined })) as PageRows;
+  if (assigned && source.kind === 'shop') return (await queries.ofIds(assigned, { inShop: source.shopId, walked: walkedAssignments })) as PageRows;
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
   // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
@@ -277,7 +279,7 @@ async function fetchPage(
   // they are all its page needs to know.
   const collectInstead = async () => {
     const few = await fewOfAssignments();
-    return few ? ((await queries.ofIds(few)) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
+    return few ? ((await queries.ofIds(few, { inShop: source.kind === 'shop' ? source.shopId : undefined })) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
   };
   const { walk } = await walkOf(page, fewIds);
   // A sales team narrows even a page without filters, by as much as the planner reads from the
@@ -294,10 +296,12 @@ async function fetchPage(
  * the key with every walked row read (queries.walk). Alone:
  * - a page narrowed only by sets (and, in a shop, by what its assignments hold): each entry probed
  *   against them (pageQueries' walkIndex);
- * - a shop's filtered page on a key of its assignments, whatever the filters: the customers' own
- *   are probed on the rows of the entries the others let through. Walked with the assignments'
- *   rows, five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a page) read
- *   each of them too, 180–290 ms at a million customers (107 ms in psql without);
+ * - a shop's filtered page on a key of its assignments, whatever the filters: the type and the
+ *   country are tested on the entry, from the assignment's copies of them (migration 44), the sets
+ *   probed for the entries those let through, and the customers' other own filters probed on
+ *   their rows last. Five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a
+ *   page) probed the tag for every entry until the type and the country were copied: 45–72 ms at
+ *   a million customers, 8–10 ms since (180–290 ms when each assignment's row was read as well);
  * - a sales team's page in a shop, without filters or with those above: the team's customers read
  *   once and tested as a hash when the planner expects at most HASHED_SET_MAX, else the team's
  *   index probed for each entry (a larger team matches within fewer entries, and reading it whole
@@ -416,7 +420,7 @@ function pageQueries(
     walkAssignments: (shopId: number, most: number) => {
       const near = afterCursor(knex.queryBuilder().from({ cs: 'customer_shops' }), 'cs.customer_id')
         .where('cs.shop_id', shopId)
-        .select(ASSIGNMENT_INDEX_COLUMNS.map((column) => `cs.${column}`))
+        .select([...new Set(['cs.customer_id', ...key.parts, ...ASSIGNMENT_FILTER_COLUMNS.map((column) => `cs.${column}`)])])
         .orderByRaw(orderOf([...key.parts, 'cs.customer_id']))
         .limit(most, { skipBinding: true });
       // Named cs again, so that the filters read its columns as they would the table's.
@@ -433,20 +437,22 @@ function pageQueries(
      * WALKED_PER_ID entries per id (the ids cluster elsewhere in the order, or the page is the last)
      * costs about what fetching them does, and they are then fetched and sorted. Keys of an
      * expression (e-mail, city, country, last order) are only fetched and sorted, and so are ids
-     * whose matches a walk near the cursor has just failed to find (walkAssignments): those are a
-     * shop's (`inShop`) of its assignment filters alone, fetched from the assignments alone (1,460
-     * of a shop's customers of last orders in the first half of 2021: 9 ms, 15 ms joined with the
-     * customers).
+     * whose matches a walk near the cursor has just failed to find (`walked`, walkAssignments).
+     * A shop's matches of its assignment filters alone (`inShop`) sorted by a key of the assignments
+     * are fetched from the assignments alone: 1,460 of a shop's customers of last orders in the first
+     * half of 2021 9 ms, 15 ms joined with the customers; the 2,041 awaiting approval sorted by most
+     * orders (none, so last: the walk finds none) 1.5 ms, 17 ms joined.
      */
-    ofIds: (ids: number[], { inShop }: { inShop?: number } = {}) => {
+    ofIds: (ids: number[], { inShop, walked: walkedNear = false }: { inShop?: number; walked?: boolean } = {}) => {
       // Sent once, and not estimated id by id (about 0.4 µs an id of planning).
       const known = knex.queryBuilder().from('ids').select('ids.id');
-      const candidates = inShop === undefined ? matching(known) : afterCursor(assignmentsMatching(knex, inShop, query.filters).whereIn('cs.customer_id', known), idColumn);
+      const candidates =
+        inShop !== undefined && idColumn === 'cs.customer_id' ? afterCursor(assignmentsMatching(knex, inShop, query.filters).whereIn('cs.customer_id', known), idColumn) : matching(known);
       const fetched = limited(candidates.select({ id: idColumn }, ...withKeyColumns()).orderByRaw(orderOf([...key.parts, idColumn])));
       // The ids are all the matches (a customer with two of "any of these tags" is in them twice).
       const withIds = (builder: Knex.QueryBuilder) =>
         builder.withMaterialized('ids', knex.raw('SELECT unnest(?::bigint[]) AS id', [ids])).select(knex.raw('(SELECT count(DISTINCT id) FROM ids)::int AS matches'));
-      if (!key.indexOnly || inShop !== undefined) return withIds(rowsOf(fetched));
+      if (!key.indexOnly || walkedNear) return withIds(rowsOf(fetched));
       const [alias, id] = key.indexOnly === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: key.indexOnly }), id)
         .select({ id }, ...withKeyColumns())
@@ -471,10 +477,10 @@ function pageQueries(
 }
 
 /**
- * The columns of the assignments' index in customer order (migration 41): the key, the customer,
- * and what the assignment filters ask.
+ * What the assignment filters ask, which the indexes of the keys that hold assignments include
+ * beside the key and the customer (migrations 41 and 44).
  */
-const ASSIGNMENT_INDEX_COLUMNS = ['customer_id', 'customer_created_at', 'status', 'orders_count', 'total_spent', 'last_order_at'];
+const ASSIGNMENT_FILTER_COLUMNS = ['status', 'orders_count', 'total_spent', 'last_order_at'];
 
 /**
  * How many entries of a shop's assignments walkAssignments tests before the page is read the

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import type { ListSource } from '../../app/services/customer-list-filter.js';
+import { countCustomers } from '../../app/services/customer-list-count.js';
 import { listCustomers } from '../../app/services/customer-list.service.js';
 import { insertManyCustomers } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
@@ -56,6 +57,39 @@ describe('a shop’s customers in the order they were created', () => {
     expect(rows).toEqual([{ same: true }]);
   });
 
+  it('keeps each assignment’s copies of its customer’s type and billing country, however they are written', async () => {
+    const customer = await makeCustomer(knex, [shopId], { customerType: 'B2B' });
+    const copiesOf = async () => knex('customerShops').where({ customerId: customer.id }).orderBy('shopId').select('shopId', 'customerType', 'billingCountry');
+    expect(await copiesOf()).toEqual([{ shopId, customerType: 'B2B', billingCountry: null }]);
+    // The country follows the default billing address, through the customer, into every shop.
+    await knex('customerShops').insert({ customerId: customer.id, shopId: otherShopId, status: 'active' });
+    const [address] = await knex('addresses')
+      .insert({ customerId: customer.id, firstName: 'A', lastName: 'B', line1: '1 Ring', city: 'Wien', postcode: '1010', countryCode: 'AT', isDefaultBilling: true, isDefaultShipping: true })
+      .returning('id');
+    expect(await copiesOf()).toEqual([
+      { shopId, customerType: 'B2B', billingCountry: 'AT' },
+      { shopId: otherShopId, customerType: 'B2B', billingCountry: 'AT' },
+    ]);
+    await knex('addresses').where({ id: address.id }).update({ countryCode: 'CH' });
+    await knex('customers').where({ id: customer.id }).update({ customerType: 'B2E' });
+    expect(await copiesOf()).toEqual([
+      { shopId, customerType: 'B2E', billingCountry: 'CH' },
+      { shopId: otherShopId, customerType: 'B2E', billingCountry: 'CH' },
+    ]);
+    await knex('addresses').where({ id: address.id }).delete();
+    expect((await copiesOf()).map((copy) => copy.billingCountry)).toEqual([null, null]);
+    // Never written apart from the customer: a write of a copy takes the customer's again.
+    await knex('customerShops').where({ customerId: customer.id, shopId }).update({ customerType: 'B2C', billingCountry: 'DE' });
+    expect(await copiesOf()).toEqual([
+      { shopId, customerType: 'B2E', billingCountry: null },
+      { shopId: otherShopId, customerType: 'B2E', billingCountry: null },
+    ]);
+    const { rows } = await knex.raw(
+      'SELECT count(*)::int AS n FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id WHERE (cs.customer_type, cs.billing_country) IS DISTINCT FROM (c.customer_type, c.billing_country)',
+    );
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
   const queryOf = (search: string) => parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
   const inShop = (id: number): ListSource => ({ kind: 'shop', shopId: id });
 
@@ -105,13 +139,17 @@ describe('a shop’s customers in the order they were created', () => {
   });
 
   it('pages a shop’s customers of their own filters, sets and assignment filters by the keys of its assignments, walking the assignments’ index alone', async () => {
-    const cases: Array<[string, string]> = [
-      ['type=B2B&country=AT&tag=vip&spent_min=10', "c.customer_type = 'B2B' AND c.billing_country = 'AT' AND cs.total_spent >= 1000 AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = 'vip')"],
-      ['type=B2B&status=pending_approval', "c.customer_type = 'B2B' AND cs.status = 'pending_approval'"],
-      ['country=AT', "c.billing_country = 'AT'"],
+    // The type and the country are tested on the assignments' copies of them (migration 44); the
+    // customers' rows are probed only for their other own filters (here, the marketing opt-in).
+    const cases: Array<[string, string, { probed: boolean }]> = [
+      ['type=B2B&country=AT&tag=vip&spent_min=10', "c.customer_type = 'B2B' AND c.billing_country = 'AT' AND cs.total_spent >= 1000 AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = 'vip')", { probed: false }],
+      ['type=B2B&status=pending_approval', "c.customer_type = 'B2B' AND cs.status = 'pending_approval'", { probed: false }],
+      ['country=AT', "c.billing_country = 'AT'", { probed: false }],
+      ['country=AT&marketing=yes', "c.billing_country = 'AT' AND c.marketing_opt_in", { probed: true }],
     ];
+    await knex('customers').whereIn('id', ours.filter((_, index) => index % 7 < 4)).update({ marketingOptIn: true });
     const figures = { total_spent: 'cs.total_spent', orders: 'cs.orders_count', created: 'c.created_at' };
-    for (const [filters, where] of cases) {
+    for (const [filters, where, { probed }] of cases) {
       for (const [sort, figure] of Object.entries(figures)) {
         for (const dir of ['asc', 'desc'] as const) {
           const search = `size=3&sort=${sort}&dir=${dir}&${filters}`;
@@ -121,14 +159,32 @@ describe('a shop’s customers in the order they were created', () => {
           expect(want.length, search).toBeGreaterThan(3);
           expect(result.forward.flat(), search).toEqual(want);
           expect(result.backward, search).toEqual(result.forward);
-          // The assignments' entries walked (from the index alone where it holds the filters), and
-          // the customers' rows probed only for their own filters.
-          const walk = statements.find(({ sql }) => sql.includes('"cs"."customer_id" in (select "c"."id" from "customers" as "c" where'));
+          // The assignments' entries walked, each tested on its copies of the type and the country,
+          // and the customers' rows probed only for their other own filters.
+          const walk = statements.find(({ sql }) => /"cs"\."customer_type" in|coalesce\(cs\.billing_country, ''\) IN/.test(sql));
           expect(walk, search).toBeDefined();
-          expect(await planWithout(knex, walk!, ['enable_seqscan', 'enable_sort', 'enable_bitmapscan']), search).toMatch(/Index (Only )?Scan (Backward )?using customer_shops_(total_spent|orders_count|customer_created)_idx/);
+          expect(walk!.sql, search).not.toMatch(/"c"\."customer_type" in|coalesce\(c\.billing_country/);
+          expect(walk!.sql.includes('"cs"."customer_id" in (select "c"."id" from "customers" as "c" where'), search).toBe(probed);
+          const plan = await planWithout(knex, walk!, ['enable_seqscan', 'enable_sort', 'enable_bitmapscan']);
+          expect(plan, search).toMatch(probed ? /Index (Only )?Scan (Backward )?using customer_shops_(total_spent|orders_count|customer_created)_idx/ : /Index Only Scan (Backward )?using customer_shops_(total_spent|orders_count|customer_created)_idx/);
         }
       }
     }
+  });
+
+  it('counts a shop’s customers of their type and country from its assignments’ copies, and all shops’ from the customers', async () => {
+    const search = 'type=B2B&country=AT&tag=vip&spent_min=10';
+    const { rows } = await knex.raw(
+      `SELECT count(*)::int AS n FROM customers c JOIN customer_shops cs ON cs.customer_id = c.id AND cs.shop_id = ?
+        WHERE c.customer_type = 'B2B' AND c.billing_country = 'AT' AND cs.total_spent >= 1000 AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = 'vip')`,
+      [shopId],
+    );
+    const counted = await statementsOf(knex, () => countCustomers(knex, inShop(shopId), queryOf(search), null));
+    expect(counted.result).toEqual({ value: rows[0].n, exact: true });
+    const overTable = counted.statements.find(({ sql }) => sql.startsWith('SELECT count(*)::int AS n FROM ('));
+    expect(overTable?.sql).toMatch(/"cs"\."customer_type" in \(\$\d+\) and coalesce\(cs\.billing_country, ''\) IN/);
+    const everywhere = await statementsOf(knex, () => countCustomers(knex, { kind: 'all' }, queryOf('type=B2B&country=AT'), null));
+    expect(everywhere.statements.find(({ sql }) => sql.startsWith('SELECT count(*)::int AS n FROM ('))?.sql).toMatch(/"c"\."customer_type" in \(\$\d+\) and coalesce\(c\.billing_country, ''\) IN/);
   });
 
   it('reads the index without the table for the filters it holds', async () => {
@@ -168,6 +224,23 @@ describe('a shop’s customers in the order they were created', () => {
     expect(fetched?.sql).not.toContain('"walked"');
     expect(fetched?.sql).toContain('from "customer_shops" as "cs" where "cs"."shop_id" = $');
     expect(fetched?.sql).toContain('"cs"."customer_id" in (select "ids"."id" from "ids")');
+  });
+
+  it('fetches a shop’s few matches of its assignment filters sorted by a figure from its assignments alone, once the walk did not find a page', async () => {
+    for (const sort of ['orders', 'total_spent', 'last_order']) {
+      const search = `size=25&sort=${sort}&dir=desc&status=pending_approval`;
+      const first = await listCustomers(knex, inShop(shopId), queryOf(search), null);
+      expect(first.rows, search).toHaveLength(25);
+      const { result: last, statements } = await statementsOf(knex, () => listCustomers(knex, inShop(shopId), queryOf(`${search}&after=${first.next}`), null));
+      const figure = { orders: 'cs.orders_count', total_spent: 'cs.total_spent', last_order: "coalesce(cs.last_order_at, '-infinity')" }[sort];
+      const { rows } = await knex.raw(`SELECT cs.customer_id AS id FROM customer_shops cs WHERE cs.shop_id = ? AND cs.status = 'pending_approval' ORDER BY ${figure} DESC, cs.customer_id DESC`, [shopId]);
+      expect([...first.rows, ...last.rows].map((row) => row.id), search).toEqual((rows as Array<{ id: number }>).map((row) => Number(row.id)));
+      expect(last.count, search).toEqual({ value: 30, exact: true });
+      // The ids are fetched from the shop's assignments, without reading their customers to sort them.
+      const fetched = statements.find(({ sql }) => sql.includes('unnest('));
+      expect(fetched?.sql, search).toContain('from "customer_shops" as "cs" where "cs"."shop_id" = $');
+      expect(fetched?.sql, search).not.toMatch(/from "customers" as "c" inner join "customer_shops" as "cs" on "cs"\."customer_id" = "c"\."id" and "cs"\."shop_id" = \$\d+ where "c"\."id" in \(select "ids"/);
+    }
   });
 });
 
@@ -260,7 +333,7 @@ describe('a sales team’s pages', () => {
         if (sort === 'created') expect(listed, search).toEqual(want);
         const page = statements.find(({ sql }) => sql.startsWith('select "c"."id"') && sql.includes('"st"."sales_team_id"'));
         expect(page, search).toBeDefined();
-        expect(await planWithout(knex, page!, ['enable_seqscan', 'enable_sort']), search).toMatch(/Index Only Scan using (customer_shops_customer_created_idx|customers_sort_name_idx)[^\n]*\n(\s+Index Cond: [^\n]*\n)?\s+Filter: \(\(hashed SubPlan/);
+        expect(await planWithout(knex, page!, ['enable_seqscan', 'enable_sort']), search).toMatch(/Index Only Scan using (customer_shops_customer_created_idx|customers_sort_name_idx)[^\n]*\n(\s+Index Cond: [^\n]*\n)?\s+Filter: \(+hashed SubPlan/);
       }
     }
   });

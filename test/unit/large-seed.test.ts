@@ -53,6 +53,15 @@ describe('the large seed', () => {
     expect(await one('SELECT count(*) FROM customer_spent_by_currency WHERE total_spent <> 0')).toBeGreaterThan(COUNT / 2);
   });
 
+  it('gives each assignment its customer’s creation time, type and billing country (the shop’s list reads them there)', async () => {
+    const differing = `SELECT count(*) FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id
+                        WHERE (cs.customer_created_at, cs.customer_type, cs.billing_country) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country)`;
+    expect(await one(differing)).toBe(0);
+    expect(await one("SELECT count(*) FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id WHERE c.email LIKE 'bench%' AND cs.billing_country IS NULL")).toBe(0);
+    // The trigger that follows the customer's country is back on.
+    expect(await one("SELECT count(*) FROM pg_trigger WHERE tgname = 'customers_copies_update' AND tgenabled = 'O'")).toBe(1);
+  });
+
   it('puts back every index it dropped while loading', async () => {
     expect(await indexNames()).toEqual(indexesBefore);
     expect(await one("SELECT count(*) FROM pg_index WHERE NOT indisvalid")).toBe(0);

@@ -134,9 +134,17 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
   }
 
   const customerByEmail = (email: string) => t.ctx.knex('customers').whereRaw('email = ?::citext', [email]).first();
-  /** Assignments whose copy of their customer's creation time (the shop's list order, migration 41) differs from it. */
+  /**
+   * Assignments whose copies of their customer's creation time, type and billing country (the shop's
+   * list reads them there, migrations 41 and 44) differ from the customer's.
+   */
   const assignmentsOutOfCustomerOrder = () =>
-    t.ctx.knex('customerShops as cs').join('customers as c', 'c.id', 'cs.customerId').whereRaw('cs.customer_created_at IS DISTINCT FROM c.created_at').count({ n: '*' }).first();
+    t.ctx
+      .knex('customerShops as cs')
+      .join('customers as c', 'c.id', 'cs.customerId')
+      .whereRaw('(cs.customer_created_at, cs.customer_type, cs.billing_country) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country)')
+      .count({ n: '*' })
+      .first();
   const shopsOf = async (customerId: number) => (await t.ctx.knex('customerShops').where({ customerId }).orderBy('shopId').select('shopId')).map((r: { shopId: number }) => r.shopId);
   const tagsOf = async (customerId: number) => (await t.ctx.knex('customerTags').where({ customerId }).orderBy('tag').pluck('tag')) as string[];
 
@@ -184,7 +192,9 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(await t.ctx.knex('addresses').where({ customerId: ada.id }).select('line1', 'line2', 'city', 'postcode', 'countryCode', 'phone', 'company', 'firstName', 'lastName', 'isDefaultBilling', 'isDefaultShipping')).toEqual([
       { line1: "12 St James's Square", line2: '', city: 'London', postcode: 'SW1Y 4JH', countryCode: 'GB', phone: '+44 20 7946 0000', company: 'Analytical Engines, Ltd.', firstName: 'Ada', lastName: 'Lovelace', isDefaultBilling: true, isDefaultShipping: true },
     ]);
-    expect(await t.ctx.knex('customerShops').where({ customerId: ada.id }).select('shopId', 'status')).toEqual([{ shopId: shopA.id, status: 'active' }]);
+    expect(await t.ctx.knex('customerShops').where({ customerId: ada.id }).select('shopId', 'status', 'customerType', 'billingCountry')).toEqual([
+      { shopId: shopA.id, status: 'active', customerType: 'B2C', billingCountry: 'GB' },
+    ]);
     expect(await t.ctx.knex('customers').where({ id: ada.id }).first('billingCity', 'billingCountry')).toEqual({ billingCity: 'London', billingCountry: 'GB' });
     expect(await assignmentsOutOfCustomerOrder()).toEqual({ n: 0 });
 
@@ -194,6 +204,9 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(g.passwordHash).not.toBeNull();
     expect(await tagsOf(grace.id)).toEqual(['existing', 'newsletter', 'spring-import', 'vip']);
     expect(await t.ctx.knex('addresses').where({ customerId: grace.id }).first('line1', 'line2', 'region', 'postcode', 'countryCode')).toEqual({ line1: '1 Navy Way', line2: 'Suite 5', region: 'VA', postcode: '22202', countryCode: 'US' });
+    // Her new billing country reached each of her shops' copies of it (the shop's list filters by them).
+    const graceCopies = (await t.ctx.knex('customerShops').where({ customerId: grace.id }).select('billingCountry')) as Array<{ billingCountry: string | null }>;
+    expect(new Set(graceCopies.map((copy) => copy.billingCountry))).toEqual(new Set(['US']));
     // Her note from the file is one of her notes, by the staff member who imported it; empty notes add none.
     expect(await t.ctx.knex('customerNotes').where({ customerId: grace.id }).select('body', 'authorName', 'authorStaffId')).toEqual([{ body: 'Likes COBOL, dislikes bugs', authorName: managerName, authorStaffId: managerId }]);
     expect(await t.ctx.knex('customerNotes').where({ customerId: ada.id }).count({ n: '*' }).first()).toEqual({ n: 0 });

@@ -66,6 +66,21 @@ const CUSTOMER_COLUMNS: Partial<Record<FieldKey, { column: string; cast?: string
   checkout_limit: { column: 'block_checkout_over', cast: '::bigint', fallback: 'NULL' },
 };
 
+/** A new customer's value of a customer column: the row's, or the column's default. */
+const newValue = (key: string, c: { cast?: string; fallback: string }) => `coalesce(s.${key}${c.cast ?? ''}, ${c.fallback})`;
+
+/** A new customer's type, as its insert and its assignment's copy (migration 44) have it. */
+const NEW_TYPE = newValue('customer_type', CUSTOMER_COLUMNS.customer_type!);
+
+/**
+ * A new customer's billing city and country: those of the default address the row adds
+ * (mergeDefaultAddresses), which the addresses trigger would copy onto the customer, and the
+ * customer onto its assignments. Filled in here, the triggers find nothing to change instead of
+ * updating every new row.
+ */
+const NEW_BILLING_CITY = 'CASE WHEN s.address_line1 IS NOT NULL THEN s.address_city END';
+const NEW_BILLING_COUNTRY = 'CASE WHEN s.address_line1 IS NOT NULL THEN s.address_country END';
+
 export async function runImport(deps: ImportDeps, importId: number, mode: ImportRunMode): Promise<void> {
   const { knex } = deps;
   const record = (await knex('customerImports').where({ id: importId }).first()) as CustomerImport | undefined;
@@ -427,12 +442,9 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
     range,
   );
   const added = await trx.raw(
-    // billing_city/country are what the addresses trigger would copy from the default address added
-    // below; filled in here, the trigger finds nothing to change instead of updating every new row.
     `WITH added AS (
        INSERT INTO customers (id, email, state, ${inserted.map(([, c]) => c.column).join(', ')}, billing_city, billing_country) OVERRIDING SYSTEM VALUE
-       SELECT s.customer_id, s.email, 'guest', ${inserted.map(([key, c]) => `coalesce(s.${key}${c.cast ?? ''}, ${c.fallback})`).join(', ')},
-              CASE WHEN s.address_line1 IS NOT NULL THEN s.address_city END, CASE WHEN s.address_line1 IS NOT NULL THEN s.address_country END
+       SELECT s.customer_id, s.email, 'guest', ${inserted.map(([key, c]) => newValue(key, c)).join(', ')}, ${NEW_BILLING_CITY}, ${NEW_BILLING_COUNTRY}
          FROM ${STAGE} s WHERE ${IN_BATCH} AND s.outcome = 'created'
         ORDER BY s.line
        ON CONFLICT ${EMAIL_CONFLICT_TARGET} DO NOTHING
@@ -473,15 +485,16 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   // and tags from the file and the "add to all" tag (tags are only ever added). A customer created
   // by this batch has neither yet, so their rows are inserted plainly: ON CONFLICT's check costs
   // an index probe and a second write per row, and only existing customers need it. Each
-  // assignment keeps its customer's creation time: a customer created by this transaction was
-  // created at now(), and an existing one's is looked up by the assignments' trigger.
-  for (const { outcome, onConflict, createdAt } of [
-    { outcome: 'created', onConflict: '', createdAt: 'now()' },
-    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING', createdAt: 'NULL::timestamptz' },
+  // assignment keeps copies of its customer's creation time, type and billing country: a customer
+  // created by this transaction was created at now(), with the type and country it was inserted
+  // with above, and an existing one's are looked up by the assignments' trigger.
+  for (const { outcome, onConflict, copies } of [
+    { outcome: 'created', onConflict: '', copies: `now(), ${NEW_TYPE}, ${NEW_BILLING_COUNTRY}` },
+    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING', copies: 'NULL::timestamptz, NULL, NULL' },
   ]) {
     await trx.raw(
-      `INSERT INTO customer_shops (customer_id, shop_id, status, customer_created_at)
-       SELECT s.customer_id, ?, 'active', ${createdAt} FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
+      `INSERT INTO customer_shops (customer_id, shop_id, status, customer_created_at, customer_type, billing_country)
+       SELECT s.customer_id, ?, 'active', ${copies} FROM ${STAGE} s WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
        ${onConflict}`,
       [batch.shopId, ...range, outcome],
     );
