@@ -222,9 +222,10 @@ interface PageRequest {
 
 /**
  * The page read the way its filters suit best, the first of these that applies:
- * 1. several membership sets over all shops: on the first page, when the planner expects them to
- *    share few members, their ids (ofIds, which also count them); else, one of them small, walked
- *    along a bounded stretch of the key (memberWalk), as long as that fills the page;
+ * 1. several membership sets over all shops: walked along a bounded stretch of the key, the
+ *    smaller hashed or both probed (memberWalk), as long as that fills the page; on a first page
+ *    that has no such stretch to walk, their ids when the planner expects them to share few (ofIds,
+ *    which also count them);
  * 2. matches that are a known set of a few ids (the sets' few members, a shop's few of one
  *    assignment filter): paged by id (ofIds);
  * 3. walked along the sort key (its index alone where walkOf finds that it, the sets and a sales
@@ -244,11 +245,13 @@ async function fetchPage(
   let members: Promise<number[] | null> | undefined;
   const fewOfMembers = () => (members ??= fewMembers(knex, query.filters, source));
   const plan = indexOnly && onlyMembers ? await memberWalk(knex, source, query) : null;
-  // A first page whose sets the planner expects to share few members is paged by their ids, which
-  // counts them as well (the list then does not ask for the count); a later page, or sets that
-  // share more, first walks a bounded stretch of the key (a small set hashed). (Where they share
-  // more, reading their ids first only costs time.)
-  const firstIds = plan && plan.matches <= FEW_MEMBERS && firstPage ? await fewOfMembers() : null;
+  // A bounded stretch of the key is walked first, even where the sets share few members: reading
+  // their ids would count them as well (the list then does not ask for the count), but a segment of
+  // 20,636 with a tag of 76,938 (1,587 in both) at a million customers took 31 ms that way against
+  // 15–19 ms walked with the segment hashed, the count a request of its own. A first page without
+  // such a stretch (both sets too large to hash, the walk too long to probe) reads the ids when
+  // they are few.
+  const firstIds = plan && !plan.bounded && plan.matches <= FEW_MEMBERS && firstPage ? await fewOfMembers() : null;
   if (firstIds) return (await queries.ofIds(firstIds)) as PageRows;
   const bounded = plan?.bounded;
   if (indexOnly && bounded) {
