@@ -442,9 +442,8 @@ function pageQueries(
      * expression (e-mail, city, country, last order) are only fetched and sorted, and so are ids
      * whose matches a walk near the cursor has just failed to find (`walked`, walkAssignments).
      * A shop's matches of its assignment filters alone (`inShop`) sorted by a key of the assignments
-     * are fetched from the assignments alone: 1,460 of a shop's customers of last orders in the first
-     * half of 2021 9 ms, 15 ms joined with the customers; the 2,041 awaiting approval sorted by most
-     * orders (none, so last: the walk finds none) 1.5 ms, 17 ms joined.
+     * are fetched from the assignments alone (1,460 of a shop's customers of last orders in the
+     * first half of 2021: 9 ms, 15 ms joined with the customers).
      */
     ofIds: (ids: number[], { inShop, walked: walkedNear = false }: { inShop?: number; walked?: boolean } = {}) => {
       // Sent once, and not estimated id by id (about 0.4 µs an id of planning).
