@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, FEW_MEMBERS, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, salesTeamMembers, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, salesTeamMembers, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -181,7 +181,7 @@ export async function listCustomers(
   const cursor = decodeCursor(backwards ? query.before : query.after, key);
   const ascending = (query.dir === 'asc') !== backwards;
   const queries = pageQueries(knex, source, query, salesTeamId, { key, cursor, ascending });
-  const fetched = await fetchPage({ knex, source, query, salesTeamId, key, queries }, { firstPage: !cursor, walkBudget: options.walkBudgetMs });
+  const fetched = await fetchPage({ knex, source, query, salesTeamId, key, queries }, options.walkBudgetMs);
   const hasMore = fetched.length > query.size;
   const matches = fetched[0]?.matches;
   const rows = fetched.slice(0, query.size);
@@ -223,11 +223,9 @@ interface PageRequest {
 /**
  * The page read the way its filters suit best, the first of these that applies:
  * 1. several membership sets over all shops: walked along a bounded stretch of the key, the
- *    smaller hashed or both probed (memberWalk), as long as that fills the page; on a first page
- *    that has no such stretch to walk, their ids when the planner expects them to share few (ofIds,
- *    which also count them);
+ *    smaller hashed or both probed (memberWalk), as long as that fills the page;
  * 2. matches that are a known set of a few ids (the sets' few members, a shop's few of one
- *    assignment filter): paged by id (ofIds);
+ *    assignment filter): paged by id (ofIds, which also counts them);
  * 3. walked along the sort key (its index alone where walkOf finds that it, the sets and a sales
  *    team answer the filters), and collected as well once the walk has taken longer than its
  *    budget (readPage).
@@ -235,30 +233,24 @@ interface PageRequest {
  */
 async function fetchPage(
   page: PageRequest,
-  /** firstPage: no cursor could be read (as pageQueries sees it). */
-  { firstPage, walkBudget }: { firstPage: boolean; walkBudget: number | (() => Promise<number>) | undefined },
+  walkBudget: number | (() => Promise<number>) | undefined,
 ): Promise<PageRows> {
   const { knex, source, query, salesTeamId, key, queries } = page;
   const byId = salesTeamId === null && !searches(query.q);
   const indexOnly = byId ? key.indexOnly : undefined;
   const onlyMembers = narrowedBy(query.filters, MEMBER_FILTERS);
-  let members: Promise<number[] | null> | undefined;
-  const fewOfMembers = () => (members ??= fewMembers(knex, query.filters, source));
-  const plan = indexOnly && onlyMembers ? await memberWalk(knex, source, query) : null;
   // A bounded stretch of the key is walked first, even where the sets share few members: reading
   // their ids would count them as well (the list then does not ask for the count), but a segment of
   // 20,636 with a tag of 76,938 (1,587 in both) at a million customers took 31 ms that way against
-  // 15–19 ms walked with the segment hashed, the count a request of its own. A first page without
-  // such a stretch (both sets too large to hash, the walk too long to probe) reads the ids when
-  // they are few.
-  const firstIds = plan && !plan.bounded && plan.matches <= FEW_MEMBERS && firstPage ? await fewOfMembers() : null;
-  if (firstIds) return (await queries.ofIds(firstIds)) as PageRows;
-  const bounded = plan?.bounded;
+  // 15–19 ms walked with the segment hashed, the count a request of its own. Without such a
+  // stretch (both sets too large to hash, the walk too long to probe), or when it finds no page,
+  // their ids are read below when they are few.
+  const bounded = indexOnly && onlyMembers ? await memberWalk(knex, source, query) : null;
   if (indexOnly && bounded) {
     const page = (await queries.walkIndex(indexOnly, { bounded })) as PageRows;
     if (page.length > query.size) return page;
   }
-  const fewIds = await fewOfMembers();
+  const fewIds = await fewMembers(knex, query.filters, source);
   if (byId && fewIds && onlyMembers) return (await queries.ofIds(fewIds)) as PageRows;
   // Read at most once: here (unless the caller set the walk's budget), and by collectInstead below.
   let assignmentIds: Promise<number[] | null> | undefined;
@@ -266,14 +258,15 @@ async function fetchPage(
   // Where the key's index holds what these filters ask, its entries near the cursor are tested
   // first: unless the matches cluster elsewhere, a page is there (a shop's 41,895 customers of last
   // orders in 2025 by creation: 0.6 ms, where reading their ids stops at FEW_MATCHES).
-  const walkedAssignments = byId && source.kind === 'shop' && narrowedBy(query.filters, ASSIGNMENT_FILTERS) && key.holdsAssignments;
+  const shopId = source.kind === 'shop' ? source.shopId : undefined;
+  const walkedAssignments = byId && shopId !== undefined && narrowedBy(query.filters, ASSIGNMENT_FILTERS) && key.holdsAssignments;
   if (walkedAssignments) {
-    const page = (await queries.walkAssignments(source.shopId, ASSIGNMENTS_WALKED)) as PageRows;
+    const page = (await queries.walkAssignments(shopId, ASSIGNMENTS_WALKED)) as PageRows;
     if (page.length > query.size) return page;
   }
   const assigned = oneAssignmentIndex(query.filters) && walkBudget === undefined ? await fewOfAssignments() : null;
   // The ids of matches that the walk just now did not find near the cursor are fetched and sorted.
-  if (assigned && source.kind === 'shop') return (await queries.ofIds(assigned, { inShop: source.shopId, walked: walkedAssignments })) as PageRows;
+  if (assigned) return (await queries.ofIds(assigned, { inShop: shopId, walked: walkedAssignments })) as PageRows;
 
   // A page without filters or search matches every row it walks and gets no budget; a narrowed
   // page's is found once its walk has taken a while (walkBudgetMs, from its matches before the cursor).
@@ -282,7 +275,7 @@ async function fetchPage(
   // they are all its page needs to know.
   const collectInstead = async () => {
     const few = await fewOfAssignments();
-    return few ? ((await queries.ofIds(few, { inShop: source.kind === 'shop' ? source.shopId : undefined })) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
+    return few ? ((await queries.ofIds(few, { inShop: shopId })) as PageRows) : firstOf([contender<PageRows>(knex, COLLECT_SETTINGS, queries.collect(fewIds))]);
   };
   const { walk } = await walkOf(page, fewIds);
   // A sales team narrows even a page without filters, by as much as the planner reads from the
@@ -523,9 +516,8 @@ const PROBED_WALK_MAX = 5_000;
 
 /**
  * How a page of all customers narrowed by several membership sets is walked before any of them is
- * read whole (`bounded`, null when the walk would be too long): with its smallest set hashed and
- * the others probed, or all of them probed when the smallest is too large to hash; and how many
- * customers the planner expects the sets to share (`matches`). Hashed, a segment of 20,636 with a
+ * read whole (null when the walk would be too long): with its smallest set hashed and the others
+ * probed, or all of them probed when the smallest is too large to hash. Hashed, a segment of 20,636 with a
  * tag of 76,938 (1,587 in both) took 4.8 ms in psql, against 6 ms to intersect the two sets
  * (fewMembers) and 3 ms to page their ids. Two tags of 77,000 each (5,911 in both) are probed along
  * 4,474 entries, which reading up to FEW_MEMBERS of their intersection first (6–13 ms) only delayed.
@@ -534,15 +526,15 @@ const PROBED_WALK_MAX = 5_000;
  * are smaller together than they look, or cluster elsewhere: two such tags that share no customer
  * took 57–63 ms instead of 35–37). Null for a shop's page, or a single set.
  */
-async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQuery): Promise<{ bounded: BoundedWalk | null; matches: number } | null> {
+async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQuery): Promise<BoundedWalk | null> {
   const sets = memberSets(knex, query.filters);
   if (source.kind !== 'all' || sets.length < 2) return null;
   const [customers = 0, ...sizes] = await plannedRowsOfEach(knex, [knex('customers').select('id'), ...sets]);
   const smallest = Math.min(...sizes);
   const matches = customers * shareOfAllSets(sizes, customers);
   const walk = (customers * (query.size + 1)) / Math.max(1, matches);
-  if (smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX) return { bounded: { entries: Math.ceil(4 * walk), hashedSet: sizes.indexOf(smallest) }, matches };
-  return { bounded: walk <= PROBED_WALK_MAX ? { entries: Math.ceil(2 * walk) } : null, matches };
+  if (smallest <= HASHED_SET_MAX && walk <= HASHED_WALK_MAX) return { entries: Math.ceil(4 * walk), hashedSet: sizes.indexOf(smallest) };
+  return walk <= PROBED_WALK_MAX ? { entries: Math.ceil(2 * walk) } : null;
 }
 
 /** The list's columns of each customer on a page (and its sort key, for the cursors). */
