@@ -43,7 +43,9 @@ export function customerListFilter(
   const customers = samplePercent === undefined ? { c: 'customers' } : knex.raw('customers AS c TABLESAMPLE SYSTEM (?) REPEATABLE (0)', [samplePercent]);
   const builder = knex.queryBuilder().from(customers);
   if (source.kind === 'shop') builder.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'c.id').andOnVal('cs.shop_id', source.shopId));
-  if (salesTeamId !== null) builder.where('c.sales_team_id', salesTeamId);
+  // In a shop, on the assignment's copy (migration 45): its (shop, team, created) index holds the
+  // team's customers of the shop, which a customer's own column cannot narrow to the shop.
+  if (salesTeamId !== null) builder.where(source.kind === 'shop' ? 'cs.sales_team_id' : 'c.sales_team_id', salesTeamId);
   applySearch(knex, builder, query.q, planned);
   applyFilters(knex, builder, source, query.filters, copies && source.kind === 'shop' ? 'cs' : 'c');
   if (Array.isArray(fewIds)) builder.whereRaw('c.id = ANY(?::bigint[])', [fewIds]);

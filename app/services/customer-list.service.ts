@@ -298,14 +298,15 @@ async function fetchPage(
  *   their rows last. Five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a
  *   page) probed the tag for every entry until the type and the country were copied: 45–72 ms at
  *   a million customers, 8–10 ms since (180–290 ms when each assignment's row was read as well);
- * - a sales team's page in a shop, without filters or with those above: the team's customers read
- *   once and tested as a hash when the planner expects at most HASHED_SET_MAX, else the team's
- *   index probed for each entry (a larger team matches within fewer entries, and reading it whole
- *   would cost more than the walk). A team of 1 % of a million customers (9,705, 2,404 in the
- *   shop) took 7.4 ms in psql by name that way, 20.6 ms probing the team's index for each of the
- *   8,891 entries walked (a customer key's walk crosses every shop's customers); with a tag 15 ms
- *   against 33. (Over all shops a walk reads each customer for its team about as fast as the
- *   team's index answers.)
+ * - a sales team's page in a shop, without filters or with those above: on a key of the
+ *   assignments, the team's own entries of the shop (they copy their customer's team, migration
+ *   45); on a customer key, the team's customers read once and tested as a hash when the planner
+ *   expects at most HASHED_SET_MAX, else the team's index probed for each entry (a larger team
+ *   matches within fewer entries, and reading it whole would cost more than the walk). A team of
+ *   1 % of a million customers (9,705, 2,404 in the shop) took 7.4 ms in psql by name that way,
+ *   20.6 ms probing the team's index for each of the 8,891 entries walked (a customer key's walk
+ *   crosses every shop's customers); with a tag 15 ms against 33. (Over all shops a walk reads
+ *   each customer for its team about as fast as the team's index answers.)
  */
 async function walkOf({ knex, source, query, salesTeamId, key, queries }: PageRequest, fewIds: number[] | null): Promise<{ walk: Knex.QueryBuilder }> {
   const table = key.indexOnly;
@@ -317,12 +318,15 @@ async function walkOf({ knex, source, query, salesTeamId, key, queries }: PageRe
   if (salesTeamId === null) return { walk: narrowed(query) && answered ? queries.walkIndex(table) : queries.walk(fewIds) };
   if (source.kind !== 'shop' || (narrowed(query) && !answered)) return { walk: queries.walk(fewIds) };
   const members = salesTeamMembers(knex, salesTeamId);
-  const teamWalk = (planned: number) => ({ walk: queries.walkIndex(table, { team: { members, hashed: planned <= HASHED_SET_MAX } }) });
-  if (!narrowed(query)) return teamWalk(await plannedRows(knex, members));
-  // Filters with the team may leave a few customers of the shop, and the walk would cross most of
-  // it (two tags with a team of 1 %, 9 customers: 76–115 ms, 33–55 ms as the planner reads it).
-  const entries = table === 'customers' ? knex('customers').select('id') : knex('customer_shops').select('customer_id').where('shop_id', source.shopId);
-  const [matches = 0, planned = 0, walked = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), members, entries]);
+  const ownEntries = table === 'customer_shops';
+  const teamWalk = (planned: number) => ({ walk: queries.walkIndex(table, { team: { id: salesTeamId, hashed: planned <= HASHED_SET_MAX } }) });
+  if (!narrowed(query)) return teamWalk(ownEntries ? 0 : await plannedRows(knex, members));
+  // Filters with the team may leave a few customers of the shop, and a customer key's walk would
+  // cross most of it (two tags with a team of 1 %, 9 customers: 76–115 ms, 33–55 ms as the planner
+  // reads it); a key of the assignments crosses the team's own.
+  const entries = ownEntries ? knex('customer_shops').select('customer_id').where({ shop_id: source.shopId, sales_team_id: salesTeamId }) : knex('customers').select('id');
+  // The team's size only matters to a customer key's walk (hashed or probed).
+  const [matches = 0, walked = 0, planned = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), entries, ...(ownEntries ? [] : [members])]);
   return (walked * (query.size + 1)) / Math.max(1, matches) > TEAM_WALK_MAX ? { walk: queries.walk(fewIds) } : teamWalk(planned);
 }
 
@@ -382,9 +386,11 @@ function pageQueries(
      * 54.7. `bounded`: at most so many entries, one set tested as a hash (memberWalk). `team`:
      * a sales team's page, its customers read once and tested as a hash, or probed (walkOf).
      */
-    walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { members: Knex.QueryBuilder; hashed: boolean } } = {}) => {
+    walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { id: number; hashed: boolean } } = {}) => {
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
+      // A shop's assignments copy their customer's team (migration 45): the team's entries alone are walked.
+      if (team && alias === 'cs') entries.where('cs.sales_team_id', team.id);
       // A shop's assignment, with what its filters ask of it: the walked entry itself, or a probe.
       const assigned = (builder: Knex.QueryBuilder) => {
         if (source.kind === 'shop') applyAssignmentFilters(knex, builder.where('cs.shop_id', source.shopId), source.shopId, query.filters);
@@ -404,8 +410,9 @@ function pageQueries(
       // Entries of a shop's assignments: the customers' own filters probed on their rows (walkOf).
       const own = alias === 'cs' ? customersOwnMatching(knex, query.filters) : null;
       if (own) walked.whereIn(walkedId, own);
-      if (team?.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, team.members]);
-      else if (team) walked.whereIn(walkedId, team.members);
+      const members = team && alias === 'c' ? salesTeamMembers(knex, team.id) : null;
+      if (members && team?.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, members]);
+      else if (members) walked.whereIn(walkedId, members);
       return rowsOf(limited(walked.orderByRaw(orderOf(bounded ? [...keyColumns.map((column) => `w.${column}`), 'w.id'] : [...key.parts, id]))));
     },
     /**

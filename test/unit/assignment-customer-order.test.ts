@@ -283,8 +283,9 @@ describe('a shop’s later pages', () => {
 
 /**
  * A sales rep's pages are narrowed by the team even without filters: walked without parallel
- * workers (whose start cost more than the page), probing the team's (team, customer) index; a
- * shop's page walks the key's index alone, and a customer key's with the team read as a hash.
+ * workers (whose start cost more than the page). A shop's assignments copy their customer's team
+ * (migration 45): by a key of theirs the page walks the team's own entries of the shop; by a
+ * customer key, the key's index alone with the team read as a hash.
  */
 describe('a sales team’s pages', () => {
   let knex: Knex;
@@ -309,7 +310,34 @@ describe('a sales team’s pages', () => {
     await knex.raw('VACUUM ANALYZE customers, customer_shops, customer_tags');
   });
 
-  it('list the team’s customers that filters allow, walking the key’s index alone with the team read as a hash', async () => {
+  it('keeps each assignment’s copy of its customer’s team, and counts a shop’s team from the copies', async () => {
+    const [first, second] = [(await makeSalesTeam(knex, 'Copy team A')).id, (await makeSalesTeam(knex, 'Copy team B')).id];
+    const customer = await makeCustomer(knex, [shopId], { salesTeamId: first });
+    const copiesOf = async () => ((await knex('customerShops').where({ customerId: customer.id }).orderBy('shopId').select('salesTeamId')) as Array<{ salesTeamId: number | null }>).map((row) => row.salesTeamId);
+    expect(await copiesOf()).toEqual([first]);
+    // An assignment added later takes it from the customer; a change of the customer reaches every shop.
+    await knex('customerShops').insert({ customerId: customer.id, shopId: (await makeShop(knex)).id, status: 'active' });
+    await knex('customers').where({ id: customer.id }).update({ salesTeamId: second });
+    expect(await copiesOf()).toEqual([second, second]);
+    // Never written apart from the customer: a write of the copy takes the customer's again.
+    await knex('customerShops').where({ customerId: customer.id, shopId }).update({ salesTeamId: first });
+    expect(await copiesOf()).toEqual([second, second]);
+    // A deleted team is taken off its customers (its foreign key), and so off their assignments.
+    expect(await knex('salesTeams').where({ id: second }).delete()).toBe(1);
+    expect(await copiesOf()).toEqual([null, null]);
+    const { rows } = await knex.raw('SELECT count(*)::int AS n FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id WHERE cs.sales_team_id IS DISTINCT FROM c.sales_team_id');
+    expect(rows).toEqual([{ n: 0 }]);
+
+    const counted = await statementsOf(knex, () => countCustomers(knex, { kind: 'shop', shopId }, parseCustomerListQuery({}), team));
+    expect(counted.result).toEqual({ value: members.length, exact: true });
+    const overTable = counted.statements.find(({ sql }) => sql.startsWith('SELECT count(*)::int AS n FROM ('));
+    expect(overTable?.sql).toContain('"cs"."sales_team_id" = ');
+    expect(await planWithout(knex, overTable!, ['enable_seqscan', 'enable_bitmapscan'])).toContain('Index Only Scan using customer_shops_sales_team_created_idx');
+    // Over all shops the team is the customers' own.
+    expect((await countCustomers(knex, { kind: 'all' }, parseCustomerListQuery({}), team)).value).toBe(members.length + elsewhere.length);
+  });
+
+  it('list the team’s customers that filters allow, walking the team’s own entries or, by a customer key, the key’s index with the team read as a hash', async () => {
     const tagged = new Set(((await knex('customerTags').where({ tag: 'vip' }).select('customerId')) as Array<{ customerId: number }>).map((row) => row.customerId));
     const b2b = new Set(((await knex('customers').where({ customerType: 'B2B' }).select('id')) as Array<{ id: number }>).map((row) => row.id));
     for (const [filter, allowed] of [['tag=vip', tagged], ['type=B2B', b2b]] as const) {
@@ -331,16 +359,23 @@ describe('a sales team’s pages', () => {
         expect(want.length, search).toBeGreaterThan(4);
         expect([...listed].sort((a, b) => a - b), search).toEqual(want);
         if (sort === 'created') expect(listed, search).toEqual(want);
-        const page = statements.find(({ sql }) => sql.startsWith('select "c"."id"') && sql.includes('"st"."sales_team_id"'));
+        // By creation the assignments' copies of the team (migration 45) are walked in the team's
+        // own (shop, team, created) index; by name every shop's customers, the team hashed.
+        const teamTest = sort === 'created' ? '"cs"."sales_team_id" = ' : '"st"."sales_team_id"';
+        const page = statements.find(({ sql }) => sql.startsWith('select "c"."id"') && sql.includes(teamTest));
         expect(page, search).toBeDefined();
-        expect(await planWithout(knex, page!, ['enable_seqscan', 'enable_sort']), search).toMatch(/Index Only Scan using (customer_shops_customer_created_idx|customers_sort_name_idx)[^\n]*\n(\s+Index Cond: [^\n]*\n)?\s+Filter: \(+hashed SubPlan/);
+        expect(await planWithout(knex, page!, ['enable_seqscan', 'enable_sort']), search).toMatch(
+          sort === 'created'
+            ? /Index Only Scan using customer_shops_sales_team_created_idx[^\n]*\n\s+Index Cond: \(\(shop_id = [^)]+\) AND \(sales_team_id = /
+            : /Index Only Scan using customers_sort_name_idx[^\n]*\n\s+Filter: \(+hashed SubPlan/,
+        );
       }
     }
   });
 
   it('list the team’s customers only, in order both ways, walked without parallel workers', async () => {
     const walks = {
-      created: /Index Only Scan Backward using customer_shops_customer_created_idx/,
+      created: /Index Only Scan Backward using customer_shops_sales_team_created_idx[^\n]*\n\s+Index Cond: \(\(shop_id = [^)]+\) AND \(sales_team_id = /,
       name: /Index Only Scan Backward using customers_sort_name_idx[^\n]*\n\s+Filter: \(\(hashed SubPlan/,
       state: /Index Only Scan Backward using customers_state_idx[^\n]*\n\s+Filter: \(\(hashed SubPlan/,
     };
