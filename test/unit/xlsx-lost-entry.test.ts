@@ -6,8 +6,9 @@ import { readXlsxRows, XLSX_READ_ATTEMPTS } from '../../app/services/imports/imp
 /**
  * exceljs's streaming reader now and then loses a zip's last entry (exceljs#3064); a workbook
  * written by exceljs keeps its workbook part (xl/workbook.xml) last, and the read then fails before
- * its first row with "Cannot read properties of undefined (reading 'sheets')". Here that loss is
- * made certain: the file is cut before the local header of its last entry.
+ * its first row with "Cannot read properties of undefined (reading 'sheets')" (or, about 1 read in
+ * 100, unzipper's FILE_ENDED). Here that loss is made certain: the file is cut before the local
+ * header of its last entry.
  */
 describe('reading a workbook whose last zip entry is lost', () => {
   async function workbookFile(): Promise<{ whole: Buffer; withoutLastEntry: Buffer }> {
@@ -41,7 +42,8 @@ describe('reading a workbook whose last zip entry is lost', () => {
   it(`gives up after ${XLSX_READ_ATTEMPTS} reads`, async () => {
     const { withoutLastEntry } = await workbookFile();
     const { state, read } = reader([withoutLastEntry]);
-    await expect(read()).rejects.toThrow("Cannot read properties of undefined (reading 'sheets')");
+    // Either way of losing it (see lostWorkbookPart), whichever the last read met.
+    await expect(read()).rejects.toThrow(/Cannot read properties of undefined \(reading 'sheets'\)|^FILE_ENDED$/);
     expect(state).toEqual({ opened: XLSX_READ_ATTEMPTS, rows: [] });
   });
 });
