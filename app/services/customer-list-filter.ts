@@ -154,11 +154,6 @@ export function applyAssignmentFilters(knex: Knex, builder: Knex.QueryBuilder, s
   applyFilters(knex, builder, { kind: 'shop', shopId }, filtersWhere(f, (key) => ASSIGNMENT_FILTERS.has(key) || COPIED_FILTERS.has(key)), 'cs');
 }
 
-/** The customers of a sales team (as their ids), from the team's (team, customer) index alone. */
-export function salesTeamMembers(knex: Knex, teamId: number): Knex.QueryBuilder {
-  return knex('customers as st').select('st.id').where('st.sales_team_id', teamId);
-}
-
 /**
  * Whether one of the assignments' indexes alone answers the filters, so that fewAssignments reads
  * at most FEW_MATCHES + 1 of its entries. Filters of two indexes are read from one of them and

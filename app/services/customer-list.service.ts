@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, salesTeamMembers, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -298,15 +298,17 @@ async function fetchPage(
  *   their rows last. Five filters (one shop, B2B, AT, tag vip, spent ≥ 100; 18,827 entries for a
  *   page) probed the tag for every entry until the type and the country were copied: 45–72 ms at
  *   a million customers, 8–10 ms since (180–290 ms when each assignment's row was read as well);
- * - a sales team's page in a shop, without filters or with those above: on a key of the
- *   assignments, the team's own entries of the shop (they copy their customer's team, migration
- *   45); on a customer key, the team's customers read once and tested as a hash when the planner
- *   expects at most HASHED_SET_MAX, else the team's index probed for each entry (a larger team
- *   matches within fewer entries, and reading it whole would cost more than the walk). A team of
- *   1 % of a million customers (9,705, 2,404 in the shop) took 7.4 ms in psql by name that way,
- *   20.6 ms probing the team's index for each of the 8,891 entries walked (a customer key's walk
- *   crosses every shop's customers); with a tag 15 ms against 33. (Over all shops a walk reads
- *   each customer for its team about as fast as the team's index answers.)
+ * - a sales team's page in a shop, without filters or with those above, on the assignments'
+ *   copies of the team (migration 45): on a key of the assignments, the team's own entries of the
+ *   shop (a team of 1 % of a million customers, 2,404 in the shop, with a tag: 3.6 ms, where the
+ *   shop's 27,500 entries nearest the cursor were walked for 11 ms); on a customer key, the team's
+ *   entries of the shop read once and tested as a hash when the planner expects at most
+ *   HASHED_SET_MAX, else probed for each entry (a larger team matches within fewer entries, and
+ *   reading it whole would cost more than the walk): by name 4.1 ms, against 4.6 hashing the
+ *   team's 9,705 customers of every shop and probing the shop for those, and 20.6 ms probing the
+ *   team for each of the 8,891 entries walked (a customer key's walk crosses every shop's
+ *   customers). (Over all shops a walk reads each customer for its team about as fast as the
+ *   team's index answers.)
  */
 async function walkOf({ knex, source, query, salesTeamId, key, queries }: PageRequest, fewIds: number[] | null): Promise<{ walk: Knex.QueryBuilder }> {
   const table = key.indexOnly;
@@ -317,16 +319,16 @@ async function walkOf({ knex, source, query, salesTeamId, key, queries }: PageRe
   if (!table || fewIds || searches(query.q)) return { walk: queries.walk(fewIds) };
   if (salesTeamId === null) return { walk: narrowed(query) && answered ? queries.walkIndex(table) : queries.walk(fewIds) };
   if (source.kind !== 'shop' || (narrowed(query) && !answered)) return { walk: queries.walk(fewIds) };
-  const members = salesTeamMembers(knex, salesTeamId);
+  const teamEntries = knex('customer_shops').select('customer_id').where({ shop_id: source.shopId, sales_team_id: salesTeamId });
   const ownEntries = table === 'customer_shops';
   const teamWalk = (planned: number) => ({ walk: queries.walkIndex(table, { team: { id: salesTeamId, hashed: planned <= HASHED_SET_MAX } }) });
-  if (!narrowed(query)) return teamWalk(ownEntries ? 0 : await plannedRows(knex, members));
+  if (!narrowed(query)) return teamWalk(ownEntries ? 0 : await plannedRows(knex, teamEntries));
   // Filters with the team may leave a few customers of the shop, and a customer key's walk would
   // cross most of it (two tags with a team of 1 %, 9 customers: 76–115 ms, 33–55 ms as the planner
   // reads it); a key of the assignments crosses the team's own.
-  const entries = ownEntries ? knex('customer_shops').select('customer_id').where({ shop_id: source.shopId, sales_team_id: salesTeamId }) : knex('customers').select('id');
+  const entries = ownEntries ? teamEntries : knex('customers').select('id');
   // The team's size only matters to a customer key's walk (hashed or probed).
-  const [matches = 0, walked = 0, planned = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), entries, ...(ownEntries ? [] : [members])]);
+  const [matches = 0, walked = 0, planned = 0] = await plannedRowsOfEach(knex, [customerListFilter(knex, source, query, salesTeamId).select('c.id'), entries, ...(ownEntries ? [] : [teamEntries])]);
   return (walked * (query.size + 1)) / Math.max(1, matches) > TEAM_WALK_MAX ? { walk: queries.walk(fewIds) } : teamWalk(planned);
 }
 
@@ -384,16 +386,18 @@ function pageQueries(
      * took 5.7 ms in psql this way, 19 ms reading every walked customer; a shop's customers whose
      * last order was in 2025 (41,895, most of them created long before the newest) 20.7 ms against
      * 54.7. `bounded`: at most so many entries, one set tested as a hash (memberWalk). `team`:
-     * a sales team's page, its customers read once and tested as a hash, or probed (walkOf).
+     * a sales team's page: its own entries of the shop walked, or on a customer key the shop's
+     * assignments of its customers read once and tested as a hash, or probed (walkOf).
      */
     walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { id: number; hashed: boolean } } = {}) => {
       const [alias, id] = table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: table }), id).select({ id }, ...withKeyColumns());
-      // A shop's assignments copy their customer's team (migration 45): the team's entries alone are walked.
-      if (team && alias === 'cs') entries.where('cs.sales_team_id', team.id);
-      // A shop's assignment, with what its filters ask of it: the walked entry itself, or a probe.
+      // A shop's assignment, with what its filters ask of it and a sales team's page its copy of the
+      // team (migration 45): the walked entry itself, or a probe.
       const assigned = (builder: Knex.QueryBuilder) => {
-        if (source.kind === 'shop') applyAssignmentFilters(knex, builder.where('cs.shop_id', source.shopId), source.shopId, query.filters);
+        if (source.kind !== 'shop') return;
+        applyAssignmentFilters(knex, builder.where('cs.shop_id', source.shopId), source.shopId, query.filters);
+        if (team) builder.where('cs.sales_team_id', team.id);
       };
       if (alias === 'cs') assigned(entries);
       const sets = memberSets(knex, query.filters);
@@ -401,18 +405,17 @@ function pageQueries(
       const hashedSet = bounded?.hashedSet;
       if (hashedSet !== undefined) walked.whereRaw('(w.id IN ?) IS TRUE', [sets[hashedSet]!]);
       const walkedId = bounded ? 'w.id' : id;
+      // A customer key's walk tests each customer's assignment, the team's few read once as a hash.
       if (source.kind === 'shop' && alias === 'c') {
         const probe = knex('customer_shops as cs').select('cs.customer_id');
         assigned(probe);
-        walked.whereIn(walkedId, probe);
+        if (team?.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, probe]);
+        else walked.whereIn(walkedId, probe);
       }
       sets.forEach((set, index) => index !== hashedSet && walked.whereIn(walkedId, set));
       // Entries of a shop's assignments: the customers' own filters probed on their rows (walkOf).
       const own = alias === 'cs' ? customersOwnMatching(knex, query.filters) : null;
       if (own) walked.whereIn(walkedId, own);
-      const members = team && alias === 'c' ? salesTeamMembers(knex, team.id) : null;
-      if (members && team?.hashed) walked.whereRaw('(?? IN ?) IS TRUE', [walkedId, members]);
-      else if (members) walked.whereIn(walkedId, members);
       return rowsOf(limited(walked.orderByRaw(orderOf(bounded ? [...keyColumns.map((column) => `w.${column}`), 'w.id'] : [...key.parts, id]))));
     },
     /**
