@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import { plannedRows } from '../../app/db/list-statistics.js';
 import { estimateCustomers } from '../../app/services/customer-list-count.js';
 import { customerListFilter, FEW_MEMBERS, resolveListSource } from '../../app/services/customer-list-filter.js';
 import { CLUSTERED_WALK_BUDGET_MS, listCustomers, WALK_BUDGET_MS, walkBudgetMs } from '../../app/services/customer-list.service.js';
@@ -85,6 +86,11 @@ describe('pages whose matches cluster in the sort order', () => {
       const estimate = await estimateCustomers(knex, { kind: 'all' }, parseCustomerListQuery({ q: 'fillr' }), null);
       expect(estimate).toBeGreaterThan(20_000);
       expect(estimate).toBeLessThan(40_000);
+      // A page's own statement checks the name, and the planner still does not multiply: believing
+      // the matches few, it would read and sort all of them instead of walking the sort order.
+      const fillr = parseCustomerListQuery({ q: 'fillr' });
+      const pageEstimate = await plannedRows(knex, customerListFilter(knex, { kind: 'all' }, fillr, null).select('c.id'));
+      expect(pageEstimate).toBeGreaterThan(5_000);
     } finally {
       await knex('customers').where({ id: otto }).delete();
     }
