@@ -381,14 +381,21 @@ function pageQueries(
     if (source.kind === 'shop') rows.join({ cs: 'customer_shops' }, (on) => on.on('cs.customer_id', 'm.id').andOnVal('cs.shop_id', source.shopId));
     return withListColumns(knex, rows, figures, key).orderByRaw(orderOf([...keyColumns.map((column) => `m.${column}`), 'm.id']));
   };
+  /**
+   * The page of `found` (its matches, each with its sort key), read once into "matches" and sorted:
+   * `fromCursor`, the page starts at the cursor among them (else `found` does); `counted`, each
+   * row also says how many they are.
+   */
+  const pageOfMatches = (found: Knex.QueryBuilder, { fromCursor, counted }: { fromCursor: boolean; counted: boolean }) => {
+    const page = knex.queryBuilder().from('matches').select('id', ...keyColumns);
+    if (fromCursor) afterCursor(page, 'id', keyColumns);
+    const rows = rowsOf(limited(page.orderByRaw(orderOf([...keyColumns, 'id'])))).withMaterialized('matches', found.select({ id: idColumn }, ...withKeyColumns()));
+    return counted ? rows.select(knex.raw('(SELECT count(*) FROM matches)::int AS matches')) : rows;
+  };
   return {
     walk: (fewIds: number[] | null) => limited(withListColumns(knex, matching(fewIds), figures, key).orderByRaw(orderOf([...key.parts, idColumn]))),
-    collect: (fewIds: number[] | null) => {
-      const page = limited(knex.queryBuilder().from('matches').select('id', ...keyColumns).orderByRaw(orderOf([...keyColumns, 'id'])));
-      const rows = rowsOf(page).withMaterialized('matches', matching(fewIds).select({ id: idColumn }, ...withKeyColumns()));
-      // From the first page on, the collected matches are all of them.
-      return cursor ? rows : rows.select(knex.raw('(SELECT count(*) FROM matches)::int AS matches'));
-    },
+    // From the first page on, the collected matches are all of them.
+    collect: (fewIds: number[] | null) => pageOfMatches(matching(fewIds), { fromCursor: false, counted: !cursor }),
     /**
      * The page of a page narrowed only by membership filters (tags, a group, a segment) whose
      * members are more than a few, and in a shop also by what its assignments hold: its key's
@@ -454,13 +461,8 @@ function pageQueries(
      * 43): 1.1 ms, where reading their ids (1 ms) and sending them back to be fetched (3.9 ms) took
      * two round trips.
      */
-    fewInShop: (shopId: number) => {
-      const matches = assignmentsMatching(knex, shopId, query.filters).select({ id: 'cs.customer_id' }, ...withKeyColumns()).limit(FEW_MATCHES + 1, { skipBinding: true });
-      const page = afterCursor(knex.queryBuilder().from('matches').select('id', ...keyColumns), 'id', keyColumns);
-      return rowsOf(limited(page.orderByRaw(orderOf([...keyColumns, 'id']))))
-        .withMaterialized('matches', matches)
-        .select(knex.raw('(SELECT count(*) FROM matches)::int AS matches'));
-    },
+    fewInShop: (shopId: number) =>
+      pageOfMatches(assignmentsMatching(knex, shopId, query.filters).limit(FEW_MATCHES + 1, { skipBinding: true }), { fromCursor: true, counted: true }),
     /**
      * The page of the customers `ids` are exactly (the page's other filters are checked all the
      * same). While they are spread over the sort order the key's index finds a page of them within
