@@ -55,7 +55,7 @@ describe('the large seed', () => {
 
   it('gives each assignment its customer’s creation time, type and billing country (the shop’s list reads them there)', async () => {
     const differing = `SELECT count(*) FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id
-                        WHERE (cs.customer_created_at, cs.customer_type, cs.billing_country) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country)`;
+                        WHERE (cs.customer_created_at, cs.customer_type, cs.billing_country, cs.sales_team_id) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country, c.sales_team_id)`;
     expect(await one(differing)).toBe(0);
     expect(await one("SELECT count(*) FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id WHERE c.email LIKE 'bench%' AND cs.billing_country IS NULL")).toBe(0);
     // The trigger that follows the customer's country is back on.

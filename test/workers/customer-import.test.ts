@@ -8,7 +8,7 @@ import type { Agent } from '../support/agents.js';
 import { csrfFrom, loginStaff } from '../support/agents.js';
 import { csvRecords } from '../support/csv.js';
 import { eventually } from '../support/customer-list.js';
-import { makeCustomer, makeShop, makeStaff } from '../support/factories.js';
+import { makeCustomer, makeSalesTeam, makeShop, makeStaff } from '../support/factories.js';
 import { decodeEntities, textOf } from '../support/html.js';
 import { sectionText } from '../support/dashboard.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -62,7 +62,8 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     // Existing customers: one in the manager's shop (updated by the import), one only in another shop (left alone).
     grace = await makeCustomer(knex, [shopA.id], { email: 'grace@example.com', firstName: 'Grace', lastName: 'Old-Name', phone: '', companyName1: 'Keep Me Inc' });
     await knex('customerTags').insert({ customerId: grace.id, tag: 'existing' });
-    other = await makeCustomer(knex, [shopB.id], { email: 'othershop@example.com', firstName: 'Other', lastName: 'Untouched' });
+    // In a sales team: an import that adds her to another shop gives that assignment her team too.
+    other = await makeCustomer(knex, [shopB.id], { email: 'othershop@example.com', firstName: 'Other', lastName: 'Untouched', salesTeamId: (await makeSalesTeam(knex, 'Import team')).id });
   });
   afterAll(async () => {
     await worker?.close();
@@ -135,14 +136,14 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
 
   const customerByEmail = (email: string) => t.ctx.knex('customers').whereRaw('email = ?::citext', [email]).first();
   /**
-   * Assignments whose copies of their customer's creation time, type and billing country (the shop's
-   * list reads them there, migrations 41 and 44) differ from the customer's.
+   * Assignments whose copies of their customer's creation time, type, billing country and sales team
+   * (the shop's list reads them there, migrations 41, 44 and 45) differ from the customer's.
    */
   const assignmentsOutOfCustomerOrder = () =>
     t.ctx
       .knex('customerShops as cs')
       .join('customers as c', 'c.id', 'cs.customerId')
-      .whereRaw('(cs.customer_created_at, cs.customer_type, cs.billing_country) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country)')
+      .whereRaw('(cs.customer_created_at, cs.customer_type, cs.billing_country, cs.sales_team_id) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country, c.sales_team_id)')
       .count({ n: '*' })
       .first();
   const shopsOf = async (customerId: number) => (await t.ctx.knex('customerShops').where({ customerId }).orderBy('shopId').select('shopId')).map((r: { shopId: number }) => r.shopId);
