@@ -104,8 +104,8 @@ export async function seedLargeData(knex: Knex, count: number, log: (message: st
 
     await step(
       'tags',
-      `INSERT INTO customer_tags (customer_id, tag)
-       SELECT c.id, t.tag FROM customers c
+      `INSERT INTO customer_tags (customer_id, tag, customer_created_at)
+       SELECT c.id, t.tag, c.created_at FROM customers c
          JOIN (VALUES (30, 'vip'), (31, 'newsletter'), (32, 'friend'), (33, 'wholesale-lead'), (34, 'returns'), (35, 'gift-buyer')) AS t(salt, tag)
            ON ${draw('c.id', 't.salt', 13)} = 0
         WHERE c.id >= ?`,

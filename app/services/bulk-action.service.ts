@@ -207,6 +207,7 @@ function notDone(ids: number[], doneRanges: Array<[number, number]>): number[] {
 async function runChunk(trx: Knex.Transaction, operation: BulkOperation, ids: number[], options: BulkRunOptions = {}): Promise<ChunkResult> {
   const selection = operation.selection;
   const chunk = selected(trx, operation).whereRaw('c.id = ANY(?::bigint[])', [ids]).orderBy('c.id');
+  if (operation.action === 'add_tag') chunk.select('c.created_at');
   const { sql, bindings } = chunk.toSQL();
   // F-LIFE-2: tokens are minted per customer in the worker, so this one is not a single statement.
   if (operation.action === 'invite') {
@@ -241,7 +242,8 @@ async function runChunk(trx: Knex.Transaction, operation: BulkOperation, ids: nu
   }
 
   const statement: Record<Exclude<BulkAction, 'delete' | 'invite' | 'disable_on_shop' | 'add_to_group' | 'remove_from_group'>, { sql: string; bindings: Knex.RawBinding[] }> = {
-    add_tag: { sql: 'INSERT INTO customer_tags (customer_id, tag) SELECT id, ? FROM chunk ON CONFLICT DO NOTHING RETURNING 1', bindings: [operation.params.tag ?? ''] },
+    // The tag's copy of the customer's creation time (migration 46) from the chunk's rows, not a trigger's look-up per row.
+    add_tag: { sql: 'INSERT INTO customer_tags (customer_id, tag, customer_created_at) SELECT id, ?, created_at FROM chunk ON CONFLICT DO NOTHING RETURNING 1', bindings: [operation.params.tag ?? ''] },
     remove_tag: { sql: 'DELETE FROM customer_tags t USING chunk WHERE t.customer_id = chunk.id AND t.tag = ? RETURNING 1', bindings: [operation.params.tag ?? ''] },
   };
   const action = statement[operation.action];

@@ -53,11 +53,12 @@ describe('the large seed', () => {
     expect(await one('SELECT count(*) FROM customer_spent_by_currency WHERE total_spent <> 0')).toBeGreaterThan(COUNT / 2);
   });
 
-  it('gives each assignment its customer’s creation time, type and billing country (the shop’s list reads them there)', async () => {
+  it('gives each assignment its customer’s creation time, type and billing country, and each tag the creation time (the list reads them there)', async () => {
     const differing = `SELECT count(*) FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id
                         WHERE (cs.customer_created_at, cs.customer_type, cs.billing_country, cs.sales_team_id) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country, c.sales_team_id)`;
     expect(await one(differing)).toBe(0);
     expect(await one("SELECT count(*) FROM customer_shops cs JOIN customers c ON c.id = cs.customer_id WHERE c.email LIKE 'bench%' AND cs.billing_country IS NULL")).toBe(0);
+    expect(await one('SELECT count(*) FROM customer_tags t JOIN customers c ON c.id = t.customer_id WHERE t.customer_created_at <> c.created_at')).toBe(0);
     // The trigger that follows the customer's country is back on.
     expect(await one("SELECT count(*) FROM pg_trigger WHERE tgname = 'customers_copies_update' AND tgenabled = 'O'")).toBe(1);
   });

@@ -118,6 +118,9 @@ describe.each(['redis', 'postgres'] as const)('bulk actions (%s backend)', (back
     expect(textOf(text)).toContain('Add tag “promo”');
     expect(await withTag('promo')).toEqual(sortIds(matching.map((c) => c.id)));
     for (const c of others) expect(await tagsOf(c.id)).toEqual([]);
+    // Each tag keeps its customer's creation time (the list walks a tag's customers by it).
+    const copies = await t.ctx.knex('customerTags as t').join('customers as c', 'c.id', 't.customerId').where('t.tag', 'promo').select(t.ctx.knex.raw('bool_and(t.customer_created_at = c.created_at) AS same, count(*)::int AS n'));
+    expect(copies).toEqual([{ same: true, n: 3 }]);
   });
 
   it('removes a tag from the customers matching the filter only', async () => {

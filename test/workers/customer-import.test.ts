@@ -146,6 +146,9 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
       .whereRaw('(cs.customer_created_at, cs.customer_type, cs.billing_country, cs.sales_team_id) IS DISTINCT FROM (c.created_at, c.customer_type, c.billing_country, c.sales_team_id)')
       .count({ n: '*' })
       .first();
+  /** Tags whose copy of their customer's creation time (the list walks them by it, migration 46) differs from the customer's. */
+  const tagsOutOfCustomerOrder = () =>
+    t.ctx.knex('customerTags as t').join('customers as c', 'c.id', 't.customerId').whereRaw('t.customer_created_at <> c.created_at').count({ n: '*' }).first();
   const shopsOf = async (customerId: number) => (await t.ctx.knex('customerShops').where({ customerId }).orderBy('shopId').select('shopId')).map((r: { shopId: number }) => r.shopId);
   const tagsOf = async (customerId: number) => (await t.ctx.knex('customerTags').where({ customerId }).orderBy('tag').pluck('tag')) as string[];
 
@@ -198,6 +201,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     ]);
     expect(await t.ctx.knex('customers').where({ id: ada.id }).first('billingCity', 'billingCountry')).toEqual({ billingCity: 'London', billingCountry: 'GB' });
     expect(await assignmentsOutOfCustomerOrder()).toEqual({ n: 0 });
+    expect(await tagsOutOfCustomerOrder()).toEqual({ n: 0 });
 
     // Grace existed: mapped, non-empty fields changed; the rest (state, password) kept; tags added to hers.
     const g = await customerByEmail('grace@example.com');
@@ -373,6 +377,7 @@ describe.each(['redis', 'postgres'] as const)('customer import (%s backend)', (b
     expect(await shopsOf(other.id)).toEqual([shopA.id, shopB.id].sort((a, b) => a - b));
     expect(await tagsOf(other.id)).toEqual(['owner-fixed']);
     expect(await assignmentsOutOfCustomerOrder()).toEqual({ n: 0 });
+    expect(await tagsOutOfCustomerOrder()).toEqual({ n: 0 });
   });
 
   it('reads Magento’s customer main file as it is, and never shows its password hashes', async () => {

@@ -487,10 +487,12 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
   // an index probe and a second write per row, and only existing customers need it. Each
   // assignment keeps copies of its customer's creation time, type and billing country: a customer
   // created by this transaction was created at now(), with the type and country it was inserted
-  // with above, and an existing one's are looked up by the assignments' trigger.
-  for (const { outcome, onConflict, copies } of [
-    { outcome: 'created', onConflict: '', copies: `now(), ${NEW_TYPE}, ${NEW_BILLING_COUNTRY}` },
-    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING', copies: 'NULL::timestamptz, NULL, NULL' },
+  // with above, and an existing one's are looked up by the assignments' trigger. Tags keep the
+  // creation time too (migration 46), an existing customer's read in the statement: the tags'
+  // trigger would look it up once for each of the file's tags.
+  for (const { outcome, onConflict, copies, created } of [
+    { outcome: 'created', onConflict: '', copies: `now(), ${NEW_TYPE}, ${NEW_BILLING_COUNTRY}`, created: 'now()' },
+    { outcome: 'updated', onConflict: 'ON CONFLICT DO NOTHING', copies: 'NULL::timestamptz, NULL, NULL', created: '(SELECT c.created_at FROM customers c WHERE c.id = s.customer_id)' },
   ]) {
     await trx.raw(
       `INSERT INTO customer_shops (customer_id, shop_id, status, customer_created_at, customer_type, billing_country)
@@ -501,8 +503,8 @@ async function mergeBatch(trx: Knex.Transaction, batch: BatchContext, from: numb
     // Lowercased as the tags trigger would, so that the "add to all" tag is not added twice when
     // the file has it too (the file's cell has no tag twice, see tidyCell).
     await trx.raw(
-      `INSERT INTO customer_tags (customer_id, tag)
-       SELECT s.customer_id, t.tag FROM ${STAGE} s
+      `INSERT INTO customer_tags (customer_id, tag, customer_created_at)
+       SELECT s.customer_id, t.tag, ${created} FROM ${STAGE} s
         CROSS JOIN LATERAL unnest(array_remove(string_to_array(lower(coalesce(s.tags, '') COLLATE "default"), ','), lower(?::text COLLATE "default"))
                                   || array_remove(ARRAY[lower(?::text COLLATE "default")], NULL)) AS t(tag)
         WHERE ${IN_BATCH} AND s.reason IS NULL AND s.outcome = ?
