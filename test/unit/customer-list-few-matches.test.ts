@@ -209,12 +209,13 @@ describe('filters that few customers pass', () => {
         // The customers are read whole only for the page (joined after the walk's limit), never while walking.
         const walkedAlone = ({ sql }: { sql: string }) => sql.startsWith('select "c"."id", "c"."email"') && /from \(select "(cs?|t)"\."(customer_)?id" as "id"/.test(sql) && !sql.includes('"walked"');
         expect(statements.some(walkedAlone), search).toBe(true);
-        // Over all shops by creation the smaller tag's own entries are walked, the other tag probed
-        // on each (memberWalk); by another key the smaller tag is tested as a hash, the other probed.
+        // By creation the smaller tag's own entries are walked (memberWalk): over all shops the other
+        // tag probed on each, in the shop (whose 400 customers make the walk longer) tested as a
+        // hash. Over all shops by another key the smaller tag is tested as a hash, the other probed.
         // The last page, less than full, is then read the usual way.
-        const byCreation = source.kind === 'all' && order.includes('created');
+        const byCreation = order.includes('created');
         expect(statements.some(({ sql }) => sql.includes('t.customer_created_at AS k0')), search).toBe(byCreation);
-        expect(statements.some(({ sql }) => sql.includes(') IS TRUE') && sql.includes('as "w"')), search).toBe(source.kind === 'all' && !byCreation);
+        expect(statements.some(({ sql }) => sql.includes(') IS TRUE') && sql.includes('as "w"')), search).toBe(source.kind === 'all' ? !byCreation : byCreation);
       }
     }
   });

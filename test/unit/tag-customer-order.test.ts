@@ -9,9 +9,9 @@ import { makeCustomer, makeShop } from '../support/factories.js';
 import { statementsOf } from '../support/statements.js';
 
 /**
- * Each tag keeps its customer's creation time (migration 46), so that the list over all shops in
- * that order (its default) walks a tag's own (tag, created, customer) entries, probing the other
- * sets on each, instead of every customer's.
+ * Each tag keeps its customer's creation time (migration 46), so that the list in that order (its
+ * default) walks a tag's own (tag, created, customer) entries, probing the other sets (and in a
+ * shop its assignment) on each, instead of every customer's or every assignment's.
  */
 describe('a tag’s customers in the order they were created', () => {
   let knex: Knex;
@@ -119,14 +119,31 @@ describe('a tag’s customers in the order they were created', () => {
     }
   });
 
-  it('walks no tag’s entries by another key, for any of several tags, or in a shop, and lists the same customers', async () => {
+  it('pages a shop’s customers of tags newest first along a tag’s entries, each probed for the shop, and no other shop’s', async () => {
+    const ofOtherShop = (ids: number[]) => ids.filter((id) => customers.indexOf(id) >= 300);
+    for (const [search, members] of [
+      ['tag=red&tag=blue&tagmode=all', customers.filter((_, index) => index % 6 === 0)],
+      ['tag=red&tag=blue&tagmode=all&sort=created&dir=asc', customers.filter((_, index) => index % 6 === 0)],
+      [`tag=blue&group=${groupId}`, customers.filter((_, index) => index % 15 === 0)],
+      ['tag=red', customers.filter((_, index) => index % 2 === 0)],
+    ] as const) {
+      const expected = await newestFirst(ofOtherShop([...members]));
+      if (search.includes('dir=asc')) expected.reverse();
+      const { forward, backward, walked } = await pagesBothWays({ kind: 'shop', shopId: otherShopId }, search);
+      expect(forward, search).toEqual(expected);
+      expect(backward, search).toEqual(expected);
+      expect(walked, search).toBe(true);
+    }
+  });
+
+  it('walks no tag’s entries by another key or for any of several tags, and lists the same customers', async () => {
     const either = customers.filter((_, index) => index % 2 === 0 || index % 3 === 0);
     const both = customers.filter((_, index) => index % 6 === 0);
     const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
     for (const [source, search, expected] of [
       [all, 'tag=red&tag=blue&tagmode=all&sort=name&dir=asc', both],
       [all, 'tag=red&tag=blue', either],
-      [{ kind: 'shop', shopId: otherShopId }, 'tag=red&tag=blue&tagmode=all', both.filter((id) => customers.indexOf(id) >= 300)],
+      [{ kind: 'shop', shopId: otherShopId }, 'tag=red&tag=blue&tagmode=all&sort=total_spent&dir=desc', both.filter((id) => customers.indexOf(id) >= 300)],
     ] as const) {
       const { forward, backward, walked } = await pagesBothWays(source, search);
       expect(sorted(forward), search).toEqual(sorted([...expected]));
