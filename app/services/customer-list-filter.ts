@@ -196,8 +196,8 @@ export async function idsAtMost(knex: Knex, ids: Knex.QueryBuilder, most: number
 
 /**
  * One subquery of customer ids per membership filter ("all of these tags": one per tag). Each reads
- * its table's primary key or (tag, customer_id) index; a segment's members are kept in a table of
- * their own (segment_members, by triggers on its customers and its groups' members).
+ * its table's primary key or (tag, customer created, customer) index; a segment's members are kept
+ * in a table of their own (segment_members, by triggers on its customers and its groups' members).
  */
 export function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
   const taggedWith = (tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
