@@ -201,15 +201,15 @@ export async function idsAtMost(knex: Knex, ids: Knex.QueryBuilder, most: number
  */
 export function memberSets(knex: Knex, f: CustomerFilters): Knex.QueryBuilder[] {
   const taggedWith = (tags: string[]) => knex('customer_tags as t').select('t.customer_id').whereIn('t.tag', tags);
-  return memberSetTags(f).map((tags) => {
-    if (tags === 'group') return knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group);
-    if (tags === 'segment') return knex('segment_members as sm').select('sm.customer_id').where('sm.segment_id', f.segment);
-    return taggedWith(tags);
+  return memberSetKinds(f).map((kind) => {
+    if (kind === 'group') return knex('customer_group_members as gm').select('gm.customer_id').where('gm.group_id', f.group);
+    if (kind === 'segment') return knex('segment_members as sm').select('sm.customer_id').where('sm.segment_id', f.segment);
+    return taggedWith(kind);
   });
 }
 
 /** What each of memberSets' sets is, in its order: the tags whose customers it holds, or a group or segment's members. */
-export function memberSetTags(f: CustomerFilters): Array<string[] | 'group' | 'segment'> {
+export function memberSetKinds(f: CustomerFilters): Array<string[] | 'group' | 'segment'> {
   const sets: Array<string[] | 'group' | 'segment'> = f.tagMode === 'all' ? f.tag.map((tag) => [tag]) : f.tag.length ? [f.tag] : [];
   if (f.group !== undefined) sets.push('group');
   if (f.segment !== undefined) sets.push('segment');

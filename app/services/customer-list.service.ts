@@ -6,7 +6,7 @@ import { emailKeyOf } from '../models/customer.model.js';
 import type { CustomerListQuery, CustomerSort } from '../schemas/customer-list.schema.js';
 import { unexpired } from './customer-credit.service.js';
 import { EXACT_COUNT_LIMIT, type CustomerCount } from './customer-list-count.js';
-import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, memberSetTags, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
+import { applyAssignmentFilters, applyFilters, ASSIGNMENT_FILTERS, assignmentsMatching, customersOwnMatching, customerListFilter, fewAssignments, fewMembers, FEW_MATCHES, type ListSource, MEMBER_FILTERS, memberSets, memberSetKinds, narrowed, narrowedBy, oneAssignmentIndex, searches, shareOfAllSets } from './customer-list-filter.js';
 
 /** The list's view of one customer; order figures are for the listed shop, or all shops. */
 export interface CustomerListRow {
@@ -410,15 +410,16 @@ function pageQueries(
      * and only the page's customers read whole. At a million customers two tags together (5,911)
      * took 5.7 ms in psql this way, 19 ms reading every walked customer; a shop's customers whose
      * last order was in 2025 (41,895, most of them created long before the newest) 20.7 ms against
-     * 54.7. `bounded`: at most so many entries, one set tested as a hash (memberWalk). `team`:
+     * 54.7. `bounded`: at most so many entries, one set tested as a hash, and the entries a tag's own
+     * instead of the key's index where memberWalk chose one (in the key's order, migration 46). `team`:
      * a sales team's page: its own entries of the shop walked, or on a customer key the shop's
      * assignments of its customers read once and tested as a hash, or probed (walkOf).
      */
     walkIndex: (table: NonNullable<SortKey['indexOnly']>, { bounded, team }: { bounded?: BoundedWalk; team?: { id: number; hashed: boolean } } = {}) => {
-      // A tag's own entries keep the key as a copy (memberWalk).
-      const walkedTag = key.inTagEntries ? bounded?.walkedTag : undefined;
+      // A tag's own entries, which keep the key as a copy (memberWalk), or the key's index.
+      const walkedTag = key.inTagEntries && bounded?.walkedTag ? { ...bounded.walkedTag, part: key.inTagEntries } : undefined;
       const [alias, id] = walkedTag ? ['t', 't.customer_id'] : table === 'customers' ? ['c', 'c.id'] : ['cs', 'cs.customer_id'];
-      const parts = walkedTag && key.inTagEntries ? [key.inTagEntries] : key.parts;
+      const parts = walkedTag ? [walkedTag.part] : key.parts;
       const entries = afterCursor(knex.queryBuilder().from({ [alias]: walkedTag ? 'customer_tags' : table }), id, parts).select({ id }, ...withKeyColumns(parts));
       if (walkedTag) entries.where('t.tag', walkedTag.tag);
       // A shop's assignment, with what its filters ask of it and a sales team's page its copy of the
@@ -598,7 +599,7 @@ const PROBED_WALK_MAX = 5_000;
 async function memberWalk(knex: Knex, source: ListSource, query: CustomerListQuery, key: SortKey): Promise<BoundedWalk | null> {
   const sets = memberSets(knex, query.filters);
   // The sets that are one tag's customers, whose entries hold the key (migration 46).
-  const ofOneTag = key.inTagEntries ? memberSetTags(query.filters).flatMap((tags, set) => (Array.isArray(tags) && tags.length === 1 ? [{ set, tag: tags[0]! }] : [])) : [];
+  const ofOneTag = key.inTagEntries ? memberSetKinds(query.filters).flatMap((kind, set) => (Array.isArray(kind) && kind.length === 1 ? [{ set, tag: kind[0]! }] : [])) : [];
   const shopId = source.kind === 'shop' ? source.shopId : undefined;
   if (shopId === undefined && sets.length === 1) return ofOneTag[0] ? { entries: query.size + 1, walkedTag: ofOneTag[0] } : null;
   if (shopId !== undefined && !ofOneTag.length) return null;

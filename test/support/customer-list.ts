@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import { parseCustomerListQuery, type CustomerListQuery } from '../../app/schemas/customer-list.schema.js';
+import type { ListSource } from '../../app/services/customer-list-filter.js';
+import { listCustomers } from '../../app/services/customer-list.service.js';
 import type { Agent } from './agents.js';
 import { decodeEntities } from './html.js';
 
@@ -108,4 +111,30 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The list's query of a query string, as the request's would be (a repeated tag kept). */
+export function listQueryOf(search: string): CustomerListQuery {
+  const params = new URLSearchParams(search);
+  return parseCustomerListQuery({ ...Object.fromEntries(params), tag: params.getAll('tag') });
+}
+
+/**
+ * The ids of every page of listCustomers from the first on, following the next page's cursor, then
+ * back from the last by the previous one (at most 50 pages each way).
+ */
+export async function pagesBothWays(knex: Knex, source: ListSource, search: string): Promise<{ forward: number[][]; backward: number[][] }> {
+  const forward: number[][] = [];
+  let page = await listCustomers(knex, source, listQueryOf(search), null);
+  forward.push(page.rows.map((row) => row.id));
+  while (page.next && forward.length < 50) {
+    page = await listCustomers(knex, source, listQueryOf(`${search}&after=${page.next}`), null);
+    forward.push(page.rows.map((row) => row.id));
+  }
+  const backward: number[][] = [forward.at(-1)!];
+  while (page.previous && backward.length < 50) {
+    page = await listCustomers(knex, source, listQueryOf(`${search}&before=${page.previous}`), null);
+    backward.unshift(page.rows.map((row) => row.id));
+  }
+  return { forward, backward };
 }

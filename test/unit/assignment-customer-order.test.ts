@@ -4,7 +4,7 @@ import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.j
 import type { ListSource } from '../../app/services/customer-list-filter.js';
 import { countCustomers } from '../../app/services/customer-list-count.js';
 import { listCustomers } from '../../app/services/customer-list.service.js';
-import { insertManyCustomers } from '../support/customer-list.js';
+import { insertManyCustomers, pagesBothWays } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeCustomer, makeSalesTeam, makeShop } from '../support/factories.js';
 import { planWithout, statementsOf } from '../support/statements.js';
@@ -93,23 +93,6 @@ describe('a shop’s customers in the order they were created', () => {
   const queryOf = (search: string) => parseCustomerListQuery(Object.fromEntries(new URLSearchParams(search)));
   const inShop = (id: number): ListSource => ({ kind: 'shop', shopId: id });
 
-  /** Every page from the first on, following the next page's cursor, then back from the last by the previous one. */
-  const bothWays = async (source: ListSource, search: string) => {
-    const forward: number[][] = [];
-    let page = await listCustomers(knex, source, queryOf(search), null);
-    forward.push(page.rows.map((row) => row.id));
-    while (page.next && forward.length < 50) {
-      page = await listCustomers(knex, source, queryOf(`${search}&after=${page.next}`), null);
-      forward.push(page.rows.map((row) => row.id));
-    }
-    const backward: number[][] = [forward.at(-1)!];
-    while (page.previous && backward.length < 50) {
-      page = await listCustomers(knex, source, queryOf(`${search}&before=${page.previous}`), null);
-      backward.unshift(page.rows.map((row) => row.id));
-    }
-    return { forward, backward };
-  };
-
   /** The shop's customers that `where` (SQL on cs) allows, newest first or oldest first, ties by id. */
   const expected = async (where: string, dir: 'asc' | 'desc') =>
     ((await knex.raw(`SELECT c.id FROM customers c JOIN customer_shops cs ON cs.customer_id = c.id AND cs.shop_id = ? WHERE ${where} ORDER BY c.created_at ${dir}, c.id ${dir}`, [shopId])).rows as Array<{ id: number }>).map((row) => Number(row.id));
@@ -125,7 +108,7 @@ describe('a shop’s customers in the order they were created', () => {
     for (const [filters, where] of cases) {
       for (const dir of ['asc', 'desc'] as const) {
         const search = `size=10&sort=created&dir=${dir}${filters ? `&${filters}` : ''}`;
-        const { result, statements } = await statementsOf(knex, () => bothWays(inShop(shopId), search));
+        const { result, statements } = await statementsOf(knex, () => pagesBothWays(knex, inShop(shopId), search));
         const want = await expected(where, dir);
         expect(want.length, search).toBeGreaterThan(10);
         expect(result.forward.flat(), search).toEqual(want);
@@ -135,7 +118,7 @@ describe('a shop’s customers in the order they were created', () => {
       }
     }
     // The other shop's customers never appear, and its own list is its own.
-    expect((await bothWays(inShop(otherShopId), 'size=100&sort=created&dir=desc&status=active')).forward.flat()).not.toContain(ours[0]);
+    expect((await pagesBothWays(knex, inShop(otherShopId), 'size=100&sort=created&dir=desc&status=active')).forward.flat()).not.toContain(ours[0]);
   });
 
   it('pages a shop’s customers of their own filters, sets and assignment filters by the keys of its assignments, walking the assignments’ index alone', async () => {
@@ -153,7 +136,7 @@ describe('a shop’s customers in the order they were created', () => {
       for (const [sort, figure] of Object.entries(figures)) {
         for (const dir of ['asc', 'desc'] as const) {
           const search = `size=3&sort=${sort}&dir=${dir}&${filters}`;
-          const { result, statements } = await statementsOf(knex, () => bothWays(inShop(shopId), search));
+          const { result, statements } = await statementsOf(knex, () => pagesBothWays(knex, inShop(shopId), search));
           const { rows } = await knex.raw(`SELECT c.id FROM customers c JOIN customer_shops cs ON cs.customer_id = c.id AND cs.shop_id = ? WHERE ${where} ORDER BY ${figure} ${dir}, c.id ${dir}`, [shopId]);
           const want = (rows as Array<{ id: number }>).map((row) => Number(row.id));
           expect(want.length, search).toBeGreaterThan(3);

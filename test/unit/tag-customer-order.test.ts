@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCustomerListQuery } from '../../app/schemas/customer-list.schema.js';
 import type { ListSource } from '../../app/services/customer-list-filter.js';
 import { listCustomers } from '../../app/services/customer-list.service.js';
-import { insertManyCustomers } from '../support/customer-list.js';
+import { insertManyCustomers, listQueryOf, pagesBothWays } from '../support/customer-list.js';
 import { useDatabaseWithShop } from '../support/database.js';
 import { makeCustomer, makeShop } from '../support/factories.js';
 import { statementsOf } from '../support/statements.js';
@@ -29,36 +28,13 @@ describe('a tag’s customers in the order they were created', () => {
   const everyCopyIsItsCustomers = async () =>
     (await knex.raw('SELECT bool_and(t.customer_created_at = c.created_at) AS same FROM customer_tags t JOIN customers c ON c.id = t.customer_id')).rows[0].same as boolean;
 
-  const queryOf = (search: string) => {
-    const params = new URLSearchParams(search);
-    return parseCustomerListQuery({ ...Object.fromEntries(params), tag: params.getAll('tag') });
-  };
   const all: ListSource = { kind: 'all' };
   const walksTag = (sql: string) => sql.includes('t.customer_created_at AS k0');
 
-  /** Every page from the first, then every page back from the last; and whether a page walked a tag's entries. */
-  const pagesBothWays = async (source: ListSource, search: string) => {
-    const forward: number[] = [];
-    const pages: string[][] = [];
-    let after: string | undefined = '';
-    let last: { previous?: string; ids: number[] } = { ids: [] };
-    let walked = false;
-    for (let count = 0; after !== undefined && count < 100; count++) {
-      const { result: page, statements } = await statementsOf(knex, () => listCustomers(knex, source, queryOf(`size=10&${search}${after ? `&after=${after}` : ''}`), null));
-      walked ||= statements.some(({ sql }) => walksTag(sql));
-      forward.push(...page.rows.map((row) => row.id));
-      pages.push(page.rows.map((row) => String(row.id)));
-      last = { previous: page.previous, ids: page.rows.map((row) => row.id) };
-      after = page.next;
-    }
-    const backward: number[] = [...last.ids];
-    let before = last.previous;
-    for (let count = 0; before !== undefined && count < 100; count++) {
-      const page = await listCustomers(knex, source, queryOf(`size=10&${search}&before=${before}`), null);
-      backward.unshift(...page.rows.map((row) => row.id));
-      before = page.previous;
-    }
-    return { forward, backward, walked };
+  /** Every page both ways (size 10), flattened; and whether a page walked a tag's entries. */
+  const bothWays = async (source: ListSource, search: string) => {
+    const { result, statements } = await statementsOf(knex, () => pagesBothWays(knex, source, `size=10&${search}`));
+    return { forward: result.forward.flat(), backward: result.backward.flat(), walked: statements.some(({ sql }) => walksTag(sql)) };
   };
 
   /** The customers of `ids` newest first, ties by id (the list's default order). */
@@ -99,7 +75,7 @@ describe('a tag’s customers in the order they were created', () => {
     for (const search of ['tag=red&tag=blue&tagmode=all', 'tag=blue&tag=red&tagmode=all', 'tag=red&tag=blue&tagmode=all&sort=created&dir=asc']) {
       const expected = await newestFirst(both);
       if (search.includes('dir=asc')) expected.reverse();
-      const { forward, backward, walked } = await pagesBothWays(all, search);
+      const { forward, backward, walked } = await bothWays(all, search);
       expect(forward, search).toEqual(expected);
       expect(backward, search).toEqual(expected);
       expect(walked, search).toBe(true);
@@ -112,7 +88,7 @@ describe('a tag’s customers in the order they were created', () => {
       ['tag=red', customers.filter((_, index) => index % 2 === 0)],
       [`tag=red&tag=blue&tagmode=all&group=${groupId}`, customers.filter((_, index) => index % 30 === 0)],
     ] as const) {
-      const { forward, backward, walked } = await pagesBothWays(all, search);
+      const { forward, backward, walked } = await bothWays(all, search);
       expect(forward, search).toEqual(await newestFirst([...members]));
       expect(backward, search).toEqual(forward);
       expect(walked, search).toBe(true);
@@ -129,7 +105,7 @@ describe('a tag’s customers in the order they were created', () => {
     ] as const) {
       const expected = await newestFirst(ofOtherShop([...members]));
       if (search.includes('dir=asc')) expected.reverse();
-      const { forward, backward, walked } = await pagesBothWays({ kind: 'shop', shopId: otherShopId }, search);
+      const { forward, backward, walked } = await bothWays({ kind: 'shop', shopId: otherShopId }, search);
       expect(forward, search).toEqual(expected);
       expect(backward, search).toEqual(expected);
       expect(walked, search).toBe(true);
@@ -145,7 +121,7 @@ describe('a tag’s customers in the order they were created', () => {
       [all, 'tag=red&tag=blue', either],
       [{ kind: 'shop', shopId: otherShopId }, 'tag=red&tag=blue&tagmode=all&sort=total_spent&dir=desc', both.filter((id) => customers.indexOf(id) >= 300)],
     ] as const) {
-      const { forward, backward, walked } = await pagesBothWays(source, search);
+      const { forward, backward, walked } = await bothWays(source, search);
       expect(sorted(forward), search).toEqual(sorted([...expected]));
       expect(backward, search).toEqual(forward);
       expect(walked, search).toBe(false);
@@ -156,9 +132,9 @@ describe('a tag’s customers in the order they were created', () => {
     const moved = customers[0]!;
     expect(customers.indexOf(moved) % 6).toBe(0);
     await knex('customers').where({ id: moved }).update({ createdAt: new Date('2030-06-01T00:00:00Z') });
-    const first = await listCustomers(knex, all, queryOf('tag=red&tag=blue&tagmode=all'), null);
+    const first = await listCustomers(knex, all, listQueryOf('tag=red&tag=blue&tagmode=all'), null);
     expect(first.rows[0]?.id).toBe(moved);
-    const oldestFirst = await listCustomers(knex, all, queryOf('tag=red&tag=blue&tagmode=all&sort=created&dir=asc'), null);
+    const oldestFirst = await listCustomers(knex, all, listQueryOf('tag=red&tag=blue&tagmode=all&sort=created&dir=asc'), null);
     expect(oldestFirst.rows.map((row) => row.id)).not.toContain(moved);
   });
 });
